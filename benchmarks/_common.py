@@ -1,0 +1,62 @@
+"""Shared set-up for the benchmarks: the demo project on a seeded throwaway database."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "demo_site"
+MANAGE = [sys.executable, str(DEMO / "manage.py")]
+
+
+def demo_environment() -> dict[str, str]:
+    """Migrate and seed a demo database in a temporary file; return the env that uses it."""
+    path = Path(tempfile.mkdtemp(prefix="profilecmds-bench-")) / "demo.sqlite3"
+    env = {**os.environ, "DEMO_DATABASE_PATH": str(path)}
+    for command in (["migrate", "--verbosity", "0"], ["seed_demo"]):
+        subprocess.run([*MANAGE, *command], env=env, check=True, capture_output=True)
+    return env
+
+
+def setup_demo_django() -> None:
+    """Seed a throwaway demo database and configure Django in this process to use it."""
+    os.environ.update(demo_environment())
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo_site.settings")
+    sys.path.insert(0, str(DEMO))
+    import django
+
+    django.setup()
+
+
+def interleaved(
+    rounds: int, baseline: Callable[[], float], candidate: Callable[[], float]
+) -> tuple[float, list[float], list[float]]:
+    """Alternate the two measurements (order flipped every round) so machine noise hits both;
+    return the ratio of medians and the raw figures."""
+    base: list[float] = []
+    cand: list[float] = []
+    for index in range(rounds):
+        if index % 2:
+            cand.append(candidate())
+            base.append(baseline())
+        else:
+            base.append(baseline())
+            cand.append(candidate())
+    return statistics.median(cand) / statistics.median(base), base, cand
+
+
+def report(name: str, ratio: float, goal: float, base: list[float], cand: list[float]) -> None:
+    spread = (max(cand) - min(cand)) / statistics.median(cand)
+    verdict = "ok" if ratio <= goal else "MISSED"
+    print(
+        f"{name}: ratio {ratio:.3f} (goal <= {goal}) {verdict}; "
+        f"baseline median {statistics.median(base) * 1000:.1f} ms, "
+        f"candidate median {statistics.median(cand) * 1000:.1f} ms, "
+        f"candidate spread {spread:.0%} over {len(cand)} rounds"
+    )

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+# No app_name: the README and the profiler examples reverse these unnamespaced.
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("listings/", views.listing_list, name="listing-list"),
+    path("listings/fast/", views.listing_list_fast, name="listing-list-fast"),
+    path("listings/cbv/", views.ListingList.as_view(), name="listing-list-cbv"),
+    path("listings/create/", views.listing_create, name="listing-create"),
+    path("api/listings/stats/", views.listing_stats, name="listing-stats"),
+    path("account/", views.account, name="account"),
+    path("async-feed/", views.async_feed, name="async-feed"),
+    path("boom/", views.boom, name="boom"),
+    path("export.csv", views.listing_export, name="listing-export"),
+]

@@ -1,0 +1,94 @@
+"""django-profilecmds: answer "why is this URL slow?" from the terminal.
+
+The public API is imported lazily so that ``manage.py help`` never pays for the profilers.
+"""
+
+from __future__ import annotations
+
+import json as _json
+import os
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django_profilecmds.result import RunResult
+    from django_profilecmds.spec import DriverName, Profiler
+
+__all__ = ["profile_request"]
+
+DataArg = Mapping[str, "str | Iterable[str]"] | Iterable[tuple[str, str]] | None
+
+
+def profile_request(
+    path: str,
+    *,
+    user: str | int | None = None,
+    method: str = "GET",
+    data: DataArg = None,
+    json: Any = None,
+    headers: Mapping[str, str] | None = None,
+    host: str | None = None,
+    secure: bool = False,
+    enforce_csrf: bool = False,
+    direct: bool = False,
+    profiler: Profiler = "pyinstrument",
+    interval: float = 0.001,
+    repeat: int = 1,
+    warmup: int = 0,
+    commit: bool = False,
+    capture_email: bool = True,
+    output_dir: str | os.PathLike[str] | None = None,
+) -> RunResult:
+    """Profile one request through the full Django stack (or the view alone with ``direct``).
+
+    Every run is rolled back and email is captured unless ``commit``/``capture_email`` say
+    otherwise. Report files are written only when ``output_dir`` is given; their paths are in
+    ``result.files``. Bad input raises :class:`django_profilecmds.exceptions.ProfileCmdsError`.
+    """
+    from django_profilecmds.runner import run
+    from django_profilecmds.spec import RequestSpec, RunSpec
+
+    driver: DriverName = "direct" if direct else "full"
+    spec = RunSpec(
+        request=RequestSpec(
+            path=path,
+            method=method.upper(),
+            data=_pairs(data),
+            json_body=json if json is None or isinstance(json, str) else _json.dumps(json),
+            headers=tuple((headers or {}).items()),
+            host=host,
+            secure=secure,
+            enforce_csrf=enforce_csrf,
+        ),
+        user=None if user is None else str(user),
+        driver=driver,
+        profiler=profiler,
+        interval=interval,
+        repeat=repeat,
+        warmup=warmup,
+        commit=commit,
+        capture_email=capture_email,
+    )
+    directory = None
+    if output_dir is not None:
+        from django_profilecmds.reports.files import prepare_output_dir
+
+        directory = prepare_output_dir(output_dir)
+    result = run(spec)
+    if directory is not None:
+        from django_profilecmds.reports.files import write_reports
+
+        write_reports(result, directory)
+    return result
+
+
+def _pairs(data: DataArg) -> tuple[tuple[str, str], ...]:
+    if data is None:
+        return ()
+    if isinstance(data, Mapping):
+        pairs: list[tuple[str, str]] = []
+        for key, value in data.items():
+            values = [value] if isinstance(value, str) else list(value)
+            pairs.extend((str(key), str(item)) for item in values)
+        return tuple(pairs)
+    return tuple((str(k), str(v)) for k, v in data)

@@ -1,0 +1,82 @@
+"""The call tree, sampled by pyinstrument (async-aware); repeated runs are combined."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyinstrument.session import Session
+
+
+class CallTreeCollector:
+    def __init__(self, interval: float = 0.001, description: str = "") -> None:
+        from pyinstrument import Profiler
+
+        # Restarting a Profiler combines its sessions, so one profiler covers every run.
+        self.profiler = Profiler(interval=interval, async_mode="enabled")
+        self.description = description
+        self.root_prefix: str | None = None
+
+    def start(self, frame: FrameType | None) -> None:
+        if frame is not None:
+            code = frame.f_code
+            self.root_prefix = f"{code.co_name}\x00{code.co_filename}\x00{code.co_firstlineno}"
+        self.profiler.start(caller_frame=frame, target_description=self.description)
+
+    def stop(self) -> None:
+        self.profiler.stop()
+
+    @property
+    def session(self) -> Session | None:
+        session = self.profiler.last_session
+        if session is None or self.root_prefix is None:
+            return session
+        return reroot(session, self.root_prefix)
+
+
+def reroot(session: Session, root: str) -> Session:
+    """Cut every sample's stack at the driver frame, so the tree starts where the request does.
+
+    pyinstrument trims the stem above ``profiler.start()`` itself, but an async view resumes
+    from the event loop: its samples (and the ``[await]`` stacks pyinstrument rebuilds) start
+    at the loop and may skip the driver frame. Those are re-hung under the driver frame, after
+    the ``async_to_sync`` entry point, so sync and async runs read the same way.
+    """
+    from pyinstrument.session import Session
+
+    def identifier(frame: str) -> str:
+        return frame.split("\x01", 1)[0]
+
+    records = []
+    for stack, time in session.frame_records:
+        ids = [identifier(frame) for frame in stack]
+        if root in ids:
+            stack = stack[len(ids) - 1 - ids[::-1].index(root) :]
+        else:
+            entry = _last_index(ids, lambda i: i.startswith("main_wrap\x00") and "asgiref" in i)
+            if entry is None:
+                entry = _last_index(ids, lambda i: i.startswith("_run\x00") and "asyncio" in i)
+            stack = [root, *stack[(entry or -1) + 1 :]]
+        records.append((stack, time))
+    return Session(
+        frame_records=records,
+        start_time=session.start_time,
+        duration=session.duration,
+        min_interval=session.min_interval,
+        max_interval=session.max_interval,
+        sample_count=session.sample_count,
+        start_call_stack=[root],
+        target_description=session.target_description,
+        cpu_time=session.cpu_time,
+        sys_path=session.sys_path,
+        sys_prefixes=session.sys_prefixes,
+    )
+
+
+def _last_index(items: list[str], predicate: Callable[[str], bool]) -> int | None:
+    for index in range(len(items) - 1, -1, -1):
+        if predicate(items[index]):
+            return index
+    return None

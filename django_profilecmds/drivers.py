@@ -1,0 +1,208 @@
+"""How a request reaches the code: the full Django stack, or the view called alone.
+
+Both drivers start the collectors on the thread that runs the code (for an async view, inside
+the coroutine), so pyinstrument follows awaits and its call tree starts at the driver.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
+
+from asgiref.sync import async_to_sync, iscoroutinefunction
+from django.conf import settings
+from django.core import signals
+from django.core.handlers.base import BaseHandler
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+from django.urls.resolvers import ResolverMatch
+
+from django_profilecmds.collectors import Observer
+from django_profilecmds.users import Identity
+
+
+@dataclass
+class Outcome:
+    """What one run produced."""
+
+    response: HttpResponseBase | None
+    body_size: int
+    error: str | None = None
+
+
+def view_is_async(match: ResolverMatch) -> bool:
+    return iscoroutinefunction(match.func)
+
+
+@contextmanager
+def keep_connections_open() -> Iterator[None]:
+    """Stop request signals from closing database connections, as Django's test client does.
+
+    ``close_old_connections`` would close a connection that is inside our atomic block (its
+    autocommit differs from the settings), which would lose the rollback.
+    """
+    from django.db import close_old_connections
+
+    started = signals.request_started.disconnect(close_old_connections)
+    finished = signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        if started:
+            signals.request_started.connect(close_old_connections)
+        if finished:
+            signals.request_finished.connect(close_old_connections)
+
+
+class FullStackDriver:
+    """Django's real handler: every middleware, URL resolution, exception handling."""
+
+    name = "full"
+    description = "full stack"
+
+    def __init__(self, match: ResolverMatch) -> None:
+        self.is_async = view_is_async(match)
+        # Async views go through the handler's async path, as under ASGI, so the coroutine
+        # runs where the profiler can see it; sync code still runs on this thread.
+        self.handler = BaseHandler()
+        self.handler.load_middleware(is_async=self.is_async)
+        self._errors: list[str] = []
+
+    def execute(self, request: HttpRequest, observer: Observer) -> Outcome:
+        self._errors.clear()
+        signals.got_request_exception.connect(self._record_exception)
+        try:
+            signals.request_started.send(sender=self.__class__, environ=request.META)
+            if self.is_async:
+                response, size = async_to_sync(self._get_response_async)(request, observer)
+            else:
+                response, size = self._get_response(request, observer)
+            response.close()  # runs resource closers and request_finished, as a server would
+        except Exception:
+            # Only with DEBUG_PROPAGATE_EXCEPTIONS, or from a broken streaming body.
+            return Outcome(None, 0, traceback.format_exc())
+        finally:
+            signals.got_request_exception.disconnect(self._record_exception)
+        return Outcome(response, size, self._errors[0] if self._errors else None)
+
+    def _get_response(self, request: HttpRequest, observer: Observer) -> tuple[Any, int]:
+        observer.start(sys._getframe())
+        try:
+            response = self.handler.get_response(request)
+            return response, consume(response)
+        finally:
+            observer.stop()
+
+    async def _get_response_async(
+        self, request: HttpRequest, observer: Observer
+    ) -> tuple[Any, int]:
+        observer.start(sys._getframe())
+        try:
+            response = await self.handler.get_response_async(request)
+            return response, await consume_async(response)
+        finally:
+            observer.stop()
+
+    def _record_exception(self, sender: Any, request: Any = None, **kwargs: Any) -> None:
+        self._errors.append(traceback.format_exc())
+
+
+class DirectDriver:
+    """The view alone, as in a RequestFactory script: no middleware, response rendered."""
+
+    name = "direct"
+    description = "direct (view only, no middleware)"
+
+    def __init__(self, match: ResolverMatch, identity: Identity | None) -> None:
+        self.match = match
+        self.identity = identity
+        self.is_async = view_is_async(match)
+
+    def execute(self, request: HttpRequest, observer: Observer) -> Outcome:
+        self._attach(request)
+        if self.is_async:
+            return async_to_sync(self._call_async)(request, observer)
+        observer.start(sys._getframe())
+        try:
+            response = self.match.func(request, *self.match.args, **self.match.kwargs)
+            response = _checked(response, self.match)
+            if hasattr(response, "render") and callable(response.render):
+                response = response.render()
+            return Outcome(response, consume(response))
+        except Exception:
+            return Outcome(None, 0, traceback.format_exc())
+        finally:
+            observer.stop()
+
+    async def _call_async(self, request: HttpRequest, observer: Observer) -> Outcome:
+        from asgiref.sync import sync_to_async
+
+        observer.start(sys._getframe())
+        try:
+            response = await self.match.func(request, *self.match.args, **self.match.kwargs)
+            response = _checked(response, self.match)
+            if hasattr(response, "render") and callable(response.render):
+                response = await sync_to_async(response.render)()
+            return Outcome(response, await consume_async(response))
+        except Exception:
+            return Outcome(None, 0, traceback.format_exc())
+        finally:
+            observer.stop()
+
+    def _attach(self, request: HttpRequest) -> None:
+        """What the middleware would have set: resolver match, user, session, messages."""
+        from django.contrib.auth.models import AnonymousUser
+
+        request.resolver_match = self.match
+        user: Any = self.identity.user if self.identity else AnonymousUser()
+        request.user = user
+        request._cached_user = user  # type: ignore[attr-defined]
+
+        async def auser() -> Any:
+            return user
+
+        request.auser = auser
+        if "django.contrib.sessions" in settings.INSTALLED_APPS:
+            engine: Any = import_module(settings.SESSION_ENGINE)
+            key = self.identity.session_key if self.identity else None
+            request.session = engine.SessionStore(key)
+        if "django.contrib.messages" in settings.INSTALLED_APPS:
+            from django.contrib.messages.storage import default_storage
+
+            request._messages = default_storage(request)  # type: ignore[attr-defined]
+
+
+def _checked(response: Any, match: ResolverMatch) -> HttpResponseBase:
+    if not isinstance(response, HttpResponseBase):
+        raise ValueError(
+            f"The view {match._func_path} didn't return an HttpResponse object. "
+            f"It returned {type(response).__name__} instead."
+        )
+    return response
+
+
+def consume(response: HttpResponseBase) -> int:
+    """Read the whole body (streaming bodies are generated here) and return its size."""
+    if response.streaming:
+        return sum(len(chunk) for chunk in response)
+    return len(response.content)  # type: ignore[attr-defined]
+
+
+async def consume_async(response: HttpResponseBase) -> int:
+    if response.streaming:
+        size = 0
+        async for chunk in response:  # type: ignore[attr-defined]
+            size += len(chunk)
+        return size
+    return len(response.content)  # type: ignore[attr-defined]
+
+
+def make_driver(name: str, match: ResolverMatch, identity: Identity | None) -> Any:
+    if name == "direct":
+        return DirectDriver(match, identity)
+    return FullStackDriver(match)

@@ -1,0 +1,1 @@
+"""Turning a RunResult into text for the terminal and files on disk."""

@@ -1,0 +1,91 @@
+"""The one module that names and writes report files: safe slugs, never outside the output
+directory, private permissions (0600 files in a 0700 directory), redaction applied."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from django_profilecmds.exceptions import OutputDirError
+
+if TYPE_CHECKING:
+    from django_profilecmds.result import RunResult
+
+MAX_SLUG = 60
+
+
+def slugify_request(method: str, path: str) -> str:
+    """``GET /api/listings/?page=2`` -> ``get-api-listings-page-2``; only [a-z0-9-]."""
+    words = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "root"
+    return f"{method.lower()}-{words}"[:MAX_SLUG].rstrip("-")
+
+
+def prepare_output_dir(directory: str | os.PathLike[str]) -> Path:
+    """Create the directory if needed and prove it is writable, before any profiling."""
+    path = Path(directory).expanduser()
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputDirError(
+            f"Cannot create the output directory {str(path)!r}: {exc.strerror or exc}. "
+            "Choose another with --output-dir, or use --no-files."
+        ) from exc
+    if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+        raise OutputDirError(
+            f"The output directory {str(path)!r} is not a writable directory. "
+            "Choose another with --output-dir, or use --no-files."
+        )
+    return path.resolve()
+
+
+def _unique_base(directory: Path, slug: str, when: datetime) -> str:
+    base = f"{slug}-{when:%Y%m%d-%H%M%S}"
+    candidate, counter = base, 2
+    while any(directory.glob(f"{candidate}.*")):
+        candidate, counter = f"{base}-{counter}", counter + 1
+    return candidate
+
+
+def private_path(directory: Path, name: str) -> Path:
+    """Create ``name`` empty with mode 0600 inside ``directory``; refuse anything outside it."""
+    target = (directory / name).resolve()
+    if target.parent != directory or os.sep in name:
+        raise OutputDirError(f"Refusing to write {name!r} outside {str(directory)!r}.")
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.close(fd)
+    return target
+
+
+def write_text(directory: Path, name: str, text: str) -> Path:
+    path = private_path(directory, name)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_reports(result: RunResult, directory: Path, when: datetime | None = None) -> None:
+    """Write every report file of ``result`` and record their paths in ``result.files``."""
+    from django_profilecmds.reports.redact import Redactor, redact_result
+
+    spec = result.spec.request
+    base = _unique_base(directory, slugify_request(spec.method, spec.path), when or datetime.now())
+    if result.calltree is not None:
+        from pyinstrument.renderers import HTMLRenderer, SpeedscopeRenderer
+
+        result.files["html"] = write_text(
+            directory, f"{base}.html", HTMLRenderer().render(result.calltree)
+        )
+        result.files["speedscope"] = write_text(
+            directory, f"{base}.speedscope.json", SpeedscopeRenderer().render(result.calltree)
+        )
+    if result.function_stats is not None:
+        prof = private_path(directory, f"{base}.prof")
+        result.function_stats.dump_stats(prof)
+        result.files["prof"] = prof
+    json_path = private_path(directory, f"{base}.json")
+    result.files["json"] = json_path
+    clean = redact_result(result.to_dict(), Redactor(result.secrets))
+    json_path.write_text(json.dumps(clean, indent=2) + "\n", encoding="utf-8")

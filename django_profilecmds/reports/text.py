@@ -1,0 +1,122 @@
+"""Text for the terminal. Functions return strings; the command decides where they go."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyinstrument.session import Session
+
+    from django_profilecmds.result import RunResult
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def size(count: int) -> str:
+    if count < 1024:
+        return f"{count} B"
+    if count < 1024 * 1024:
+        return f"{count / 1024:.1f} KB"
+    return f"{count / 1024 / 1024:.1f} MB"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def heading(result: RunResult) -> str:
+    spec = result.spec
+    who = f"as {result.user}" if result.user else "anonymous"
+    runs = plural(spec.repeat, "run")
+    if spec.warmup:
+        runs += f" after {spec.warmup} warm-up"
+    return (
+        f"{spec.request.method} {spec.request.path} -> {result.view}\n"
+        f"  {who} · {result.driver} · profiler: {spec.profiler} · {runs}"
+    )
+
+
+def status_line(result: RunResult) -> str:
+    response = result.response
+    if response.status is None:
+        return "The view raised an exception (no response)"
+    kind = f" · {response.content_type}" if response.content_type else ""
+    streamed = " streamed" if response.streaming else ""
+    return f"{response.status} {response.reason}{kind} · {size(response.size)}{streamed}"
+
+
+def measures_line(result: RunResult) -> str:
+    per_run = " per run" if len(result.runs) > 1 else ""
+    emails = plural(len(result.emails), "email")
+    captured = "captured, not sent" if result.spec.capture_email else "sent"
+    return (
+        f"wall {ms(result.wall.median)} · CPU {ms(result.cpu.median)} · "
+        f"{plural(result.query_count, 'query').replace('querys', 'queries')}{per_run} "
+        f"({ms(result.db_time)} in the database) · {emails} {captured}"
+    )
+
+
+def distribution_line(result: RunResult) -> str:
+    w = result.wall
+    return (
+        f"wall time over {plural(w.count, 'run')}: min {ms(w.min)} · median {ms(w.median)} · "
+        f"p95 {ms(w.p95)} · max {ms(w.max)} · stdev {ms(w.stdev)}"
+    )
+
+
+def safety_line(result: RunResult) -> str:
+    if result.spec.commit:
+        return "--commit: database changes made by the view were KEPT."
+    return "Database changes rolled back."
+
+
+def runs_table(result: RunResult) -> str:
+    lines = ["  run      wall       CPU  queries   DB time  status"]
+    for index, run in enumerate(result.runs, 1):
+        lines.append(
+            f"  {index:>3} {ms(run.wall):>9} {ms(run.cpu):>9} {run.queries:>8} "
+            f"{ms(run.db_time):>9}  {run.status if run.status is not None else 'raised'}"
+        )
+    return "\n".join(lines)
+
+
+def render_calltree(
+    session: Session, *, color: bool, unicode: bool, show_all: bool, percent: bool
+) -> str:
+    """pyinstrument's own console renderer; library frames are collapsed unless show_all."""
+    from pyinstrument.renderers import ConsoleRenderer
+
+    from django_profilecmds import collectors
+
+    # Our own SQL wrapper sits under every query; it is harness, not the user's code.
+    harness = re.escape(os.path.dirname(collectors.__file__)) + ".*"
+    renderer = ConsoleRenderer(
+        unicode=unicode,
+        color=color,
+        show_all=show_all,
+        time="percent_of_total" if percent else "seconds",
+        short_mode=False,
+        processor_options={"hide_regex": harness},
+    )
+    return renderer.render(session)
+
+
+def render_function_stats(result: RunResult, limit: int = 30) -> str:
+    """cProfile's own table, sorted by cumulative time."""
+    import pstats
+
+    if result.function_stats is None:
+        return ""
+    stream = io.StringIO()
+    stats = result.function_stats
+    saved, stats.stream = stats.stream, stream  # type: ignore[attr-defined]
+    try:
+        stats.sort_stats(pstats.SortKey.CUMULATIVE).print_stats(limit)
+    finally:
+        stats.stream = saved  # type: ignore[attr-defined]
+    return stream.getvalue().strip("\n")

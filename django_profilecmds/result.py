@@ -1,0 +1,130 @@
+"""The outcome of a profiling run, as plain data (``to_dict()`` is JSON-serialisable)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django_profilecmds.analysis.stats import Summary
+from django_profilecmds.spec import RunSpec
+
+if TYPE_CHECKING:
+    import pstats
+
+    from pyinstrument.session import Session
+
+    from django_profilecmds.collectors.sql import QueryRecord
+
+
+@dataclass
+class RunTiming:
+    wall: float
+    cpu: float
+    queries: int
+    db_time: float
+    status: int | None
+
+
+@dataclass
+class ResponseSummary:
+    status: int | None
+    reason: str
+    content_type: str
+    size: int
+    streaming: bool
+    headers: dict[str, str]
+    body_preview: str = ""
+
+
+@dataclass
+class EmailSummary:
+    subject: str
+    from_email: str
+    to: list[str]
+
+
+@dataclass
+class RunResult:
+    """Everything one ``profile_request()`` learned. Profiler artefacts are kept as objects."""
+
+    spec: RunSpec
+    driver: str
+    user: str | None
+    runs: list[RunTiming]
+    wall: Summary
+    cpu: Summary
+    response: ResponseSummary
+    queries: list[QueryRecord]
+    emails: list[EmailSummary]
+    environment: dict[str, str]
+    view: str = ""
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+    calltree: Session | None = field(default=None, repr=False)
+    function_stats: pstats.Stats | None = field(default=None, repr=False)
+    # Values that must be masked wherever they appear (never serialised).
+    secrets: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def status(self) -> int | None:
+        return self.response.status
+
+    @property
+    def failed(self) -> bool:
+        """The view raised, or answered with a server error."""
+        return bool(self.errors) or (self.status is not None and self.status >= 500)
+
+    @property
+    def query_count(self) -> int:
+        """Queries per run (the median over counted runs)."""
+        counts = sorted(run.queries for run in self.runs)
+        return counts[len(counts) // 2]
+
+    @property
+    def db_time(self) -> float:
+        return sum(q.duration for q in self.queries) / len(self.runs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "spec": dataclasses.asdict(self.spec),
+            "driver": self.driver,
+            "view": self.view,
+            "user": self.user,
+            "status": self.status,
+            "failed": self.failed,
+            "runs": [dataclasses.asdict(run) for run in self.runs],
+            "wall": dataclasses.asdict(self.wall),
+            "cpu": dataclasses.asdict(self.cpu),
+            "query_count": self.query_count,
+            "db_time": self.db_time,
+            "response": dataclasses.asdict(self.response),
+            "queries": [
+                {
+                    "run": q.run,
+                    "alias": q.alias,
+                    "sql": q.sql,
+                    "params": _jsonable(q.params),
+                    "many": q.many,
+                    "duration": q.duration,
+                }
+                for q in self.queries
+            ],
+            "emails": [dataclasses.asdict(email) for email in self.emails],
+            "environment": self.environment,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "files": {kind: str(path) for kind, path in self.files.items()},
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    return str(value)

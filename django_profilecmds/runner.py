@@ -1,0 +1,163 @@
+"""``run(spec) -> RunResult``: the one pipeline every command goes through."""
+
+from __future__ import annotations
+
+import os
+import platform
+from typing import Any
+from urllib.parse import urlsplit
+
+from django_profilecmds.analysis.stats import summarise
+from django_profilecmds.collectors import NULL_OBSERVER, Collector, Observer
+from django_profilecmds.collectors.sql import QueryCollector
+from django_profilecmds.collectors.timing import TimingCollector
+from django_profilecmds.drivers import Outcome, keep_connections_open, make_driver
+from django_profilecmds.request_builder import RequestBuilder
+from django_profilecmds.result import EmailSummary, ResponseSummary, RunResult, RunTiming
+from django_profilecmds.routing import resolve_path
+from django_profilecmds.sandbox import isolated_run, sandbox
+from django_profilecmds.spec import RunSpec
+from django_profilecmds.users import Identity, log_in, resolve_user
+
+
+def run(spec: RunSpec) -> RunResult:
+    """Send ``spec``'s request ``warmup + repeat`` times inside the sandbox, observing the
+    counted runs. Raises :class:`~django_profilecmds.exceptions.ProfileCmdsError` on bad input.
+    """
+    match = resolve_path(urlsplit(spec.request.path).path)
+    timing = TimingCollector()
+    queries = QueryCollector()
+    collectors: list[Collector] = []
+    calltree = functions = None
+    if spec.profiler == "pyinstrument":
+        from django_profilecmds.collectors.calltree import CallTreeCollector
+
+        calltree = CallTreeCollector(spec.interval, f"{spec.request.method} {spec.request.path}")
+        collectors.append(calltree)
+    elif spec.profiler == "cprofile":
+        from django_profilecmds.collectors.functions import FunctionStatsCollector
+
+        functions = FunctionStatsCollector()
+        collectors.append(functions)
+    # Timing innermost, so profiler start/stop is not part of the measured time.
+    observer = Observer([*collectors, queries, timing])
+
+    outcomes: list[Outcome] = []
+    with keep_connections_open(), sandbox(commit=spec.commit, capture=spec.capture_email) as box:
+        identity: Identity | None = None
+        if spec.user is not None:
+            identity = log_in(resolve_user(spec.user))
+        builder = RequestBuilder(spec.request, identity)
+        builder.check_host()
+        driver = make_driver(spec.driver, match, identity)
+        warmup_errors: list[str] = []
+        emails_before = 0
+        with queries.installed():
+            for index in range(spec.warmup + spec.repeat):
+                counted = index >= spec.warmup
+                if index == spec.warmup:
+                    emails_before = len(box)
+                with isolated_run(commit=spec.commit):
+                    outcome = driver.execute(
+                        builder.build(), observer if counted else NULL_OBSERVER
+                    )
+                if counted:
+                    outcomes.append(outcome)
+                elif outcome.error:
+                    warmup_errors.append(outcome.error)
+        emails = [_email_summary(message) for message in box[emails_before:]]
+
+    runs = []
+    for index, outcome in enumerate(outcomes):
+        run_queries = queries.for_run(index)
+        runs.append(
+            RunTiming(
+                wall=timing.wall[index],
+                cpu=timing.cpu[index],
+                queries=len(run_queries),
+                db_time=sum(q.duration for q in run_queries),
+                status=_status(outcome),
+            )
+        )
+    errors = list(dict.fromkeys(o.error for o in outcomes if o.error)) or warmup_errors[:1]
+    warnings = []
+    if identity is not None and not getattr(identity.user, "is_active", True):
+        warnings.append(
+            f"User {identity.description} is inactive: most authentication backends treat "
+            "the request as anonymous."
+        )
+    if spec.commit:
+        warnings.append("--commit: the changes made by the view were kept in the database.")
+    return RunResult(
+        spec=spec,
+        driver=driver.description,
+        view=match._func_path,
+        user=identity.description if identity else None,
+        runs=runs,
+        wall=summarise(timing.wall),
+        cpu=summarise(timing.cpu),
+        response=_response_summary(outcomes[-1]),
+        queries=queries.queries,
+        emails=emails,
+        environment=environment(),
+        errors=errors,
+        warnings=warnings,
+        calltree=calltree.session if calltree else None,
+        function_stats=_pstats(functions.profile) if functions and functions.used else None,
+        secrets=[identity.session_key] if identity and identity.session_key else [],
+    )
+
+
+def _status(outcome: Outcome) -> int | None:
+    return outcome.response.status_code if outcome.response is not None else None
+
+
+def _response_summary(outcome: Outcome) -> ResponseSummary:
+    response = outcome.response
+    if response is None:
+        return ResponseSummary(None, "view raised", "", 0, False, {})
+    return ResponseSummary(
+        status=response.status_code,
+        reason=response.reason_phrase,
+        content_type=response.get("Content-Type", ""),
+        size=outcome.body_size,
+        streaming=response.streaming,
+        headers=dict(response.items()),
+        body_preview=_body_preview(response),
+    )
+
+
+TEXTUAL = ("text/", "json", "xml", "javascript")
+PREVIEW_BYTES = 2000
+
+
+def _body_preview(response: Any) -> str:
+    content_type = response.get("Content-Type", "")
+    if response.streaming or not any(kind in content_type for kind in TEXTUAL):
+        return ""
+    return str(response.content[:PREVIEW_BYTES].decode(response.charset, errors="replace"))
+
+
+def _email_summary(message: Any) -> EmailSummary:
+    return EmailSummary(
+        subject=str(message.subject), from_email=str(message.from_email), to=list(message.to)
+    )
+
+
+def _pstats(profile: Any) -> Any:
+    import pstats
+
+    return pstats.Stats(profile)
+
+
+def environment() -> dict[str, str]:
+    import django
+    from django.db import connections
+
+    vendors = sorted({connections[alias].vendor for alias in connections})
+    return {
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "settings": os.environ.get("DJANGO_SETTINGS_MODULE", ""),
+        "databases": ", ".join(vendors),
+    }

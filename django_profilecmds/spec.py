@@ -1,0 +1,121 @@
+"""What to run: :class:`RequestSpec` and :class:`RunSpec`, and parsing of request options.
+
+Kept free of Django and profiler imports so that ``manage.py <command> --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from django_profilecmds.exceptions import InvalidOption
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+PROFILERS = ("pyinstrument", "cprofile", "none")
+DRIVERS = ("full", "direct")
+
+Profiler = Literal["pyinstrument", "cprofile", "none"]
+DriverName = Literal["full", "direct"]
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """One HTTP request, as the user described it on the command line."""
+
+    path: str
+    method: str = "GET"
+    data: tuple[tuple[str, str], ...] = ()
+    json_body: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    host: str | None = None
+    secure: bool = False
+    enforce_csrf: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.path.startswith("/"):
+            raise InvalidOption(f"The path must start with '/', got {self.path!r}.")
+        if self.method not in HTTP_METHODS:
+            raise InvalidOption(
+                f"Unknown HTTP method {self.method!r}; choose from {', '.join(HTTP_METHODS)}."
+            )
+        if self.json_body is not None and self.data:
+            raise InvalidOption("Use either --data or --json, not both.")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything one profiling run needs: the request, who sends it, and how it is observed."""
+
+    request: RequestSpec
+    user: str | None = None
+    driver: DriverName = "full"
+    profiler: Profiler = "pyinstrument"
+    interval: float = 0.001
+    repeat: int = 1
+    warmup: int = 0
+    commit: bool = False
+    capture_email: bool = True
+    label: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if self.profiler not in PROFILERS:
+            raise InvalidOption(
+                f"Unknown profiler {self.profiler!r}; choose from {', '.join(PROFILERS)}."
+            )
+        if self.driver not in DRIVERS:
+            raise InvalidOption(f"Unknown driver {self.driver!r}; choose from full, direct.")
+        if self.repeat < 1:
+            raise InvalidOption(f"--repeat must be at least 1, got {self.repeat}.")
+        if self.warmup < 0:
+            raise InvalidOption(f"--warmup cannot be negative, got {self.warmup}.")
+        if not 0 < self.interval <= 1:
+            raise InvalidOption(
+                f"--interval is in seconds and must be in (0, 1], got {self.interval}."
+            )
+
+
+def parse_data(values: list[str] | None) -> tuple[tuple[str, str], ...]:
+    """Parse repeatable ``key=value`` options, keeping order and repeated keys."""
+    pairs = []
+    for value in values or []:
+        key, sep, item = value.partition("=")
+        if not sep or not key:
+            raise InvalidOption(f"--data expects key=value, got {value!r}.")
+        pairs.append((key, item))
+    return tuple(pairs)
+
+
+def parse_headers(values: list[str] | None) -> tuple[tuple[str, str], ...]:
+    """Parse repeatable ``'Name: value'`` options."""
+    headers = []
+    for value in values or []:
+        name, sep, item = value.partition(":")
+        name = name.strip()
+        if not sep or not name or any(c.isspace() for c in name):
+            raise InvalidOption(f"--header expects 'Name: value', got {value!r}.")
+        headers.append((name, item.strip()))
+    return tuple(headers)
+
+
+def load_json_body(value: str | None) -> str | None:
+    """Return the JSON text of ``--json TEXT`` or ``--json @file.json``, validated."""
+    if value is None:
+        return None
+    text = value
+    if value.startswith("@"):
+        path = Path(value[1:]).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise InvalidOption(f"Cannot read the --json file {str(path)!r}: {reason}.") from exc
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        source = f"the file {value[1:]!r}" if value.startswith("@") else "--json"
+        raise InvalidOption(
+            f"{source} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
+        ) from exc
+    return text

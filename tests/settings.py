@@ -1,0 +1,73 @@
+"""Settings of the test project: not the demo, with a custom user model keyed on email."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+# A real SQLite file database (not :memory:), one per test session.
+DB_DIR = Path(os.environ.get("PROFILECMDS_TEST_DB_DIR", tempfile.gettempdir()))
+
+SECRET_KEY = "tests-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["shop.example.com", ".example.com"]
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+ROOT_URLCONF = "tests.testapp.urls"
+AUTH_USER_MODEL = "testapp.Member"
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "tests.testapp",
+    "django_profilecmds",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "tests.testapp.middleware.MarkerMiddleware",
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(DB_DIR / "profilecmds-tests.sqlite3"),
+        "TEST": {"NAME": str(DB_DIR / f"profilecmds-test-{os.getpid()}.sqlite3")},
+    },
+    "audit": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(DB_DIR / "profilecmds-tests-audit.sqlite3"),
+        "TEST": {"NAME": str(DB_DIR / f"profilecmds-test-audit-{os.getpid()}.sqlite3")},
+    },
+}
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    # The raising views are expected; their tracebacks are asserted, not logged.
+    "loggers": {"django.request": {"level": "CRITICAL"}},
+}

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from tests.testapp import views
+
+urlpatterns = [
+    path("books/", views.book_list, name="book-list"),
+    path("books/cbv/", views.BookListView.as_view(), name="book-list-cbv"),
+    path("books/create/", views.book_create, name="book-create"),
+    path("books/<int:pk>/", views.echo, name="book-detail"),
+    path("private/", views.private, name="private"),
+    path("echo/", views.echo, name="echo"),
+    path("async/", views.async_books, name="async-books"),
+    path("explode/", views.explode, name="explode"),
+    path("unavailable/", views.unavailable, name="unavailable"),
+    path("stream/", views.stream, name="stream"),
+]

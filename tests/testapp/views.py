@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+
+from django.contrib.auth.decorators import login_required
+from django.core.mail import send_mail
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+from django.views.generic import ListView
+
+from tests.testapp.models import AuditEntry, Author, Book
+
+
+def book_list(request: HttpRequest) -> HttpResponse:
+    # Deliberately an N+1: the template reads book.author for every row.
+    return render(request, "testapp/book_list.html", {"books": Book.objects.all()})
+
+
+class BookListView(ListView):  # type: ignore[type-arg]
+    model = Book
+    template_name = "testapp/book_list.html"
+    context_object_name = "books"
+
+
+@require_POST
+def book_create(request: HttpRequest) -> HttpResponse:
+    if request.content_type == "application/json":
+        payload = json.loads(request.body)
+    else:
+        payload = request.POST.dict()
+    author, _ = Author.objects.get_or_create(name=payload.get("author", "Anon"))
+    book = Book.objects.create(title=payload["title"], author=author)
+    AuditEntry.objects.using("audit").create(action=f"created {book.pk}")
+    send_mail("New book", f"{book.title} was added.", "shop@example.com", ["staff@example.com"])
+    return JsonResponse({"id": book.pk, "title": book.title}, status=201)
+
+
+@login_required
+def private(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(f"Hello {request.user.get_username()}")
+
+
+def echo(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(
+        {
+            "method": request.method,
+            "GET": {k: request.GET.getlist(k) for k in request.GET},
+            "POST": {k: request.POST.getlist(k) for k in request.POST},
+            "body": request.body.decode() if request.content_type == "application/json" else "",
+            "content_type": request.content_type,
+            "accept_language": request.headers.get("Accept-Language"),
+            "custom": request.headers.get("X-Custom"),
+            "secure": request.is_secure(),
+            "host": request.get_host(),
+            "user": request.user.get_username() if request.user.is_authenticated else None,
+        }
+    )
+
+
+async def async_books(request: HttpRequest) -> JsonResponse:
+    await asyncio.sleep(0.005)
+    titles = [book.title async for book in Book.objects.all()]
+    return JsonResponse({"titles": _shout(titles), "count": await Book.objects.acount()})
+
+
+def _shout(titles: list[str]) -> list[str]:
+    return [title.upper() for title in titles]
+
+
+def explode(request: HttpRequest) -> HttpResponse:
+    Book.objects.count()
+    raise ValueError("the test view exploded")
+
+
+def unavailable(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("down for maintenance", status=503)
+
+
+def stream(request: HttpRequest) -> StreamingHttpResponse:
+    def rows() -> Iterator[str]:
+        for book in Book.objects.all():
+            yield f"{book.pk},{book.title}\n"
+
+    return StreamingHttpResponse(rows(), content_type="text/csv")
