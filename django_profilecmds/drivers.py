@@ -41,22 +41,25 @@ def view_is_async(match: ResolverMatch) -> bool:
 
 @contextmanager
 def keep_connections_open() -> Iterator[None]:
-    """Stop request signals from closing database connections, as Django's test client does.
+    """Stop request signals from touching database connections, as Django's test client does.
 
     ``close_old_connections`` would close a connection that is inside our atomic block (its
-    autocommit differs from the settings), which would lose the rollback.
+    autocommit differs from the settings), which would lose the rollback; ``reset_queries``
+    would empty the query log a caller may be reading (``CaptureQueriesContext``).
     """
-    from django.db import close_old_connections
+    from django.db import close_old_connections, reset_queries
 
-    started = signals.request_started.disconnect(close_old_connections)
-    finished = signals.request_finished.disconnect(close_old_connections)
+    detached = [
+        (signal, receiver)
+        for signal in (signals.request_started, signals.request_finished)
+        for receiver in (close_old_connections, reset_queries)
+        if signal.disconnect(receiver)
+    ]
     try:
         yield
     finally:
-        if started:
-            signals.request_started.connect(close_old_connections)
-        if finished:
-            signals.request_finished.connect(close_old_connections)
+        for signal, receiver in detached:
+            signal.connect(receiver)
 
 
 class FullStackDriver:

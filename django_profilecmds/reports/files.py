@@ -68,7 +68,7 @@ def write_text(directory: Path, name: str, text: str) -> Path:
 
 def write_reports(result: RunResult, directory: Path, when: datetime | None = None) -> None:
     """Write every report file of ``result`` and record their paths in ``result.files``."""
-    from django_profilecmds.reports.redact import Redactor, redact_result
+    from django_profilecmds.reports.redact import redact_result
 
     spec = result.spec.request
     base = _unique_base(directory, slugify_request(spec.method, spec.path), when or datetime.now())
@@ -87,5 +87,5 @@ def write_reports(result: RunResult, directory: Path, when: datetime | None = No
         result.files["prof"] = prof
     json_path = private_path(directory, f"{base}.json")
     result.files["json"] = json_path
-    clean = redact_result(result.to_dict(), Redactor(result.secrets))
+    clean = redact_result(result.to_dict(), result.secrets)
     json_path.write_text(json.dumps(clean, indent=2) + "\n", encoding="utf-8")

@@ -9,6 +9,7 @@ appear.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterable
@@ -45,9 +46,12 @@ class Redactor:
         return [(k, MASK if self.is_sensitive(k) else self.text(v)) for k, v in pairs]
 
     def json_text(self, text: str) -> str:
+        """Mask a JSON document by key; text that is not JSON is masked by known values."""
         try:
             data = json.loads(text)
         except ValueError:
+            return self.text(text)
+        if not isinstance(data, (dict, list)):
             return self.text(text)
         return json.dumps(self.data(data))
 
@@ -67,12 +71,44 @@ class Redactor:
         return value
 
 
-def redact_result(result: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
-    """A copy of ``RunResult.to_dict()`` that is safe to write anywhere."""
-    clean = redactor.data(result)
-    request = clean["spec"]["request"]
-    request["data"] = redactor.pairs(result["spec"]["request"]["data"])
-    request["headers"] = redactor.pairs(result["spec"]["request"]["headers"])
+def redact_result(result: dict[str, Any], secret_values: Iterable[str] = ()) -> dict[str, Any]:
+    """A copy of ``RunResult.to_dict()`` that is safe to write anywhere.
+
+    Values sent under a sensitive name (a ``password`` field, an ``Authorization`` header) are
+    secrets wherever they show up again: in SQL parameters, or echoed in a response body.
+    """
+    names = Redactor()
+    request = result["spec"]["request"]
+    sent = [*request["data"], *request["headers"]]
     if request["json_body"] is not None:
-        request["json_body"] = redactor.json_text(result["spec"]["request"]["json_body"])
+        sent.extend(_json_pairs(request["json_body"]))
+    planted = [value for name, value in sent if names.is_sensitive(name)]
+    planted += [part for value in planted for part in value.split()]
+    redactor = Redactor([*secret_values, *planted])
+    clean = redactor.data(result)
+    clean_request = clean["spec"]["request"]
+    clean_request["data"] = redactor.pairs(request["data"])
+    clean_request["headers"] = redactor.pairs(request["headers"])
+    if request["json_body"] is not None:
+        clean_request["json_body"] = redactor.json_text(request["json_body"])
+    clean["response"]["body_preview"] = redactor.json_text(result["response"]["body_preview"])
     return clean  # type: ignore[no-any-return]
+
+
+def _json_pairs(text: str) -> list[tuple[str, str]]:
+    """Every (key, scalar value) pair anywhere in a JSON document."""
+    pairs: list[tuple[str, str]] = []
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                walk(item, str(name))
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, key)
+        elif key and value is not None:
+            pairs.append((key, str(value)))
+
+    with contextlib.suppress(ValueError):
+        walk(json.loads(text))
+    return pairs

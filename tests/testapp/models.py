@@ -14,6 +14,9 @@ class MemberManager(BaseUserManager["Member"]):
         user.save(using=self._db)
         return user
 
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> Member:
+        return self.create_user(email, password, is_staff=True, is_superuser=True, **extra)
+
 
 class Member(AbstractBaseUser, PermissionsMixin):
     """A custom user whose USERNAME_FIELD is the email address."""
