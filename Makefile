@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := $(BIN)/python demo_site/manage.py
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest pytest-postgres bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,13 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+# The same suite against a throwaway PostgreSQL server (the process-level tests drive their own
+# SQLite projects, so they run once, above).
+pytest-postgres: $(STAMP)
+	tests/with_postgres.sh $(BIN)/pytest -q -p no:randomly \
+		--ignore tests/test_demo_site.py --ignore tests/test_other_project_process.py
+
+test: lint typecheck pytest pytest-postgres
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

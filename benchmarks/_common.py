@@ -51,11 +51,16 @@ def interleaved(
     return statistics.median(cand) / statistics.median(base), base, cand
 
 
-def report(name: str, ratio: float, goal: float, base: list[float], cand: list[float]) -> None:
+def report(
+    name: str, ratio: float, goal: float | None, base: list[float], cand: list[float]
+) -> None:
     spread = (max(cand) - min(cand)) / statistics.median(cand)
-    verdict = "ok" if ratio <= goal else "MISSED"
+    if goal is None:
+        verdict = "(reference, no goal)"
+    else:
+        verdict = f"(goal <= {goal}) {'ok' if ratio <= goal else 'MISSED'}"
     print(
-        f"{name}: ratio {ratio:.3f} (goal <= {goal}) {verdict}; "
+        f"{name}: ratio {ratio:.3f} {verdict}; "
         f"baseline median {statistics.median(base) * 1000:.1f} ms, "
         f"candidate median {statistics.median(cand) * 1000:.1f} ms, "
         f"candidate spread {spread:.0%} over {len(cand)} rounds"

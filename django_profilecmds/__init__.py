@@ -37,14 +37,24 @@ def profile_request(
     warmup: int = 0,
     commit: bool = False,
     capture_email: bool = True,
+    nplusone_threshold: int = 5,
+    explain: bool = False,
+    explain_top: int = 3,
+    explain_analyze: bool = False,
+    max_queries: int | None = None,
+    max_duplicates: int | None = None,
+    max_db_time_ms: float | None = None,
     output_dir: str | os.PathLike[str] | None = None,
 ) -> RunResult:
     """Profile one request through the full Django stack (or the view alone with ``direct``).
 
     Every run is rolled back and email is captured unless ``commit``/``capture_email`` say
-    otherwise. Report files are written only when ``output_dir`` is given; their paths are in
-    ``result.files``. Bad input raises :class:`django_profilecmds.exceptions.ProfileCmdsError`.
+    otherwise. SQL analysis (``result.sql``: groups, N+1 flags, EXPLAIN plans) is always done;
+    exceeded budgets are listed in ``result.budget_failures``. Report files are written only
+    when ``output_dir`` is given; their paths are in ``result.files``.
+    Bad input raises :class:`django_profilecmds.exceptions.ProfileCmdsError`.
     """
+    from django_profilecmds.analysis.budgets import Budgets
     from django_profilecmds.runner import run
     from django_profilecmds.spec import RequestSpec, RunSpec
 
@@ -68,6 +78,11 @@ def profile_request(
         warmup=warmup,
         commit=commit,
         capture_email=capture_email,
+        nplusone_threshold=nplusone_threshold,
+        explain=explain or explain_analyze,
+        explain_top=explain_top,
+        explain_analyze=explain_analyze,
+        budgets=Budgets(max_queries, max_duplicates, max_db_time_ms),
     )
     directory = None
     if output_dir is not None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from django_profilecmds.analysis.sql import SqlAnalysis
 from django_profilecmds.analysis.stats import Summary
 from django_profilecmds.spec import RunSpec
 
@@ -59,7 +60,9 @@ class RunResult:
     queries: list[QueryRecord]
     emails: list[EmailSummary]
     environment: dict[str, str]
+    sql: SqlAnalysis | None = None
     view: str = ""
+    budget_failures: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
@@ -109,9 +112,16 @@ class RunResult:
                     "params": _jsonable(q.params),
                     "many": q.many,
                     "duration": q.duration,
+                    "rows": q.rows,
+                    "in_atomic": q.in_atomic,
+                    "stack": [list(frame) for frame in q.stack],
+                    "template": list(q.template) if q.template else None,
+                    "loop_line": q.loop_line,
                 }
                 for q in self.queries
             ],
+            "sql": dataclasses.asdict(self.sql) if self.sql else None,
+            "budget_failures": self.budget_failures,
             "emails": [dataclasses.asdict(email) for email in self.emails],
             "environment": self.environment,
             "errors": self.errors,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 from typing import Any
 from urllib.parse import urlsplit
 
+from django_profilecmds.analysis.budgets import check_budgets
+from django_profilecmds.analysis.sql import analyse
 from django_profilecmds.analysis.stats import summarise
 from django_profilecmds.collectors import NULL_OBSERVER, Collector, Observer
 from django_profilecmds.collectors.sql import QueryCollector
@@ -66,6 +69,12 @@ def run(spec: RunSpec) -> RunResult:
                 elif outcome.error:
                     warmup_errors.append(outcome.error)
         emails = [_email_summary(message) for message in box[emails_before:]]
+        explains: list[Any] = []
+        if spec.explain:
+            from django_profilecmds.analysis.explain import explain_queries
+
+            # Still inside the sandbox: EXPLAIN ANALYZE's effects are rolled back too.
+            explains = explain_queries(queries.queries, spec.explain_top, spec.explain_analyze)
 
     runs = []
     for index, outcome in enumerate(outcomes):
@@ -88,7 +97,9 @@ def run(spec: RunSpec) -> RunResult:
         )
     if spec.commit:
         warnings.append("--commit: the changes made by the view were kept in the database.")
-    return RunResult(
+    sql = analyse(queries.queries, len(runs), spec.nplusone_threshold)
+    sql.explains = [dataclasses.asdict(explain) for explain in explains]
+    result = RunResult(
         spec=spec,
         driver=driver.description,
         view=match._func_path,
@@ -105,7 +116,16 @@ def run(spec: RunSpec) -> RunResult:
         calltree=calltree.session if calltree else None,
         function_stats=_pstats(functions.profile) if functions and functions.used else None,
         secrets=[identity.session_key] if identity and identity.session_key else [],
+        sql=sql,
     )
+    if spec.budgets.any:
+        result.budget_failures = check_budgets(
+            spec.budgets,
+            queries=result.query_count,
+            duplicates=round(sql.per_run(sql.duplicates)),
+            db_time_ms=result.db_time * 1000,
+        )
+    return result
 
 
 def _status(outcome: Outcome) -> int | None:

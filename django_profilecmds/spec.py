@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from django_profilecmds.analysis.budgets import Budgets
 from django_profilecmds.exceptions import InvalidOption
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -57,7 +58,11 @@ class RunSpec:
     warmup: int = 0
     commit: bool = False
     capture_email: bool = True
-    label: str = field(default="")
+    nplusone_threshold: int = 5
+    explain: bool = False
+    explain_top: int = 3
+    explain_analyze: bool = False
+    budgets: Budgets = field(default_factory=Budgets)
 
     def __post_init__(self) -> None:
         if self.profiler not in PROFILERS:
@@ -70,6 +75,15 @@ class RunSpec:
             raise InvalidOption(f"--repeat must be at least 1, got {self.repeat}.")
         if self.warmup < 0:
             raise InvalidOption(f"--warmup cannot be negative, got {self.warmup}.")
+        if self.nplusone_threshold < 2:
+            raise InvalidOption(
+                f"--nplusone-threshold must be at least 2, got {self.nplusone_threshold}."
+            )
+        if self.explain_top < 1:
+            raise InvalidOption(f"--explain-top must be at least 1, got {self.explain_top}.")
+        for name, value in vars(self.budgets).items():
+            if value is not None and value < 0:
+                raise InvalidOption(f"--{name.replace('_', '-')} cannot be negative.")
         if not 0 < self.interval <= 1:
             raise InvalidOption(
                 f"--interval is in seconds and must be in (0, 1], got {self.interval}."

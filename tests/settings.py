@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 # A real SQLite file database (not :memory:), one per test session.
@@ -49,6 +50,21 @@ DATABASES = {
         "TEST": {"NAME": str(DB_DIR / f"profilecmds-test-audit-{os.getpid()}.sqlite3")},
     },
 }
+
+# PROFILECMDS_TEST_DATABASE_URL=postgres://user:password@host:port/name (or ?host=/socket/dir)
+# runs the suite against a real PostgreSQL server; tests/with_postgres.sh starts a throwaway one.
+DATABASE_URL = os.environ.get("PROFILECMDS_TEST_DATABASE_URL")
+if DATABASE_URL:
+    url = urlsplit(DATABASE_URL)
+    query = dict(parse_qsl(url.query))
+    DATABASES["default"] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": url.path.lstrip("/") or "profilecmds",
+        "USER": unquote(url.username or ""),
+        "PASSWORD": unquote(url.password or ""),
+        "HOST": query.get("host", url.hostname or ""),
+        "PORT": str(url.port or ""),
+    }
 
 TEMPLATES = [
     {

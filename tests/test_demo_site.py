@@ -51,9 +51,9 @@ def test_slow_page_as_user_one(demo):
     done = demo("profile_view", "/listings/", "--user=1")
     assert done.returncode == 0, done.stderr
     assert "as alice (pk=1) · full stack" in done.stdout
-    # 28 active listings x 3 queries per row, plus the list, the session and the user.
+    # 3 queries per active listing, plus the list, the session and the user.
     result = written_json(done.stdout, demo.directory)
-    active = 28
+    active = count_rows(demo.database, "shop_listing WHERE is_active")
     assert result["query_count"] == 3 * active + 3
     assert "Listing.latest_price" in done.stdout
     assert "Reports:" in done.stdout
@@ -158,3 +158,26 @@ def test_repeat_with_warmup(demo):
     assert done.returncode == 0, done.stderr
     assert "wall time over 3 runs" in done.stdout
     assert "get_stats_from_queryset" in done.stdout
+
+
+def test_nplusone_report_on_the_demo_page(demo):
+    done = demo("profile_view", "/listings/", "--no-files", "--profiler", "none")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    rows = count_rows(demo.database, "shop_listing WHERE is_active")
+    assert out.count(f"N+1: {rows} similar queries from one line") == 3  # one per relation
+    assert "template shop/listing_list.html" in out and "inside the {% for %} at line" in out
+    assert "demo_site/shop/views.py:" in out and "in listing_list" in out
+    assert 'fix: Add select_related("owner") to the Listing queryset' in out
+    assert 'fix: Add prefetch_related("tags")' in out
+    assert 'fix: Add prefetch_related("prices")' in out
+    fixed = demo("profile_view", "/listings/fast/", "--no-files", "--profiler", "none")
+    assert "N+1" not in fixed.stdout
+
+
+def test_budget_exceeded_exits_3(demo):
+    done = demo("profile_view", "/listings/", "--no-files", "--max-queries", "50")
+    assert done.returncode == 3
+    queries = 3 * count_rows(demo.database, "shop_listing WHERE is_active") + 1
+    assert f"--max-queries 50: {queries} queries per run ({queries - 50} over)." in done.stderr
+    assert "Traceback" not in done.stderr

@@ -220,7 +220,8 @@ def test_repeat_and_warmup_statistics(books, tmp_path):
 def test_files_written_and_listed_last(books, tmp_path):
     out, _ = profile_view("/books/", output_dir=tmp_path)
     listed = [Path(line.strip()) for line in out.split("Reports:")[1].splitlines() if line.strip()]
-    assert {p.suffix for p in listed} == {".html", ".json"}
+    assert {p.suffix for p in listed} == {".html", ".json", ".txt"}
+    assert any(p.name.endswith(".sql.txt") for p in listed)
     assert any(p.name.endswith(".speedscope.json") for p in listed)
     assert all(p.parent == tmp_path.resolve() and p.exists() for p in listed)
     html = next(p for p in listed if p.suffix == ".html").read_text()
@@ -248,7 +249,7 @@ def test_profiler_none_measures_without_profiling(books, tmp_path):
     out, _ = profile_view("/books/", profiler="none", output_dir=tmp_path)
     assert "13 queries" in out
     assert "book_list  tests" not in out
-    assert [p.suffix for p in tmp_path.iterdir()] == [".json"]
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".txt"]
 
 
 def test_verbosity_zero_prints_only_the_files(books, tmp_path):
@@ -269,7 +270,7 @@ def test_raising_view_prints_traceback_writes_files_and_fails(books, tmp_path):
     assert info.value.returncode == 1
     assert "ValueError: the test view exploded" in err.getvalue()
     assert "500 Internal Server Error" in out.getvalue()
-    assert {p.suffix for p in tmp_path.iterdir()} == {".html", ".json"}
+    assert {p.suffix for p in tmp_path.iterdir()} == {".html", ".json", ".txt"}
 
 
 def test_raising_view_in_direct_mode(books, tmp_path):

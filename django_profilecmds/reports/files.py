@@ -68,9 +68,11 @@ def write_text(directory: Path, name: str, text: str) -> Path:
 
 def write_reports(result: RunResult, directory: Path, when: datetime | None = None) -> None:
     """Write every report file of ``result`` and record their paths in ``result.files``."""
-    from django_profilecmds.reports.redact import redact_result
+    from django_profilecmds.reports.redact import redact_result, redactor_for
 
     spec = result.spec.request
+    data = result.to_dict()
+    redactor = redactor_for(data, result.secrets)
     base = _unique_base(directory, slugify_request(spec.method, spec.path), when or datetime.now())
     if result.calltree is not None:
         from pyinstrument.renderers import HTMLRenderer, SpeedscopeRenderer
@@ -85,7 +87,15 @@ def write_reports(result: RunResult, directory: Path, when: datetime | None = No
         prof = private_path(directory, f"{base}.prof")
         result.function_stats.dump_stats(prof)
         result.files["prof"] = prof
+    if result.queries:
+        from django_profilecmds.reports.sqltext import render_sql_file
+
+        result.files["sql"] = write_text(
+            directory, f"{base}.sql.txt", render_sql_file(result, redactor)
+        )
     json_path = private_path(directory, f"{base}.json")
     result.files["json"] = json_path
-    clean = redact_result(result.to_dict(), result.secrets)
+    data["files"] = {kind: str(path) for kind, path in result.files.items()}
+    data["files"]["json"] = str(json_path)
+    clean = redact_result(data, redactor)
     json_path.write_text(json.dumps(clean, indent=2) + "\n", encoding="utf-8")

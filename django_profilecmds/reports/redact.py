@@ -71,8 +71,8 @@ class Redactor:
         return value
 
 
-def redact_result(result: dict[str, Any], secret_values: Iterable[str] = ()) -> dict[str, Any]:
-    """A copy of ``RunResult.to_dict()`` that is safe to write anywhere.
+def redactor_for(result: dict[str, Any], secret_values: Iterable[str] = ()) -> Redactor:
+    """A redactor for one run's output.
 
     Values sent under a sensitive name (a ``password`` field, an ``Authorization`` header) are
     secrets wherever they show up again: in SQL parameters, or echoed in a response body.
@@ -84,7 +84,12 @@ def redact_result(result: dict[str, Any], secret_values: Iterable[str] = ()) -> 
         sent.extend(_json_pairs(request["json_body"]))
     planted = [value for name, value in sent if names.is_sensitive(name)]
     planted += [part for value in planted for part in value.split()]
-    redactor = Redactor([*secret_values, *planted])
+    return Redactor([*secret_values, *planted])
+
+
+def redact_result(result: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
+    """A copy of ``RunResult.to_dict()`` that is safe to write anywhere."""
+    request = result["spec"]["request"]
     clean = redactor.data(result)
     clean_request = clean["spec"]["request"]
     clean_request["data"] = redactor.pairs(request["data"])

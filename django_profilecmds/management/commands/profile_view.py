@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+SQL_MODES = ("summary", "full", "none")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
@@ -72,6 +73,38 @@ class Command(BaseCommand):
         run.add_argument(
             "--send-email", action="store_true", help="Really send email (default: captured)."
         )
+        sql = parser.add_argument_group("SQL")
+        sql.add_argument(
+            "--sql",
+            default="summary",
+            help="summary (default: N+1 warnings and top query groups), full (every query in "
+            "order with its origin) or none.",
+        )
+        sql.add_argument(
+            "--nplusone-threshold",
+            type=int,
+            default=5,
+            help="Flag similar queries run at least this often from one line (default 5).",
+        )
+        sql.add_argument(
+            "--explain", action="store_true", help="EXPLAIN the slowest distinct queries."
+        )
+        sql.add_argument(
+            "--explain-top", type=int, default=3, help="How many queries to EXPLAIN (default 3)."
+        )
+        sql.add_argument(
+            "--explain-analyze",
+            action="store_true",
+            help="PostgreSQL: EXPLAIN ANALYZE (SELECTs only, inside the rolled-back transaction).",
+        )
+        budgets = parser.add_argument_group("budgets (exit status 3 when exceeded)")
+        budgets.add_argument("--max-queries", type=int, help="Most queries allowed per run.")
+        budgets.add_argument(
+            "--max-duplicates", type=int, help="Most duplicate queries allowed per run."
+        )
+        budgets.add_argument(
+            "--max-db-time-ms", type=float, help="Most database time allowed per run, in ms."
+        )
         output = parser.add_argument_group("output")
         output.add_argument("--output-dir", help="Where report files go (default: profiles/).")
         output.add_argument("--no-files", action="store_true", help="Write no report files.")
@@ -80,8 +113,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from django_profilecmds.analysis.budgets import Budgets
         from django_profilecmds.conf import get_settings
-        from django_profilecmds.exceptions import ProfileCmdsError
+        from django_profilecmds.exceptions import InvalidOption, ProfileCmdsError
         from django_profilecmds.spec import (
             RequestSpec,
             RunSpec,
@@ -111,7 +145,20 @@ class Command(BaseCommand):
                 warmup=options["warmup"],
                 commit=options["commit"],
                 capture_email=not options["send_email"],
+                nplusone_threshold=options["nplusone_threshold"],
+                explain=options["explain"] or options["explain_analyze"],
+                explain_top=options["explain_top"],
+                explain_analyze=options["explain_analyze"],
+                budgets=Budgets(
+                    max_queries=options["max_queries"],
+                    max_duplicates=options["max_duplicates"],
+                    max_db_time_ms=options["max_db_time_ms"],
+                ),
             )
+            if options["sql"] not in SQL_MODES:
+                raise InvalidOption(
+                    f"Unknown --sql mode {options['sql']!r}; choose from {', '.join(SQL_MODES)}."
+                )
             directory = None
             if not options["no_files"]:
                 from django_profilecmds.reports.files import prepare_output_dir
@@ -130,6 +177,10 @@ class Command(BaseCommand):
         if result.failed:
             what = "raised an exception" if result.errors else f"answered {result.status}"
             raise CommandError(f"The view {what}; the profile above is still complete.")
+        if result.budget_failures:
+            raise CommandError(
+                "Budget exceeded:\n  " + "\n  ".join(result.budget_failures), returncode=3
+            )
 
     def _print(self, result: Any, options: dict[str, Any]) -> None:
         from django_profilecmds.reports import text
@@ -151,6 +202,16 @@ class Command(BaseCommand):
             write(text.runs_table(result))
             for email in result.emails:
                 write(f"  email: {email.subject!r} to {', '.join(email.to)}")
+        if verbosity >= 1 and options["sql"] != "none" and result.sql and result.sql.total:
+            from django_profilecmds.reports import sqltext
+
+            write("")
+            summary = sqltext.render_sql_summary(result)
+            for line in summary.splitlines():
+                write(self.style.WARNING(line) if line.startswith("  N+1:") else line)
+            if options["sql"] == "full":
+                write("")
+                write(sqltext.render_sql_full(result))
         if verbosity >= 1 and result.calltree is not None:
             write("")
             write(

@@ -1,0 +1,122 @@
+"""Normalisation, grouping and N+1 hints: pure functions, tricky SQL."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from django_profilecmds.analysis.budgets import Budgets, check_budgets
+from django_profilecmds.analysis.sql import analyse, normalize, suggest_fix
+from django_profilecmds.collectors.sql import QueryRecord
+
+
+@pytest.mark.parametrize(
+    ("sql", "shape"),
+    [
+        ("SELECT * FROM t WHERE id IN (1, 2, 3)", "SELECT * FROM t WHERE id IN (...)"),
+        ("SELECT * FROM t WHERE id IN (%s)", "SELECT * FROM t WHERE id IN (...)"),
+        ("SELECT * FROM t WHERE id in (?,?,  ?)", "SELECT * FROM t WHERE id IN (...)"),
+        # A placeholder inside a quoted string is part of the literal, not a parameter.
+        (
+            "SELECT * FROM t WHERE a = 'it''s %s' AND b = %s",
+            "SELECT * FROM t WHERE a = ? AND b = ?",
+        ),
+        (
+            "SELECT 1 -- trailing comment\nFROM t /* block\ncomment */ WHERE x = 2",
+            "SELECT ? FROM t WHERE x = ?",
+        ),
+        ("SELECT\n  a,\n  b\nFROM\n  t\nWHERE  c = %(name)s", "SELECT a, b FROM t WHERE c = ?"),
+        (
+            'SELECT "t1"."c2" FROM "t1" WHERE "t1"."id" = $1',
+            'SELECT "t1"."c2" FROM "t1" WHERE "t1"."id" = ?',
+        ),
+        ("SELECT a::text FROM t WHERE b = :b", "SELECT a::text FROM t WHERE b = ?"),
+        ("SELECT -1.5e3, x1 FROM t", "SELECT -?, x1 FROM t"),
+        ("INSERT INTO t (a, b) VALUES (%s, %s), (%s, %s)", "INSERT INTO t (a, b) VALUES (...)"),
+        ('SELECT "weird""name" FROM t', 'SELECT "weird""name" FROM t'),
+    ],
+)
+def test_normalize(sql, shape):
+    assert normalize(sql) == shape
+
+
+id_lists = st.lists(st.integers(0, 10**9), min_size=1, max_size=40)
+texts = st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=20)
+
+
+@given(id_lists, id_lists)
+def test_in_lists_of_any_length_share_a_shape(first, second):
+    def sql(ids):
+        return f"SELECT * FROM t WHERE id IN ({', '.join(map(str, ids))})"
+
+    assert normalize(sql(first)) == normalize(sql(second))
+
+
+@given(texts, texts)
+def test_string_literals_never_change_the_shape(a, b):
+    def sql(value):
+        return "SELECT * FROM t WHERE name = '" + value.replace("'", "''") + "' AND x = %s"
+
+    assert normalize(sql(a)) == normalize(sql(b)) == "SELECT * FROM t WHERE name = ? AND x = ?"
+
+
+@given(st.text(max_size=200))
+def test_normalize_is_idempotent_on_anything(sql):
+    once = normalize(sql)
+    assert normalize(once) == once
+
+
+def record(sql, params=(), run=0, line=10, template=None, duration=0.001):
+    return QueryRecord(
+        "default",
+        sql,
+        params,
+        False,
+        duration,
+        run,
+        stack=[("/project/app/views.py", line, "view")],
+        template=template,
+    )
+
+
+def test_similar_duplicates_and_nplusone_per_run():
+    loop = 'SELECT "a"."id" FROM "a" WHERE "a"."id" = %s LIMIT 21'
+    queries = []
+    for run in range(2):
+        queries.append(record('SELECT "b"."id" FROM "b"', run=run, line=5))
+        queries += [record(loop, (i % 4,), run=run, template=("x.html", 3)) for i in range(6)]
+    analysis = analyse(queries, runs=2, threshold=5)
+    similar = analysis.groups[0]
+    assert similar.count == 12 and similar.duplicates == 4  # ids 0 and 1 twice per run
+    assert analysis.duplicates == 4 and analysis.per_run(analysis.duplicates) == 2
+    (flag,) = analysis.nplusone
+    assert flag.count == 6  # per run, not summed over runs
+    assert flag.template == "x.html:3"
+    assert analyse(queries, runs=2, threshold=7).nplusone == []
+
+
+def test_same_shape_from_different_lines_is_not_one_nplusone():
+    sql = 'SELECT "a"."id" FROM "a" WHERE "a"."id" = %s'
+    queries = [record(sql, (i,), line=10 + i % 2) for i in range(8)]
+    assert analyse(queries, runs=1, threshold=5).nplusone == []
+
+
+@pytest.mark.django_db
+def test_hints_name_the_relation():
+    # Book.author is a ForeignKey: a lookup of authors by primary key per book.
+    author_by_pk = 'SELECT … FROM "testapp_author" WHERE "testapp_author"."id" = ? LIMIT ?'
+    assert 'select_related("author")' in suggest_fix(author_by_pk, {"testapp_book"})
+    books_by_author = 'SELECT … FROM "testapp_book" WHERE "testapp_book"."author_id" = ?'
+    assert 'prefetch_related("books")' in suggest_fix(books_by_author, {"testapp_author"})
+
+
+def test_budgets_say_what_failed_and_by_how_much():
+    budgets = Budgets(max_queries=10, max_duplicates=0, max_db_time_ms=5)
+    assert check_budgets(budgets, queries=10, duplicates=0, db_time_ms=5.0) == []
+    failures = check_budgets(budgets, queries=13, duplicates=2, db_time_ms=7.25)
+    assert failures == [
+        "--max-queries 10: 13 queries per run (3 over).",
+        "--max-duplicates 0: 2 duplicate queries per run (2 over).",
+        "--max-db-time-ms 5: 7.2 ms in the database per run (2.2 ms over).",
+    ]

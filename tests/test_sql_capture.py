@@ -1,0 +1,126 @@
+"""SQL capture on a real database (SQLite by default, PostgreSQL under tests/with_postgres.sh):
+counts, origins, template lines, EXPLAIN in each dialect, budgets and their exit status."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from django_profilecmds import profile_request
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+@pytest.mark.parametrize("path", ["/books/", "/books/cbv/", "/stream/", "/async/"])
+def test_query_count_equals_capture_queries_context(books, member, path):
+    client = Client()
+    client.force_login(member)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path, HTTP_HOST="shop.example.com")
+        b"".join(response) if response.streaming else response.content  # noqa: B018
+    expected = len(captured)
+    result = profile_request(path, user=member.email, profiler="none")
+    assert result.query_count == expected
+    assert result.sql is not None and result.sql.total == expected
+
+
+def test_nplusone_names_template_loop_view_and_relation(books):
+    result = profile_request("/books/", profiler="none")
+    assert result.sql is not None
+    (flag,) = result.sql.nplusone
+    assert flag.count == len(books) == 12
+    assert flag.template == "testapp/book_list.html:3"
+    assert flag.loop == "testapp/book_list.html:2"
+    assert flag.origin.endswith("tests/testapp/views.py:19 in book_list")
+    assert 'select_related("author")' in flag.hint
+    first = result.queries[1]
+    assert first.in_atomic is True
+    assert first.stack[0][2] == "book_list"
+
+
+def test_fixed_queries_are_not_flagged(books):
+    result = profile_request("/stream/", profiler="none")
+    assert result.sql is not None and result.sql.nplusone == []
+
+
+def test_terminal_summary_and_full_listing(books):
+    out = StringIO()
+    call_command("profile_view", "/books/", no_files=True, profiler="none", stdout=out)
+    text = out.getvalue()
+    assert "N+1: 12 similar queries from one line" in text
+    assert "template testapp/book_list.html:3, inside the {% for %} at line 2" in text
+    assert 'fix: Add select_related("author") to the Book queryset' in text
+    out = StringIO()
+    call_command("profile_view", "/books/", sql="full", no_files=True, stdout=out)
+    assert out.getvalue().count("\n#") == 13
+    out = StringIO()
+    call_command("profile_view", "/books/", sql="none", no_files=True, stdout=out)
+    assert "N+1" not in out.getvalue()
+
+
+def test_sql_file_lists_every_query_with_origin(books, tmp_path):
+    result = profile_request("/books/", output_dir=tmp_path, profiler="none")
+    text = result.files["sql"].read_text()
+    assert text.count(";\n") == 13
+    assert "template testapp/book_list.html:3" in text
+    assert "views.py:19 in book_list" in text
+
+
+def test_explain_in_the_database_dialect(books):
+    result = profile_request("/books/", profiler="none", explain=True, explain_top=2)
+    assert result.sql is not None
+    explains = result.sql.explains
+    assert len(explains) == 2 and all(e["error"] is None and e["plan"] for e in explains)
+    plan = "\n".join(explains[0]["plan"] + explains[1]["plan"])
+    if connection.vendor == "postgresql":
+        assert "Scan" in plan and "cost=" in plan
+    else:
+        assert "SCAN" in plan or "SEARCH" in plan
+
+
+def test_explain_analyze_only_for_selects_and_only_on_postgresql(books, member):
+    result = profile_request(
+        "/books/create/",
+        method="POST",
+        data={"title": "x"},
+        profiler="none",
+        explain=True,
+        explain_analyze=True,
+        explain_top=10,
+    )
+    assert result.sql is not None
+    for explain in result.sql.explains:
+        is_select = explain["sql"].lstrip().upper().startswith("SELECT")
+        assert explain["analyze"] == (is_select and explain["vendor"] == "postgresql")
+        if explain["analyze"]:
+            assert any("actual time=" in line for line in explain["plan"])
+    assert any(not e["sql"].upper().startswith("SELECT") for e in result.sql.explains)
+
+
+def test_budgets_exit_with_status_3_and_say_why(books):
+    out = StringIO()
+    with pytest.raises(CommandError) as info:
+        call_command(
+            "profile_view",
+            "/books/",
+            max_queries=5,
+            max_duplicates=100,
+            no_files=True,
+            stdout=out,
+        )
+    assert info.value.returncode == 3
+    assert "--max-queries 5: 13 queries per run (8 over)." in str(info.value)
+    assert "max-duplicates" not in str(info.value)
+    call_command("profile_view", "/books/", max_queries=13, no_files=True, stdout=StringIO())
+
+
+def test_unknown_sql_mode_is_an_error(db):
+    with pytest.raises(CommandError, match="Unknown --sql mode 'verbose'") as info:
+        call_command("profile_view", "/books/", sql="verbose", no_files=True)
+    assert info.value.returncode == 1
