@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from django_profilecmds.analysis.lines import FunctionLines
 from django_profilecmds.analysis.sql import SqlAnalysis
 from django_profilecmds.analysis.stats import Summary
 from django_profilecmds.spec import RunSpec
@@ -63,6 +64,9 @@ class RunResult:
     sql: SqlAnalysis | None = None
     view: str = ""
     budget_failures: list[str] = field(default_factory=list)
+    targets: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[FunctionLines] = field(default_factory=list)
+    line_stats: Any = field(default=None, repr=False)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
@@ -122,6 +126,8 @@ class RunResult:
             ],
             "sql": dataclasses.asdict(self.sql) if self.sql else None,
             "budget_failures": self.budget_failures,
+            "targets": self.targets,
+            "lines": [dataclasses.asdict(entry) for entry in self.lines],
             "emails": [dataclasses.asdict(email) for email in self.emails],
             "environment": self.environment,
             "errors": self.errors,

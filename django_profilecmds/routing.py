@@ -42,3 +42,33 @@ def iter_patterns(patterns: list[Any], prefix: str = "/") -> Iterator[str]:
 
 def _readable(pattern: str) -> str:
     return re.sub(r"^\^|\$$|\\Z$", "", pattern).replace("\\", "")
+
+
+def find_view_url(candidates: list[Any], urlconf: str | None = None) -> str | None:
+    """The first URL without arguments whose view is one of ``candidates`` (functions, possibly
+    decorated, or class-based view classes), for lineprof when no --url is given."""
+    import inspect
+
+    wanted = {id(inspect.unwrap(c)) if callable(c) else id(c) for c in candidates}
+
+    def walk(patterns: list[Any], prefix: str) -> Iterator[str]:
+        for entry in patterns:
+            route = _readable(str(entry.pattern))
+            if isinstance(entry, URLResolver):
+                if not _has_arguments(entry):
+                    yield from walk(entry.url_patterns, prefix + route)
+            elif isinstance(entry, URLPattern) and not _has_arguments(entry):
+                callback = entry.callback
+                owners = {id(inspect.unwrap(callback)), id(getattr(callback, "view_class", None))}
+                if owners & wanted:
+                    yield prefix + route
+
+    return next(walk(get_resolver(urlconf).url_patterns, "/"), None)
+
+
+def _has_arguments(entry: Any) -> bool:
+    pattern = entry.pattern
+    if getattr(pattern, "converters", None):
+        return True
+    regex = getattr(pattern, "regex", None)
+    return bool(regex is not None and regex.groups)

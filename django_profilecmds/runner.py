@@ -14,12 +14,13 @@ from django_profilecmds.analysis.stats import summarise
 from django_profilecmds.collectors import NULL_OBSERVER, Collector, Observer
 from django_profilecmds.collectors.sql import QueryCollector
 from django_profilecmds.collectors.timing import TimingCollector
-from django_profilecmds.drivers import Outcome, keep_connections_open, make_driver
+from django_profilecmds.drivers import CallDriver, Outcome, keep_connections_open, make_driver
 from django_profilecmds.request_builder import RequestBuilder
 from django_profilecmds.result import EmailSummary, ResponseSummary, RunResult, RunTiming
 from django_profilecmds.routing import resolve_path
 from django_profilecmds.sandbox import isolated_run, sandbox
 from django_profilecmds.spec import RunSpec
+from django_profilecmds.targets import TargetError, import_dotted, resolve_target
 from django_profilecmds.users import Identity, log_in, resolve_user
 
 
@@ -27,7 +28,10 @@ def run(spec: RunSpec) -> RunResult:
     """Send ``spec``'s request ``warmup + repeat`` times inside the sandbox, observing the
     counted runs. Raises :class:`~django_profilecmds.exceptions.ProfileCmdsError` on bad input.
     """
-    match = resolve_path(urlsplit(spec.request.path).path)
+    match = resolve_path(urlsplit(spec.request.path).path) if spec.request else None
+    targets = [resolve_target(path, spec.inherited) for path in spec.lines]
+    line_functions = list(dict.fromkeys(f for target in targets for f in target.functions))
+    call = _resolve_call(spec) if spec.call else None
     timing = TimingCollector()
     queries = QueryCollector()
     collectors: list[Collector] = []
@@ -35,13 +39,20 @@ def run(spec: RunSpec) -> RunResult:
     if spec.profiler == "pyinstrument":
         from django_profilecmds.collectors.calltree import CallTreeCollector
 
-        calltree = CallTreeCollector(spec.interval, f"{spec.request.method} {spec.request.path}")
+        calltree = CallTreeCollector(spec.interval, spec.title)
         collectors.append(calltree)
     elif spec.profiler == "cprofile":
         from django_profilecmds.collectors.functions import FunctionStatsCollector
 
         functions = FunctionStatsCollector()
         collectors.append(functions)
+    lines = None
+    if line_functions:
+        from django_profilecmds.collectors.lines import LineCollector
+
+        lines = LineCollector(line_functions)
+        queries.line_codes = lines.codes
+        collectors.append(lines)
     # Timing innermost, so profiler start/stop is not part of the measured time.
     observer = Observer([*collectors, queries, timing])
 
@@ -50,9 +61,19 @@ def run(spec: RunSpec) -> RunResult:
         identity: Identity | None = None
         if spec.user is not None:
             identity = log_in(resolve_user(spec.user))
-        builder = RequestBuilder(spec.request, identity)
-        builder.check_host()
-        driver = make_driver(spec.driver, match, identity)
+        if call is not None:
+            function, args, kwargs = call
+            if spec.call and spec.call.input:
+                factory, _module = import_dotted(spec.call.input)
+                args = [factory(), *args]
+            driver: Any = CallDriver(function, args, kwargs)
+            build: Any = lambda: None  # noqa: E731
+        else:
+            assert spec.request is not None and match is not None
+            builder = RequestBuilder(spec.request, identity)
+            builder.check_host()
+            driver = make_driver(spec.driver, match, identity)
+            build = builder.build
         warmup_errors: list[str] = []
         emails_before = 0
         with queries.installed():
@@ -61,9 +82,7 @@ def run(spec: RunSpec) -> RunResult:
                 if index == spec.warmup:
                     emails_before = len(box)
                 with isolated_run(commit=spec.commit):
-                    outcome = driver.execute(
-                        builder.build(), observer if counted else NULL_OBSERVER
-                    )
+                    outcome = driver.execute(build(), observer if counted else NULL_OBSERVER)
                 if counted:
                     outcomes.append(outcome)
                 elif outcome.error:
@@ -102,7 +121,7 @@ def run(spec: RunSpec) -> RunResult:
     result = RunResult(
         spec=spec,
         driver=driver.description,
-        view=match._func_path,
+        view=match._func_path if match else spec.call.dotted if spec.call else "",
         user=identity.description if identity else None,
         runs=runs,
         wall=summarise(timing.wall),
@@ -117,7 +136,16 @@ def run(spec: RunSpec) -> RunResult:
         function_stats=_pstats(functions.profile) if functions and functions.used else None,
         secrets=[identity.session_key] if identity and identity.session_key else [],
         sql=sql,
+        targets=[
+            {"path": t.path, "kind": t.kind, "functions": len(t.functions), "notes": t.notes}
+            for t in targets
+        ],
     )
+    if lines is not None:
+        from django_profilecmds.analysis.lines import build_line_report
+
+        result.lines = build_line_report(lines.stats(), line_functions, queries.queries)
+        result.line_stats = lines.stats()
     if spec.budgets.any:
         result.budget_failures = check_budgets(
             spec.budgets,
@@ -128,6 +156,16 @@ def run(spec: RunSpec) -> RunResult:
     return result
 
 
+def _resolve_call(spec: RunSpec) -> tuple[Any, list[Any], dict[str, Any]]:
+    assert spec.call is not None
+    function, _module = import_dotted(spec.call.dotted)
+    if not callable(function):
+        raise TargetError(f"{spec.call.dotted!r} is a {type(function).__name__}, not callable.")
+    if isinstance(function, (staticmethod, classmethod)):
+        function = function.__func__
+    return function, list(spec.call.args), dict(spec.call.kwargs)
+
+
 def _status(outcome: Outcome) -> int | None:
     return outcome.response.status_code if outcome.response is not None else None
 
@@ -135,7 +173,8 @@ def _status(outcome: Outcome) -> int | None:
 def _response_summary(outcome: Outcome) -> ResponseSummary:
     response = outcome.response
     if response is None:
-        return ResponseSummary(None, "view raised", "", 0, False, {})
+        reason = f"returned {outcome.returned}" if outcome.returned else "raised"
+        return ResponseSummary(None, reason, "", 0, False, {})
     return ResponseSummary(
         status=response.status_code,
         reason=response.reason_phrase,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from django_profilecmds.analysis.budgets import Budgets
 from django_profilecmds.exceptions import InvalidOption
@@ -46,10 +46,20 @@ class RequestSpec:
 
 
 @dataclass(frozen=True)
+class CallSpec:
+    """A callable to run instead of a request: ``dotted(input(), *args, **kwargs)``."""
+
+    dotted: str
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+    input: str | None = None  # dotted zero-argument factory for the first positional argument
+
+
+@dataclass(frozen=True)
 class RunSpec:
     """Everything one profiling run needs: the request, who sends it, and how it is observed."""
 
-    request: RequestSpec
+    request: RequestSpec | None
     user: str | None = None
     driver: DriverName = "full"
     profiler: Profiler = "pyinstrument"
@@ -63,8 +73,26 @@ class RunSpec:
     explain_top: int = 3
     explain_analyze: bool = False
     budgets: Budgets = field(default_factory=Budgets)
+    call: CallSpec | None = None
+    lines: tuple[str, ...] = ()  # dotted targets for the line profiler
+    inherited: bool = False
+
+    @property
+    def title(self) -> str:
+        """``GET /books/`` or ``call shop.stats.demo_input``."""
+        if self.call is not None:
+            return f"call {self.call.dotted}"
+        assert self.request is not None
+        return f"{self.request.method} {self.request.path}"
 
     def __post_init__(self) -> None:
+        if (self.request is None) == (self.call is None):
+            raise InvalidOption("Give either a URL or a callable to run, not both.")
+        if self.lines and self.profiler == "cprofile":
+            raise InvalidOption(
+                "cProfile and the line profiler cannot run in the same pass (Python 3.12+ allows "
+                "one sys.monitoring profiler at a time); profile lines and functions separately."
+            )
         if self.profiler not in PROFILERS:
             raise InvalidOption(
                 f"Unknown profiler {self.profiler!r}; choose from {', '.join(PROFILERS)}."
@@ -111,6 +139,31 @@ def parse_headers(values: list[str] | None) -> tuple[tuple[str, str], ...]:
             raise InvalidOption(f"--header expects 'Name: value', got {value!r}.")
         headers.append((name, item.strip()))
     return tuple(headers)
+
+
+def parse_call_arguments(
+    args: str | None, kwargs: str | None
+) -> tuple[tuple[Any, ...], tuple[tuple[str, Any], ...]]:
+    """``--args '[1, "a"]'`` and ``--kwargs '{"limit": 10}'``, validated."""
+    positional: Any = []
+    named: Any = {}
+    for option, text, expected in (("--args", args, list), ("--kwargs", kwargs, dict)):
+        if text is None:
+            continue
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidOption(
+                f"{option} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
+            ) from exc
+        if not isinstance(value, expected):
+            shape = "a JSON list" if expected is list else "a JSON object"
+            raise InvalidOption(f"{option} must be {shape}, got {text!r}.")
+        if expected is list:
+            positional = value
+        else:
+            named = value
+    return tuple(positional), tuple(named.items())
 
 
 def load_json_body(value: str | None) -> str | None:

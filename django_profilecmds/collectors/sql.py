@@ -40,6 +40,8 @@ class QueryRecord:
     loop_line: int | None = None
     in_atomic: bool = False
     rows: int | None = None
+    # Line-profiled functions that were running, and on which line: ((file, first, name), line).
+    lines: list[tuple[tuple[str, int, str], int]] = field(default_factory=list)
 
     @property
     def origin(self) -> tuple[str, int, str] | None:
@@ -88,6 +90,8 @@ class QueryCollector:
         # Frames of the harness that sent the request: the walk stops there.
         self.driver_file = drivers.__file__
         self.render_code, self.for_node = _template_hooks()
+        # Code objects of line-profiled functions (set by the runner for lineprof).
+        self.line_codes: dict[Any, tuple[str, int, str]] = {}
 
     @contextmanager
     def installed(self) -> Iterator[None]:
@@ -133,6 +137,10 @@ class QueryCollector:
             code = frame.f_code
             if code.co_filename == self.driver_file:
                 break
+            if self.line_codes:
+                key = self.line_codes.get(code)
+                if key is not None:
+                    query.lines.append((key, frame.f_lineno))
             if code is self.render_code:
                 node = frame.f_locals.get("self")
                 token = getattr(node, "token", None)

@@ -70,10 +70,12 @@ def write_reports(result: RunResult, directory: Path, when: datetime | None = No
     """Write every report file of ``result`` and record their paths in ``result.files``."""
     from django_profilecmds.reports.redact import redact_result, redactor_for
 
-    spec = result.spec.request
+    spec = result.spec
     data = result.to_dict()
     redactor = redactor_for(data, result.secrets)
-    base = _unique_base(directory, slugify_request(spec.method, spec.path), when or datetime.now())
+    base = _unique_base(
+        directory, slugify_request(*spec.title.split(" ", 1)), when or datetime.now()
+    )
     if result.calltree is not None:
         from pyinstrument.renderers import HTMLRenderer, SpeedscopeRenderer
 
@@ -87,6 +89,16 @@ def write_reports(result: RunResult, directory: Path, when: datetime | None = No
         prof = private_path(directory, f"{base}.prof")
         result.function_stats.dump_stats(prof)
         result.files["prof"] = prof
+    if result.line_stats is not None:
+        from django_profilecmds.reports.linetext import render_lines
+
+        lprof = private_path(directory, f"{base}.lprof")
+        if hasattr(result.line_stats, "to_file"):
+            result.line_stats.to_file(lprof)
+        else:
+            _pickle(result.line_stats, lprof)
+        result.files["lprof"] = lprof
+        result.files["lines"] = write_text(directory, f"{base}.lines.txt", render_lines(result))
     if result.queries:
         from django_profilecmds.reports.sqltext import render_sql_file
 
@@ -99,3 +111,11 @@ def write_reports(result: RunResult, directory: Path, when: datetime | None = No
     data["files"]["json"] = str(json_path)
     clean = redact_result(data, redactor)
     json_path.write_text(json.dumps(clean, indent=2) + "\n", encoding="utf-8")
+
+
+def _pickle(stats: object, path: Path) -> None:
+    # line_profiler < 5 has no LineStats.to_file; this is what its dump_stats writes.
+    import pickle
+
+    with path.open("wb") as handle:
+        pickle.dump(stats, handle, pickle.HIGHEST_PROTOCOL)

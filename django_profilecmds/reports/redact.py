@@ -79,9 +79,14 @@ def redactor_for(result: dict[str, Any], secret_values: Iterable[str] = ()) -> R
     """
     names = Redactor()
     request = result["spec"]["request"]
-    sent = [*request["data"], *request["headers"]]
-    if request["json_body"] is not None:
-        sent.extend(_json_pairs(request["json_body"]))
+    call = result["spec"]["call"]
+    sent: list[tuple[str, str]] = []
+    if request is not None:
+        sent += [*request["data"], *request["headers"]]
+        if request["json_body"] is not None:
+            sent.extend(_json_pairs(request["json_body"]))
+    if call is not None:
+        sent.extend(_json_pairs(json.dumps(dict(call["kwargs"]), default=str)))
     planted = [value for name, value in sent if names.is_sensitive(name)]
     planted += [part for value in planted for part in value.split()]
     return Redactor([*secret_values, *planted])
@@ -91,6 +96,8 @@ def redact_result(result: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
     """A copy of ``RunResult.to_dict()`` that is safe to write anywhere."""
     request = result["spec"]["request"]
     clean = redactor.data(result)
+    if request is None:
+        return clean  # type: ignore[no-any-return]
     clean_request = clean["spec"]["request"]
     clean_request["data"] = redactor.pairs(request["data"])
     clean_request["headers"] = redactor.pairs(request["headers"])

@@ -95,7 +95,7 @@ def render_sql_full(result: RunResult) -> str:
 
 def render_sql_file(result: RunResult, redactor: Redactor) -> str:
     """The ``.sql.txt`` report: every query, its parameters, timing and project-code stack."""
-    lines = [f"# {result.spec.request.method} {result.spec.request.path}", ""]
+    lines = [f"# {result.spec.title}", ""]
     for number, query in enumerate(result.queries, 1):
         lines.append(
             f"-- #{number} · run {query.run + 1} · {ms(query.duration)} · alias {query.alias}"

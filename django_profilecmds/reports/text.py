@@ -36,7 +36,7 @@ def heading(result: RunResult) -> str:
     if spec.warmup:
         runs += f" after {spec.warmup} warm-up"
     return (
-        f"{spec.request.method} {spec.request.path} -> {result.view}\n"
+        f"{spec.title} -> {result.view}\n"
         f"  {who} · {result.driver} · profiler: {spec.profiler} · {runs}"
     )
 
@@ -44,6 +44,8 @@ def heading(result: RunResult) -> str:
 def status_line(result: RunResult) -> str:
     response = result.response
     if response.status is None:
+        if response.reason.startswith("returned"):
+            return response.reason.capitalize()
         return "The view raised an exception (no response)"
     kind = f" · {response.content_type}" if response.content_type else ""
     streamed = " streamed" if response.streaming else ""

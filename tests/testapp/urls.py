@@ -7,6 +7,7 @@ from tests.testapp import views
 urlpatterns = [
     path("books/", views.book_list, name="book-list"),
     path("books/cbv/", views.BookListView.as_view(), name="book-list-cbv"),
+    path("books/authors/", views.book_authors, name="book-authors"),
     path("books/create/", views.book_create, name="book-create"),
     path("books/<int:pk>/", views.echo, name="book-detail"),
     path("private/", views.private, name="private"),

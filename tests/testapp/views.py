@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.mail import send_mail
@@ -23,6 +24,16 @@ class BookListView(ListView):  # type: ignore[type-arg]
     model = Book
     template_name = "testapp/book_list.html"
     context_object_name = "books"
+
+    def get_queryset(self) -> Any:
+        return Book.objects.order_by("id")
+
+
+def book_authors(request: HttpRequest) -> JsonResponse:
+    names = []
+    for book in Book.objects.all():
+        names.append(book.author.name)
+    return JsonResponse({"authors": names})
 
 
 @require_POST

@@ -1,0 +1,178 @@
+"""What the profiling commands share: request options, building the spec, printing results.
+
+Commands stay thin: they parse, call the library and print; this module only does that too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+def add_request_arguments(parser: argparse.ArgumentParser) -> None:
+    request = parser.add_argument_group("request")
+    request.add_argument(
+        "--user", help="Send the request as this user: primary key, username or email."
+    )
+    request.add_argument(
+        "--method", default="GET", type=str.upper, help=f"HTTP method: {', '.join(METHODS)}."
+    )
+    request.add_argument(
+        "--data",
+        action="append",
+        metavar="KEY=VALUE",
+        help="Form field (query string for GET/HEAD); repeatable.",
+    )
+    request.add_argument(
+        "--json", metavar="TEXT|@FILE", help="JSON request body, inline or from a file."
+    )
+    request.add_argument(
+        "--header",
+        action="append",
+        metavar="'NAME: VALUE'",
+        help="Extra request header; repeatable.",
+    )
+    request.add_argument("--host", help="Host header (default: the first entry of ALLOWED_HOSTS).")
+    request.add_argument("--secure", action="store_true", help="Send the request as HTTPS.")
+    request.add_argument(
+        "--enforce-csrf",
+        action="store_true",
+        help="Check CSRF tokens (off by default, like Django's test client).",
+    )
+    request.add_argument(
+        "--direct",
+        action="store_true",
+        help="Call the view alone: no middleware (the full stack is the default).",
+    )
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    run = parser.add_argument_group("run")
+    run.add_argument("--repeat", type=int, default=1, help="Counted runs (default 1).")
+    run.add_argument("--warmup", type=int, default=0, help="Uncounted runs first.")
+    run.add_argument(
+        "--commit", action="store_true", help="Keep the database changes (no rollback)."
+    )
+    run.add_argument(
+        "--send-email", action="store_true", help="Really send email (default: captured)."
+    )
+    output = parser.add_argument_group("output")
+    output.add_argument("--output-dir", help="Where report files go (default: profiles/).")
+    output.add_argument("--no-files", action="store_true", help="Write no report files.")
+
+
+def request_spec(path: str, options: dict[str, Any]) -> Any:
+    from django_profilecmds.spec import RequestSpec, load_json_body, parse_data, parse_headers
+
+    return RequestSpec(
+        path=path,
+        method=options["method"],
+        data=parse_data(options["data"]),
+        json_body=load_json_body(options["json"]),
+        headers=parse_headers(options["header"]),
+        host=options["host"],
+        secure=options["secure"],
+        enforce_csrf=options["enforce_csrf"],
+    )
+
+
+def run_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The RunSpec fields every profiling command takes from its options."""
+    return {
+        "user": options["user"],
+        "driver": "direct" if options["direct"] else "full",
+        "repeat": options["repeat"],
+        "warmup": options["warmup"],
+        "commit": options["commit"],
+        "capture_email": not options["send_email"],
+    }
+
+
+class ProfilingCommand(BaseCommand):
+    """Runs a spec, writes the files, prints the summary; subclasses add their own report."""
+
+    def profile(self, spec: Any, options: dict[str, Any]) -> Any:
+        """Run ``spec`` and write its files; library errors become ``CommandError``."""
+        from django_profilecmds.conf import get_settings
+        from django_profilecmds.exceptions import ProfileCmdsError
+
+        try:
+            directory = None
+            if not options["no_files"]:
+                from django_profilecmds.reports.files import prepare_output_dir
+
+                directory = prepare_output_dir(
+                    options["output_dir"] or get_settings()["OUTPUT_DIR"]
+                )
+            from django_profilecmds.runner import run
+
+            result = run(spec)
+            if directory is not None:
+                from django_profilecmds.reports.files import write_reports
+
+                write_reports(result, directory)
+        except ProfileCmdsError as exc:
+            raise CommandError(str(exc)) from exc
+        return result
+
+    def print_summary(self, result: Any, options: dict[str, Any]) -> None:
+        from django_profilecmds.reports import text
+
+        write = self.stdout.write
+        write(text.heading(result))
+        style = self.style.ERROR if result.failed else self.style.SUCCESS
+        write("  " + style(text.status_line(result)))
+        write("  " + text.measures_line(result))
+        if len(result.runs) > 1:
+            write("  " + text.distribution_line(result))
+        write("  " + text.safety_line(result))
+        for warning in result.warnings:
+            write("  " + self.style.WARNING(warning))
+        if options["verbosity"] >= 2:
+            write("")
+            write(text.runs_table(result))
+            for email in result.emails:
+                write(f"  email: {email.subject!r} to {', '.join(email.to)}")
+
+    def finish(self, result: Any) -> None:
+        """Errors of the profiled code, the files written, and the exit status."""
+        for error in result.errors:
+            self.stderr.write("")
+            self.stderr.write(error.rstrip("\n"), style_func=lambda s: s)
+        if result.files:
+            self.stdout.write("")
+            self.stdout.write("Reports:")
+            for path in result.files.values():
+                self.stdout.write(f"  {display_path(path)}")
+        if result.failed:
+            what = "raised an exception" if result.errors else f"answered {result.status}"
+            subject = "The view" if result.spec.call is None else "The call"
+            raise CommandError(f"{subject} {what}; the profile above is still complete.")
+        if result.budget_failures:
+            raise CommandError(
+                "Budget exceeded:\n  " + "\n  ".join(result.budget_failures), returncode=3
+            )
+
+    def color(self, options: dict[str, Any]) -> bool:
+        if options.get("no_color"):
+            return False
+        return bool(options.get("force_color")) or self.stdout.isatty()
+
+
+def display_path(path: Any) -> str:
+    """Relative to the working directory when the file is below it: shorter to read and click."""
+    try:
+        return str(path.relative_to(os.getcwd()))
+    except ValueError:
+        return str(path)
+
+
+def unicode_ok(stream: Any) -> bool:
+    encoding = getattr(stream, "encoding", None) or sys.getdefaultencoding()
+    return str(encoding).lower().replace("-", "") == "utf8"

@@ -1,0 +1,174 @@
+"""``manage.py lineprof shop.views.listing_list --url /listings/``: per-line timings of any
+function, method, class or module, with the SQL each line ran, without a ``@profile``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from django_profilecmds.management.base import (
+    ProfilingCommand,
+    add_request_arguments,
+    add_run_arguments,
+    request_spec,
+    run_options,
+)
+
+UNITS = ("s", "ms", "us")
+
+
+class Command(ProfilingCommand):
+    help = (
+        "Per-line timings of functions, methods, classes or modules (dotted paths), driven by a "
+        "request (--url) or a call (--call), with the SQL queries each line ran."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "targets",
+            nargs="+",
+            metavar="TARGET",
+            help="Dotted path of a function, method, class or module to profile line by line.",
+        )
+        drivers = parser.add_argument_group("what runs the targets")
+        drivers.add_argument(
+            "--url", help="Send this request (default: the URL routed to the target view)."
+        )
+        drivers.add_argument(
+            "--call",
+            nargs="?",
+            const="",
+            metavar="DOTTED",
+            help="Call this callable instead of sending a request; alone, call the target.",
+        )
+        drivers.add_argument(
+            "--args", dest="call_args", metavar="JSON", help="Positional arguments: a JSON list."
+        )
+        drivers.add_argument(
+            "--kwargs", dest="call_kwargs", metavar="JSON", help="Keyword arguments: a JSON object."
+        )
+        drivers.add_argument(
+            "--input",
+            metavar="DOTTED",
+            help="Zero-argument factory whose result is the call's first argument.",
+        )
+        add_request_arguments(parser)
+        add_run_arguments(parser)
+        lines = parser.add_argument_group("line report")
+        lines.add_argument(
+            "--inherited",
+            action="store_true",
+            help="For a class, also profile methods inherited from project-code bases.",
+        )
+        lines.add_argument("--unit", default="ms", help="Time unit: s, ms (default) or us.")
+        lines.add_argument(
+            "--skip-zero", action="store_true", help="Hide lines and functions that never ran."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from django.core.management.base import CommandError
+
+        from django_profilecmds.exceptions import ProfileCmdsError
+        from django_profilecmds.spec import CallSpec, RunSpec, parse_call_arguments
+
+        try:
+            if options["unit"] not in UNITS:
+                raise CommandError(
+                    f"Unknown --unit {options['unit']!r}; choose from {', '.join(UNITS)}."
+                )
+            calling = options["call"] is not None
+            if calling and options["url"]:
+                raise CommandError("Use either --url (a request) or --call (a callable), not both.")
+            if not calling and (options["call_args"] or options["call_kwargs"] or options["input"]):
+                raise CommandError("--args, --kwargs and --input go with --call.")
+            targets = options["targets"]
+            call = request = None
+            if calling:
+                dotted = options["call"] or self._single_target(targets)
+                positional, named = parse_call_arguments(
+                    options["call_args"], options["call_kwargs"]
+                )
+                call = CallSpec(dotted, positional, named, input=options["input"])
+            else:
+                path = options["url"] or self._url_for(targets)
+                request = request_spec(path, options)
+            spec = RunSpec(
+                request=request,
+                call=call,
+                profiler="none",
+                lines=tuple(targets),
+                inherited=options["inherited"],
+                **run_options(options),
+            )
+        except ProfileCmdsError as exc:
+            raise CommandError(str(exc)) from exc
+        result = self.profile(spec, options)
+        if options["verbosity"] >= 1:
+            self.print_summary(result, options)
+            self._print_lines(result, options)
+        self.finish(result)
+
+    def _single_target(self, targets: list[str]) -> str:
+        from django.core.management.base import CommandError
+
+        if len(targets) != 1:
+            raise CommandError("--call without a value calls the target: give exactly one target.")
+        return targets[0]
+
+    def _url_for(self, targets: list[str]) -> str:
+        from django.core.management.base import CommandError
+
+        from django_profilecmds.routing import find_view_url
+        from django_profilecmds.targets import import_dotted
+
+        candidates = []
+        for target in targets:
+            obj, _module = import_dotted(target)
+            candidates.append(obj)
+            parent = target.rsplit(".", 1)[0]
+            if "." in parent:
+                owner, _module = import_dotted(parent)
+                candidates.append(owner)
+        url = find_view_url(candidates)
+        if url is None:
+            raise CommandError(
+                "No URL without arguments routes to these targets. Say what runs them: "
+                "--url /some/path/ for a request, or --call dotted.callable for a function."
+            )
+        self.stdout.write(self.style.NOTICE(f"Using --url {url} (the URL routed to the target)."))
+        return url
+
+    def _print_lines(self, result: Any, options: dict[str, Any]) -> None:
+        from django_profilecmds.reports import linetext
+
+        write = self.stdout.write
+        for target in result.targets:
+            for note in target["notes"]:
+                write("  " + self.style.NOTICE(note))
+        write("")
+        write(linetext.INFLATION_NOTE)
+        unit = options["unit"]
+        color = self.color(options)
+        for entry in result.lines:
+            if options["skip_zero"] and not entry.executed:
+                continue
+            write("")
+            for line in linetext.function_header(entry, len(result.runs), unit):
+                write(line if entry.executed else self.style.WARNING(line + _never_hint(result)))
+            if not entry.executed:
+                continue
+            write("")
+            write(linetext.COLUMNS)
+            write("=" * len(linetext.COLUMNS))
+            hot = linetext.hottest(entry) if color else set()
+            for row in entry.rows:
+                if options["skip_zero"] and not row.hits:
+                    continue
+                line = linetext.format_row(row, unit)
+                write(self.style.ERROR(line) if row.lineno in hot else line)
+
+
+def _never_hint(result: Any) -> str:
+    if result.spec.call is not None:
+        return f" (is it called by {result.spec.call.dotted}? try --call alone to call the target)"
+    return f" (did the URL route elsewhere? it ran {result.view})"

@@ -1,0 +1,90 @@
+"""Functions of every kind, for the line profiler's tests."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from tests.testapp.models import Book
+
+NOT_A_FUNCTION = 42
+
+
+def author_names() -> list[str]:
+    names = []
+    for book in Book.objects.all():
+        names.append(book.author.name)  # one query per book: the N+1
+    return names
+
+
+def arithmetic(n: int, scale: int = 1) -> int:
+    total = 0
+    for i in range(n):
+        if i % 3 == 0:
+            total += i * scale
+        else:
+            total -= 1
+    return total
+
+
+def shout(function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return str(function(*args, **kwargs)).upper()
+
+    return wrapper
+
+
+@shout
+def greet(name: str) -> str:
+    return f"hello {name}"
+
+
+def numbers(n: int) -> Iterator[int]:
+    for i in range(n):
+        yield i * 2
+
+
+async def slow_count() -> int:
+    await asyncio.sleep(0)
+    return await Book.objects.acount()
+
+
+def book_count() -> int:
+    return Book.objects.count()
+
+
+class Shelf:
+    label = "shelf"
+
+    def titles(self) -> list[str]:
+        return [book.title for book in Book.objects.all()]
+
+    @property
+    def size(self) -> int:
+        return Book.objects.count()
+
+    @staticmethod
+    def unit() -> str:
+        return "book"
+
+    @classmethod
+    def build(cls) -> Shelf:
+        return cls()
+
+
+class LabelledShelf(Shelf):
+    def label_text(self) -> str:
+        return self.label.title()
+
+
+class Empty:
+    colour = "red"
+
+
+def use_shelf() -> tuple[int, list[str], str, str]:
+    shelf = Shelf.build()
+    labelled = LabelledShelf()
+    return shelf.size, shelf.titles(), Shelf.unit(), labelled.label_text()
