@@ -44,7 +44,7 @@ def written_json(stdout: str, directory: Path) -> dict:  # type: ignore[type-arg
         for line in stdout.splitlines()
         if line.strip().endswith(".json") and "speedscope" not in line
     )
-    return json.loads((directory / name).read_text())  # type: ignore[no-any-return]
+    return json.loads((directory / name).read_text())
 
 
 def test_slow_page_as_user_one(demo):
