@@ -38,7 +38,8 @@ def interleaved(
     rounds: int, baseline: Callable[[], float], candidate: Callable[[], float]
 ) -> tuple[float, list[float], list[float]]:
     """Alternate the two measurements (order flipped every round) so machine noise hits both;
-    return the ratio of medians and the raw figures."""
+    return the median of the per-round ratios (each pair ran back to back, so slow drifts of
+    the machine cancel out) and the raw figures."""
     base: list[float] = []
     cand: list[float] = []
     for index in range(rounds):
@@ -48,7 +49,8 @@ def interleaved(
         else:
             base.append(baseline())
             cand.append(candidate())
-    return statistics.median(cand) / statistics.median(base), base, cand
+    ratios = [c / b for b, c in zip(base, cand, strict=True)]
+    return statistics.median(ratios), base, cand
 
 
 def report(

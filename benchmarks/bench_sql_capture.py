@@ -47,7 +47,7 @@ def main() -> None:
 
     class Recording:
         def __enter__(self) -> None:
-            collector.queries.clear()
+            collector.clear()
             collector.start(None)
 
         def __exit__(self, *exc: object) -> None:

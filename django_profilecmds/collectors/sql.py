@@ -22,7 +22,8 @@ from typing import Any
 
 from django.db import connections
 
-MAX_STACK = 5
+MAX_STACK = 3  # the origin and two callers: what the report shows
+LIBRARY, PROJECT, STOP = 0, 1, 2  # what a frame's file is, for the origin walk
 
 
 @dataclass
@@ -81,7 +82,9 @@ def _template_hooks() -> tuple[Any, type]:
 
 class QueryCollector:
     def __init__(self) -> None:
-        self.queries: list[QueryRecord] = []
+        # Raw tuples while recording (cheap, and nothing to trace under lineprof); records on read.
+        self._raw: list[tuple[Any, ...]] = []
+        self._records: list[QueryRecord] = []
         self.recording = False
         self.run = 0
         self.is_project = ProjectCode()
@@ -89,6 +92,7 @@ class QueryCollector:
 
         # Frames of the harness that sent the request: the walk stops there.
         self.driver_file = drivers.__file__
+        self.frame_kinds: dict[str, int] = {}
         self.render_code, self.for_node = _template_hooks()
         # Code objects of line-profiled functions (set by the runner for lineprof).
         self.line_codes: dict[Any, tuple[str, int, str]] = {}
@@ -109,56 +113,124 @@ class QueryCollector:
         ) -> Any:
             if not self.recording:
                 return execute(sql, params, many, context)
+            # Under a line tracer (lineprof) our own bookkeeping should not emit line events.
+            sys._getframe().f_trace_lines = False
             start = time.perf_counter()
             try:
                 return execute(sql, params, many, context)
             finally:
                 duration = time.perf_counter() - start
-                query = QueryRecord(
+                rowcount = getattr(context.get("cursor"), "rowcount", -1)
+                self._raw.append(
+                    (
+                        alias,
+                        sql,
+                        params,
+                        many,
+                        duration,
+                        self.run,
+                        connection.in_atomic_block,
+                        rowcount if isinstance(rowcount, int) and rowcount >= 0 else None,
+                        *self._locate(sys._getframe(1)),
+                    )
+                )
+
+        return record
+
+    @property
+    def queries(self) -> list[QueryRecord]:
+        for raw in self._raw[len(self._records) :]:
+            (
+                alias,
+                sql,
+                params,
+                many,
+                duration,
+                run,
+                in_atomic,
+                rows,
+                stack,
+                template,
+                loop,
+                lines,
+            ) = raw
+            self._records.append(
+                QueryRecord(
                     alias,
                     sql,
                     params,
                     many,
                     duration,
-                    self.run,
-                    in_atomic=connection.in_atomic_block,
+                    run,
+                    stack,
+                    template,
+                    loop,
+                    in_atomic,
+                    rows,
+                    lines,
                 )
-                rowcount = getattr(context.get("cursor"), "rowcount", -1)
-                query.rows = rowcount if isinstance(rowcount, int) and rowcount >= 0 else None
-                self._locate(query, sys._getframe(1))
-                self.queries.append(query)
+            )
+        return self._records
 
-        return record
+    def clear(self) -> None:
+        self._raw.clear()
+        self._records.clear()
 
-    def _locate(self, query: QueryRecord, frame: FrameType | None) -> None:
-        stack = query.stack
-        template_origin = None
+    def _locate(self, frame: FrameType | None) -> tuple[Any, Any, Any, Any]:
+        """Project-code stack, template line, {% for %} line and line-profiled lines.
+
+        Hot path (every query): locals only, one dict lookup per frame for the common case.
+        """
+        sys._getframe().f_trace_lines = False
+        stack: list[tuple[str, int, str]] = []
+        lines: list[tuple[tuple[str, int, str], int]] = []
+        template = loop_line = template_origin = None
+        kinds = self.frame_kinds
+        render_code = self.render_code
+        line_codes = self.line_codes
         while frame is not None:
             code = frame.f_code
-            if code.co_filename == self.driver_file:
-                break
-            if self.line_codes:
-                key = self.line_codes.get(code)
+            filename = code.co_filename
+            if line_codes:
+                key = line_codes.get(code)
                 if key is not None:
-                    query.lines.append((key, frame.f_lineno))
-            if code is self.render_code:
+                    lines.append((key, frame.f_lineno))
+            if code is render_code:
                 node = frame.f_locals.get("self")
                 token = getattr(node, "token", None)
                 origin = getattr(node, "origin", None)
                 if token is not None and origin is not None:
-                    if query.template is None:
+                    if template is None:
                         template_origin = origin
                         name = origin.template_name or origin.name
-                        query.template = (str(name), token.lineno)
+                        template = (str(name), token.lineno)
                     elif (
-                        query.loop_line is None
+                        loop_line is None
                         and origin is template_origin
                         and isinstance(node, self.for_node)
                     ):
-                        query.loop_line = token.lineno
-            elif len(stack) < MAX_STACK and self.is_project(code.co_filename):
-                stack.append((code.co_filename, frame.f_lineno, _function_name(code)))
+                        loop_line = token.lineno
+            else:
+                kind = kinds.get(filename)
+                if kind is None:
+                    kind = kinds[filename] = self._kind_of(filename)
+                if kind == STOP:
+                    break
+                if kind == PROJECT and len(stack) < MAX_STACK:
+                    stack.append((filename, frame.f_lineno, _function_name(code)))
+                elif (
+                    len(stack) >= MAX_STACK
+                    and not line_codes
+                    and (template is None or loop_line is not None)
+                ):
+                    break  # nothing more to learn further out
             frame = frame.f_back
+        return stack, template, loop_line, lines
+
+    def _kind_of(self, filename: str) -> int:
+        if filename == self.driver_file:
+            return STOP
+        return PROJECT if self.is_project(filename) else LIBRARY
 
     def start(self, frame: FrameType | None) -> None:
         self.recording = True
