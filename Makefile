@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := $(BIN)/python demo_site/manage.py
 
-.PHONY: demo test lint typecheck pytest pytest-postgres bench clean
+.PHONY: demo test lint typecheck pytest pytest-postgres pytest-django42 bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,10 +34,21 @@ pytest-postgres: $(STAMP)
 	tests/with_postgres.sh $(BIN)/pytest -q -p no:randomly \
 		--ignore tests/test_demo_site.py --ignore tests/test_other_project_process.py
 
-test: lint typecheck pytest pytest-postgres
+# The oldest supported Django (4.2 LTS), in a venv of its own.
+VENV42 := .venv-django42
+$(VENV42)/.installed: pyproject.toml
+	test -x $(VENV42)/bin/python || $(PYTHON) -m venv $(VENV42)
+	$(VENV42)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV42)/bin/python -m pip install --quiet 'django>=4.2,<4.3' -e '.[test]'
+	touch $@
+
+pytest-django42: $(VENV42)/.installed
+	$(VENV42)/bin/pytest -q
+
+test: lint typecheck pytest pytest-postgres pytest-django42
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) profiles demo_site/db.sqlite3 .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV42) profiles demo_site/db.sqlite3 .pytest_cache .mypy_cache .ruff_cache

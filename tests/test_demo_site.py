@@ -181,3 +181,22 @@ def test_budget_exceeded_exits_3(demo):
     queries = 3 * count_rows(demo.database, "shop_listing WHERE is_active") + 1
     assert f"--max-queries 50: {queries} queries per run ({queries - 50} over)." in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_lineprof_on_the_demo(demo):
+    done = demo("lineprof", "shop.models.Listing.latest_price", "--url", "/listings/", "--no-files")
+    assert done.returncode == 0, done.stderr
+    rows = count_rows(demo.database, "shop_listing WHERE is_active")
+    line = next(line for line in done.stdout.splitlines() if "order_by(" in line)
+    assert line.split()[1] == str(rows) and f"{rows}q" in line
+    done = demo(
+        "lineprof", "shop.stats.get_stats_from_queryset", "--call", "--input",
+        "shop.stats.demo_input", "--no-files",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Returned dict" in done.stdout and "% Time" in done.stdout
+    done = demo("lineprof", "shop.views.listing_list", "--no-files")
+    assert "Using --url /listings/" in done.stdout
+    done = demo("lineprof", "shop.views.listing_lst", "--no-files")
+    assert done.returncode == 1 and "Did you mean" in done.stderr
+    assert "Traceback" not in done.stderr
