@@ -35,6 +35,7 @@ class Outcome:
     body_size: int
     error: str | None = None
     returned: str = ""  # what a called function returned, summarised
+    output: dict[str, str] | None = None  # a management command's stdout and stderr
 
 
 def view_is_async(match: ResolverMatch) -> bool:
@@ -64,6 +65,21 @@ def keep_connections_open() -> Iterator[None]:
             signal.connect(receiver)
 
 
+@contextmanager
+def view_exceptions() -> Iterator[list[str]]:
+    """Tracebacks of exceptions the handler turned into 500 responses, as they happen."""
+    errors: list[str] = []
+
+    def record(sender: Any, request: Any = None, **kwargs: Any) -> None:
+        errors.append(traceback.format_exc())
+
+    signals.got_request_exception.connect(record, weak=False)
+    try:
+        yield errors
+    finally:
+        signals.got_request_exception.disconnect(record)
+
+
 class FullStackDriver:
     """Django's real handler: every middleware, URL resolution, exception handling."""
 
@@ -76,11 +92,12 @@ class FullStackDriver:
         # runs where the profiler can see it; sync code still runs on this thread.
         self.handler = BaseHandler()
         self.handler.load_middleware(is_async=self.is_async)
-        self._errors: list[str] = []
 
     def execute(self, request: HttpRequest, observer: Observer) -> Outcome:
-        self._errors.clear()
-        signals.got_request_exception.connect(self._record_exception)
+        with view_exceptions() as errors:
+            return self._execute(request, observer, errors)
+
+    def _execute(self, request: HttpRequest, observer: Observer, errors: list[str]) -> Outcome:
         try:
             signals.request_started.send(sender=self.__class__, environ=request.META)
             if self.is_async:
@@ -91,9 +108,7 @@ class FullStackDriver:
         except Exception:
             # Only with DEBUG_PROPAGATE_EXCEPTIONS, or from a broken streaming body.
             return Outcome(None, 0, traceback.format_exc())
-        finally:
-            signals.got_request_exception.disconnect(self._record_exception)
-        return Outcome(response, size, self._errors[0] if self._errors else None)
+        return Outcome(response, size, errors[0] if errors else None)
 
     def _get_response(self, request: HttpRequest, observer: Observer) -> tuple[Any, int]:
         observer.start(sys._getframe())
@@ -112,9 +127,6 @@ class FullStackDriver:
             return response, await consume_async(response)
         finally:
             observer.stop()
-
-    def _record_exception(self, sender: Any, request: Any = None, **kwargs: Any) -> None:
-        self._errors.append(traceback.format_exc())
 
 
 class DirectDriver:
@@ -227,7 +239,7 @@ class CallDriver:
             value = self.function(*self.args, **self.kwargs)
             if inspect.isgenerator(value):
                 value = list(value)  # a generator's body runs only when consumed
-            return Outcome(None, 0, returned=summarise_value(value))
+            return Outcome(None, 0, returned=f"returned {summarise_value(value)}")
         except Exception:
             return Outcome(None, 0, traceback.format_exc())
         finally:
@@ -237,11 +249,75 @@ class CallDriver:
         observer.start(sys._getframe())
         try:
             value = await self.function(*self.args, **self.kwargs)
-            return Outcome(None, 0, returned=summarise_value(value))
+            return Outcome(None, 0, returned=f"returned {summarise_value(value)}")
         except Exception:
             return Outcome(None, 0, traceback.format_exc())
         finally:
             observer.stop()
+
+
+# Commands that serve or wait for a person, never returning on their own.
+NEVER_RETURN = frozenset(
+    {"runserver", "testserver", "shell", "dbshell", "runserver_plus", "shell_plus", "runworker"}
+)
+
+
+class CommandDriver:
+    """Another management command, through ``call_command``, its output captured."""
+
+    name = "command"
+    description = "management command"
+
+    def __init__(self, name: str, args: list[str]) -> None:
+        from django.core.management import get_commands
+
+        from django_profilecmds.exceptions import InvalidOption
+
+        commands = get_commands()
+        if name not in commands:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(commands), n=3)
+            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise InvalidOption(f"Unknown management command {name!r}.{hint}")
+        if name in NEVER_RETURN or name.startswith("profile_") or name == "lineprof":
+            raise InvalidOption(
+                f"profile_command cannot profile {name!r}: it "
+                + ("never returns." if name in NEVER_RETURN else "is a profiling command itself.")
+            )
+        self.command = name
+        self.args = args
+
+    def execute(self, request: Any, observer: Observer) -> Outcome:
+        import io
+
+        from django.core.management import call_command
+        from django.core.management.base import CommandError
+
+        stdout, stderr = io.StringIO(), io.StringIO()
+        saved_stdin, sys.stdin = sys.stdin, io.StringIO("")  # a prompt fails at once
+        error = None
+        observer.start(sys._getframe())
+        try:
+            call_command(self.command, *self.args, stdout=stdout, stderr=stderr)
+        except EOFError:
+            error = (
+                f"The command {self.command!r} asked for interactive input; pass its "
+                "--no-input option or the answers as arguments."
+            )
+        except CommandError as exc:
+            error = f"CommandError: {exc}"
+        except SystemExit as exc:
+            error = f"The command exited with status {exc.code}." if exc.code else None
+        except Exception:
+            error = traceback.format_exc()
+        finally:
+            observer.stop()
+            sys.stdin = saved_stdin
+        output = {"stdout": stdout.getvalue(), "stderr": stderr.getvalue()}
+        lines = output["stdout"].count("\n")
+        finished = f"finished with {lines} line{'' if lines == 1 else 's'} of output"
+        return Outcome(None, 0, error, returned=finished, output=output)
 
 
 def summarise_value(value: Any) -> str:
@@ -258,7 +334,13 @@ def summarise_value(value: Any) -> str:
     return f"{kind} with {size} item{'' if size == 1 else 's'}"
 
 
-def make_driver(name: str, match: ResolverMatch, identity: Identity | None) -> Any:
+def make_driver(
+    name: str, match: ResolverMatch, identity: Identity | None, enforce_csrf: bool = False
+) -> Any:
     if name == "direct":
         return DirectDriver(match, identity)
+    if name == "asgi":
+        from django_profilecmds.asgi import AsgiDriver
+
+        return AsgiDriver(enforce_csrf)
     return FullStackDriver(match)

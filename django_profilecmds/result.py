@@ -65,6 +65,7 @@ class RunResult:
     view: str = ""
     budget_failures: list[str] = field(default_factory=list)
     targets: list[dict[str, Any]] = field(default_factory=list)
+    output: dict[str, str] | None = None  # a profiled command's stdout and stderr
     lines: list[FunctionLines] = field(default_factory=list)
     line_stats: Any = field(default=None, repr=False)
     errors: list[str] = field(default_factory=list)
@@ -127,6 +128,7 @@ class RunResult:
             "sql": dataclasses.asdict(self.sql) if self.sql else None,
             "budget_failures": self.budget_failures,
             "targets": self.targets,
+            "output": self.output,
             "lines": [dataclasses.asdict(entry) for entry in self.lines],
             "emails": [dataclasses.asdict(email) for email in self.emails],
             "environment": self.environment,

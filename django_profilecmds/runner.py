@@ -14,7 +14,13 @@ from django_profilecmds.analysis.stats import summarise
 from django_profilecmds.collectors import NULL_OBSERVER, Collector, Observer
 from django_profilecmds.collectors.sql import QueryCollector
 from django_profilecmds.collectors.timing import TimingCollector
-from django_profilecmds.drivers import CallDriver, Outcome, keep_connections_open, make_driver
+from django_profilecmds.drivers import (
+    CallDriver,
+    CommandDriver,
+    Outcome,
+    keep_connections_open,
+    make_driver,
+)
 from django_profilecmds.request_builder import RequestBuilder
 from django_profilecmds.result import EmailSummary, ResponseSummary, RunResult, RunTiming
 from django_profilecmds.routing import resolve_path
@@ -61,18 +67,23 @@ def run(spec: RunSpec) -> RunResult:
         identity: Identity | None = None
         if spec.user is not None:
             identity = log_in(resolve_user(spec.user))
-        if call is not None:
+        driver: Any
+        build: Any
+        if spec.command is not None:
+            driver = CommandDriver(spec.command.name, list(spec.command.args))
+            build = lambda: None  # noqa: E731
+        elif call is not None:
             function, args, kwargs = call
             if spec.call and spec.call.input:
                 factory, _module = import_dotted(spec.call.input)
                 args = [factory(), *args]
-            driver: Any = CallDriver(function, args, kwargs)
-            build: Any = lambda: None  # noqa: E731
+            driver = CallDriver(function, args, kwargs)
+            build = lambda: None  # noqa: E731
         else:
             assert spec.request is not None and match is not None
             builder = RequestBuilder(spec.request, identity)
             builder.check_host()
-            driver = make_driver(spec.driver, match, identity)
+            driver = make_driver(spec.driver, match, identity, spec.request.enforce_csrf)
             build = builder.build
         warmup_errors: list[str] = []
         emails_before = 0
@@ -121,7 +132,7 @@ def run(spec: RunSpec) -> RunResult:
     result = RunResult(
         spec=spec,
         driver=driver.description,
-        view=match._func_path if match else spec.call.dotted if spec.call else "",
+        view=match._func_path if match else spec.title.split(" ", 1)[1],
         user=identity.description if identity else None,
         runs=runs,
         wall=summarise(timing.wall),
@@ -136,6 +147,7 @@ def run(spec: RunSpec) -> RunResult:
         function_stats=_pstats(functions.profile) if functions and functions.used else None,
         secrets=[identity.session_key] if identity and identity.session_key else [],
         sql=sql,
+        output=outcomes[-1].output,
         targets=[
             {"path": t.path, "kind": t.kind, "functions": len(t.functions), "notes": t.notes}
             for t in targets
@@ -173,7 +185,7 @@ def _status(outcome: Outcome) -> int | None:
 def _response_summary(outcome: Outcome) -> ResponseSummary:
     response = outcome.response
     if response is None:
-        reason = f"returned {outcome.returned}" if outcome.returned else "raised"
+        reason = outcome.returned or "raised"
         return ResponseSummary(None, reason, "", 0, False, {})
     return ResponseSummary(
         status=response.status_code,

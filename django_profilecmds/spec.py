@@ -15,10 +15,10 @@ from django_profilecmds.exceptions import InvalidOption
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 PROFILERS = ("pyinstrument", "cprofile", "none")
-DRIVERS = ("full", "direct")
+DRIVERS = ("full", "direct", "asgi")
 
 Profiler = Literal["pyinstrument", "cprofile", "none"]
-DriverName = Literal["full", "direct"]
+DriverName = Literal["full", "direct", "asgi"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,14 @@ class CallSpec:
 
 
 @dataclass(frozen=True)
+class CommandSpec:
+    """A management command to run instead of a request: ``call_command(name, *args)``."""
+
+    name: str
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class RunSpec:
     """Everything one profiling run needs: the request, who sends it, and how it is observed."""
 
@@ -74,6 +82,7 @@ class RunSpec:
     explain_analyze: bool = False
     budgets: Budgets = field(default_factory=Budgets)
     call: CallSpec | None = None
+    command: CommandSpec | None = None
     lines: tuple[str, ...] = ()  # dotted targets for the line profiler
     inherited: bool = False
 
@@ -82,12 +91,14 @@ class RunSpec:
         """``GET /books/`` or ``call shop.stats.demo_input``."""
         if self.call is not None:
             return f"call {self.call.dotted}"
+        if self.command is not None:
+            return " ".join(["command", self.command.name, *self.command.args])
         assert self.request is not None
         return f"{self.request.method} {self.request.path}"
 
     def __post_init__(self) -> None:
-        if (self.request is None) == (self.call is None):
-            raise InvalidOption("Give either a URL or a callable to run, not both.")
+        if [self.request, self.call, self.command].count(None) != 2:
+            raise InvalidOption("Give exactly one of a URL, a callable or a command to run.")
         if self.lines and self.profiler == "cprofile":
             raise InvalidOption(
                 "cProfile and the line profiler cannot run in the same pass (Python 3.12+ allows "
@@ -98,7 +109,9 @@ class RunSpec:
                 f"Unknown profiler {self.profiler!r}; choose from {', '.join(PROFILERS)}."
             )
         if self.driver not in DRIVERS:
-            raise InvalidOption(f"Unknown driver {self.driver!r}; choose from full, direct.")
+            raise InvalidOption(
+                f"Unknown driver {self.driver!r}; choose from {', '.join(DRIVERS)}."
+            )
         if self.repeat < 1:
             raise InvalidOption(f"--repeat must be at least 1, got {self.repeat}.")
         if self.warmup < 0:

@@ -36,6 +36,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "tests.testapp.middleware.MarkerMiddleware",
+    "tests.testapp.middleware.HandlerModeMiddleware",
 ]
 
 DATABASES = {

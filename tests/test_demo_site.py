@@ -190,8 +190,12 @@ def test_lineprof_on_the_demo(demo):
     line = next(line for line in done.stdout.splitlines() if "order_by(" in line)
     assert line.split()[1] == str(rows) and f"{rows}q" in line
     done = demo(
-        "lineprof", "shop.stats.get_stats_from_queryset", "--call", "--input",
-        "shop.stats.demo_input", "--no-files",
+        "lineprof",
+        "shop.stats.get_stats_from_queryset",
+        "--call",
+        "--input",
+        "shop.stats.demo_input",
+        "--no-files",
     )
     assert done.returncode == 0, done.stderr
     assert "Returned dict" in done.stdout and "% Time" in done.stdout

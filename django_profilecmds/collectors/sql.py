@@ -88,10 +88,10 @@ class QueryCollector:
         self.recording = False
         self.run = 0
         self.is_project = ProjectCode()
-        from django_profilecmds import drivers
+        from django_profilecmds import asgi, drivers
 
         # Frames of the harness that sent the request: the walk stops there.
-        self.driver_file = drivers.__file__
+        self.harness_files = {drivers.__file__, asgi.__file__}
         self.frame_kinds: dict[str, int] = {}
         self.render_code, self.for_node = _template_hooks()
         # Code objects of line-profiled functions (set by the runner for lineprof).
@@ -228,7 +228,7 @@ class QueryCollector:
         return stack, template, loop_line, lines
 
     def _kind_of(self, filename: str) -> int:
-        if filename == self.driver_file:
+        if filename in self.harness_files:
             return STOP
         return PROJECT if self.is_project(filename) else LIBRARY
 

@@ -45,10 +45,16 @@ def add_request_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="Check CSRF tokens (off by default, like Django's test client).",
     )
-    request.add_argument(
+    mode = request.add_mutually_exclusive_group()
+    mode.add_argument(
         "--direct",
         action="store_true",
-        help="Call the view alone: no middleware (the full stack is the default).",
+        help="Call the view alone: no middleware (the full WSGI stack is the default).",
+    )
+    mode.add_argument(
+        "--asgi",
+        action="store_true",
+        help="Send the request through Django's ASGI handler (or ASGI_APPLICATION).",
     )
 
 
@@ -65,6 +71,103 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     output = parser.add_argument_group("output")
     output.add_argument("--output-dir", help="Where report files go (default: profiles/).")
     output.add_argument("--no-files", action="store_true", help="Write no report files.")
+
+
+def add_profiler_arguments(parser: argparse.ArgumentParser) -> None:
+    """Profiler, SQL and budget options, shared by every command that profiles."""
+    profiler = parser.add_argument_group("profiler")
+    profiler.add_argument(
+        "--profiler",
+        help="pyinstrument (default, or PROFILECMDS['PROFILER']), cprofile or none.",
+    )
+    profiler.add_argument(
+        "--interval", type=float, help="pyinstrument sampling interval in seconds."
+    )
+    profiler.add_argument(
+        "--show-all", action="store_true", help="Show library frames in the call tree."
+    )
+    sql = parser.add_argument_group("SQL")
+    sql.add_argument(
+        "--sql",
+        default="summary",
+        help="summary (default: N+1 warnings and top query groups), full (every query in "
+        "order with its origin) or none.",
+    )
+    sql.add_argument(
+        "--nplusone-threshold",
+        type=int,
+        default=5,
+        help="Flag similar queries run at least this often from one line (default 5).",
+    )
+    sql.add_argument("--explain", action="store_true", help="EXPLAIN the slowest distinct queries.")
+    sql.add_argument(
+        "--explain-top", type=int, default=3, help="How many queries to EXPLAIN (default 3)."
+    )
+    sql.add_argument(
+        "--explain-analyze",
+        action="store_true",
+        help="PostgreSQL: EXPLAIN ANALYZE (SELECTs only, inside the rolled-back transaction).",
+    )
+    budgets = parser.add_argument_group("budgets (exit status 3 when exceeded)")
+    budgets.add_argument("--max-queries", type=int, help="Most queries allowed per run.")
+    budgets.add_argument(
+        "--max-duplicates", type=int, help="Most duplicate queries allowed per run."
+    )
+    budgets.add_argument(
+        "--max-db-time-ms", type=float, help="Most database time allowed per run, in ms."
+    )
+
+
+SQL_MODES = ("summary", "full", "none")
+
+
+def add_call_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of a called function (profile_call, lineprof --call)."""
+    group = parser.add_argument_group("call arguments")
+    group.add_argument(
+        "--args", dest="call_args", metavar="JSON", help="Positional arguments: a JSON list."
+    )
+    group.add_argument(
+        "--kwargs", dest="call_kwargs", metavar="JSON", help="Keyword arguments: a JSON object."
+    )
+    group.add_argument(
+        "--input",
+        metavar="DOTTED",
+        help="Zero-argument factory whose result is the call's first argument.",
+    )
+
+
+def call_spec(dotted: str, options: dict[str, Any]) -> Any:
+    from django_profilecmds.spec import CallSpec, parse_call_arguments
+
+    positional, named = parse_call_arguments(options["call_args"], options["call_kwargs"])
+    return CallSpec(dotted, positional, named, input=options["input"])
+
+
+def profiler_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The RunSpec fields set by ``add_profiler_arguments``."""
+    from django_profilecmds.analysis.budgets import Budgets
+    from django_profilecmds.conf import get_settings
+    from django_profilecmds.exceptions import InvalidOption
+
+    if options["sql"] not in SQL_MODES:
+        raise InvalidOption(
+            f"Unknown --sql mode {options['sql']!r}; choose from {', '.join(SQL_MODES)}."
+        )
+    conf = get_settings()
+    return {
+        "profiler": options["profiler"] or conf["PROFILER"],
+        "interval": options["interval"] or conf["INTERVAL"],
+        "nplusone_threshold": options["nplusone_threshold"],
+        "explain": options["explain"] or options["explain_analyze"],
+        "explain_top": options["explain_top"],
+        "explain_analyze": options["explain_analyze"],
+        "budgets": Budgets(
+            max_queries=options["max_queries"],
+            max_duplicates=options["max_duplicates"],
+            max_db_time_ms=options["max_db_time_ms"],
+        ),
+    }
 
 
 def request_spec(path: str, options: dict[str, Any]) -> Any:
@@ -84,9 +187,13 @@ def request_spec(path: str, options: dict[str, Any]) -> Any:
 
 def run_options(options: dict[str, Any]) -> dict[str, Any]:
     """The RunSpec fields every profiling command takes from its options."""
+    from django_profilecmds.exceptions import InvalidOption
+
+    if options["direct"] and options["asgi"]:
+        raise InvalidOption("Use either --direct or --asgi, not both.")
     return {
         "user": options["user"],
-        "driver": "direct" if options["direct"] else "full",
+        "driver": "direct" if options["direct"] else "asgi" if options["asgi"] else "full",
         "repeat": options["repeat"],
         "warmup": options["warmup"],
         "commit": options["commit"],
@@ -140,6 +247,43 @@ class ProfilingCommand(BaseCommand):
             for email in result.emails:
                 write(f"  email: {email.subject!r} to {', '.join(email.to)}")
 
+    def print_reports(self, result: Any, options: dict[str, Any]) -> None:
+        """SQL summary (or every query), then the call tree or cProfile's table."""
+        from django_profilecmds.reports import text
+
+        write = self.stdout.write
+        if options["sql"] != "none" and result.sql and result.sql.total:
+            from django_profilecmds.reports import sqltext
+
+            write("")
+            for line in sqltext.render_sql_summary(result).splitlines():
+                write(self.style.WARNING(line) if line.startswith("  N+1:") else line)
+            if options["sql"] == "full":
+                write("")
+                write(sqltext.render_sql_full(result))
+        if result.calltree is not None:
+            write("")
+            tree = text.render_calltree(
+                result.calltree,
+                color=self.color(options),
+                unicode=unicode_ok(self.stdout),
+                show_all=options["show_all"],
+                percent=len(result.runs) > 1,
+            )
+            write(tree.strip("\n"))
+        if result.function_stats is not None:
+            write("")
+            write(text.render_function_stats(result))
+
+    def make_spec(self, build: Any) -> Any:
+        """Build a RunSpec, turning bad option values into CommandError."""
+        from django_profilecmds.exceptions import ProfileCmdsError
+
+        try:
+            return build()
+        except ProfileCmdsError as exc:
+            raise CommandError(str(exc)) from exc
+
     def finish(self, result: Any) -> None:
         """Errors of the profiled code, the files written, and the exit status."""
         for error in result.errors:
@@ -152,7 +296,8 @@ class ProfilingCommand(BaseCommand):
                 self.stdout.write(f"  {display_path(path)}")
         if result.failed:
             what = "raised an exception" if result.errors else f"answered {result.status}"
-            subject = "The view" if result.spec.call is None else "The call"
+            spec = result.spec
+            subject = "The view" if spec.request else "The call" if spec.call else "The command"
             raise CommandError(f"{subject} {what}; the profile above is still complete.")
         if result.budget_failures:
             raise CommandError(

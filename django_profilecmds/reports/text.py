@@ -35,17 +35,16 @@ def heading(result: RunResult) -> str:
     runs = plural(spec.repeat, "run")
     if spec.warmup:
         runs += f" after {spec.warmup} warm-up"
-    return (
-        f"{spec.title} -> {result.view}\n"
-        f"  {who} · {result.driver} · profiler: {spec.profiler} · {runs}"
-    )
+    target = f"{spec.title} -> {result.view}" if spec.request else spec.title
+    who = f"{who} · " if spec.request else ""
+    return f"{target}\n  {who}{result.driver} · profiler: {spec.profiler} · {runs}"
 
 
 def status_line(result: RunResult) -> str:
     response = result.response
     if response.status is None:
-        if response.reason.startswith("returned"):
-            return response.reason.capitalize()
+        if response.reason != "raised":
+            return response.reason[0].upper() + response.reason[1:]
         return "The view raised an exception (no response)"
     kind = f" · {response.content_type}" if response.content_type else ""
     streamed = " streamed" if response.streaming else ""

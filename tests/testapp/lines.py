@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tests.testapp.models import Book
+from tests.testapp.models import Author, Book
 
 NOT_A_FUNCTION = 42
 
@@ -88,3 +88,16 @@ def use_shelf() -> tuple[int, list[str], str, str]:
     shelf = Shelf.build()
     labelled = LabelledShelf()
     return shelf.size, shelf.titles(), Shelf.unit(), labelled.label_text()
+
+
+def create_book(title: str) -> int:
+    author, _ = Author.objects.get_or_create(name="Called")
+    return Book.objects.create(title=title, author=author).pk
+
+
+async def async_titles(limit: int = 5) -> list[str]:
+    return [book.title async for book in Book.objects.order_by("id")[:limit]]
+
+
+def explode() -> None:
+    raise RuntimeError("called function exploded")

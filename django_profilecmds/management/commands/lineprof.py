@@ -8,8 +8,10 @@ from typing import Any
 
 from django_profilecmds.management.base import (
     ProfilingCommand,
+    add_call_arguments,
     add_request_arguments,
     add_run_arguments,
+    call_spec,
     request_spec,
     run_options,
 )
@@ -41,17 +43,7 @@ class Command(ProfilingCommand):
             metavar="DOTTED",
             help="Call this callable instead of sending a request; alone, call the target.",
         )
-        drivers.add_argument(
-            "--args", dest="call_args", metavar="JSON", help="Positional arguments: a JSON list."
-        )
-        drivers.add_argument(
-            "--kwargs", dest="call_kwargs", metavar="JSON", help="Keyword arguments: a JSON object."
-        )
-        drivers.add_argument(
-            "--input",
-            metavar="DOTTED",
-            help="Zero-argument factory whose result is the call's first argument.",
-        )
+        add_call_arguments(parser)
         add_request_arguments(parser)
         add_run_arguments(parser)
         lines = parser.add_argument_group("line report")
@@ -69,7 +61,7 @@ class Command(ProfilingCommand):
         from django.core.management.base import CommandError
 
         from django_profilecmds.exceptions import ProfileCmdsError
-        from django_profilecmds.spec import CallSpec, RunSpec, parse_call_arguments
+        from django_profilecmds.spec import RunSpec
 
         try:
             if options["unit"] not in UNITS:
@@ -84,11 +76,7 @@ class Command(ProfilingCommand):
             targets = options["targets"]
             call = request = None
             if calling:
-                dotted = options["call"] or self._single_target(targets)
-                positional, named = parse_call_arguments(
-                    options["call_args"], options["call_kwargs"]
-                )
-                call = CallSpec(dotted, positional, named, input=options["input"])
+                call = call_spec(options["call"] or self._single_target(targets), options)
             else:
                 path = options["url"] or self._url_for(targets)
                 request = request_spec(path, options)

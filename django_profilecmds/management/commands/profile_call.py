@@ -1,0 +1,49 @@
+"""``manage.py profile_call shop.stats.get_stats_from_queryset --kwargs '{"limit": 150}'``:
+profile any importable callable, sync or async, with the same SQL insight and sandbox as a URL."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from django_profilecmds.management.base import (
+    ProfilingCommand,
+    add_call_arguments,
+    add_profiler_arguments,
+    add_run_arguments,
+    call_spec,
+    profiler_options,
+)
+
+
+class Command(ProfilingCommand):
+    help = (
+        "Profile any importable callable (a helper, a task body, a serializer) with JSON "
+        "arguments. Every run is rolled back and email is captured unless told otherwise."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("callable", help="Dotted path, e.g. shop.stats.get_stats_from_queryset")
+        add_call_arguments(parser)
+        add_run_arguments(parser)
+        add_profiler_arguments(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from django_profilecmds.spec import RunSpec
+
+        spec = self.make_spec(
+            lambda: RunSpec(
+                request=None,
+                call=call_spec(options["callable"], options),
+                repeat=options["repeat"],
+                warmup=options["warmup"],
+                commit=options["commit"],
+                capture_email=not options["send_email"],
+                **profiler_options(options),
+            )
+        )
+        result = self.profile(spec, options)
+        if options["verbosity"] >= 1:
+            self.print_summary(result, options)
+            self.print_reports(result, options)
+        self.finish(result)

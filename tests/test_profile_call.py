@@ -1,0 +1,220 @@
+"""profile_call and profile_command: profiling code that is not a request."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from tests.testapp.models import Book
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+def run(command, *args, **options):
+    out, err = StringIO(), StringIO()
+    call_command(command, *args, stdout=out, stderr=err, **options)
+    return out.getvalue(), err.getvalue()
+
+
+def test_sync_callable_with_arguments(books, tmp_path):
+    out, _ = run(
+        "profile_call",
+        "tests.testapp.lines.arithmetic",
+        call_args="[30]",
+        call_kwargs='{"scale": 2}',
+        output_dir=tmp_path,
+    )
+    assert "call tests.testapp.lines.arithmetic" in out
+    assert "Returned int" in out and "arithmetic" in out  # in the call tree too
+    data = json.loads(
+        next(p for p in tmp_path.glob("*.json") if "speedscope" not in p.name).read_text()
+    )
+    assert data["driver"] == "call"
+
+
+def test_async_callable_with_queries(books):
+    out, _ = run(
+        "profile_call",
+        "tests.testapp.lines.async_titles",
+        call_kwargs='{"limit": 3}',
+        no_files=True,
+    )
+    assert "Returned list with 3 items" in out
+    assert "1 query" in out
+
+
+def test_call_is_rolled_back_unless_commit(books):
+    before = Book.objects.count()
+    out, _ = run(
+        "profile_call",
+        "tests.testapp.lines.create_book",
+        call_args='["New"]',
+        no_files=True,
+        repeat=2,
+    )
+    assert Book.objects.count() == before and "rolled back" in out
+    run(
+        "profile_call",
+        "tests.testapp.lines.create_book",
+        call_args='["Kept"]',
+        no_files=True,
+        commit=True,
+    )
+    assert Book.objects.filter(title="Kept").count() == 1
+
+
+def test_input_factory(books):
+    out, _ = run(
+        "profile_call",
+        "tests.testapp.lines.arithmetic",
+        input="tests.testapp.lines.book_count",
+        no_files=True,
+    )
+    assert "Returned int" in out
+
+
+def test_raising_callable_exits_1_with_traceback(db, tmp_path):
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError, match="The call raised an exception") as info:
+        call_command(
+            "profile_call",
+            "tests.testapp.lines.explode",
+            output_dir=tmp_path,
+            stdout=out,
+            stderr=err,
+        )
+    assert info.value.returncode == 1
+    assert "RuntimeError: called function exploded" in err.getvalue()
+    assert list(tmp_path.glob("*.json"))
+
+
+@pytest.mark.parametrize(
+    ("args", "options", "message"),
+    [
+        (["tests.testapp.lines.nope"], {}, "has no attribute or submodule 'nope'"),
+        (["tests.testapp.lines.NOT_A_FUNCTION"], {}, "is a int, not callable"),
+        (["tests.testapp.lines.arithmetic"], {"call_args": "[1"}, "--args is not valid JSON"),
+        (["tests.testapp.lines.arithmetic"], {"call_kwargs": '"x"'}, "must be a JSON object"),
+        (["tests.testapp.lines.arithmetic"], {"input": "tests.testapp.nothing"}, "no attribute"),
+    ],
+)
+def test_call_bad_input(db, args, options, message):
+    with pytest.raises(CommandError, match=message) as info:
+        run("profile_call", *args, no_files=True, **options)
+    assert info.value.returncode == 1
+
+
+def test_command_with_arguments_and_output(db, tmp_path):
+    before = Book.objects.count()
+    out, _ = run(
+        "profile_command", "make_books", "--", "--count", "4", output_dir=tmp_path, sql="full"
+    )
+    assert "stdout of make_books:\nCreated 4 books." in out
+    assert "stderr of make_books:\ndone" in out
+    assert Book.objects.count() == before  # rolled back
+    assert out.count('\n    INSERT INTO "testapp_book"') == 4  # in the full listing
+    data = json.loads(
+        next(p for p in tmp_path.glob("*.json") if "speedscope" not in p.name).read_text()
+    )
+    assert data["output"]["stdout"] == "Created 4 books.\n"
+    assert data["driver"] == "management command"
+
+
+def test_command_commit_keeps_rows(db):
+    before = Book.objects.count()
+    run("profile_command", "make_books", "--count", "2", commit=True, no_files=True)
+    assert Book.objects.count() == before + 2
+
+
+def test_command_that_needs_input_is_a_clear_error(db):
+    with pytest.raises(CommandError, match="The command raised") as info:
+        run("profile_command", "make_books", "--ask", no_files=True)
+    assert info.value.returncode == 1
+
+
+def test_command_input_error_message(db):
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command(
+            "profile_command", "make_books", "--ask", no_files=True, stdout=StringIO(), stderr=err
+        )
+    assert "asked for interactive input" in err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("make_boks", "Unknown management command 'make_boks'. Did you mean 'make_books'?"),
+        ("runserver", "cannot profile 'runserver': it never returns"),
+        ("profile_command", "is a profiling command itself"),
+    ],
+)
+def test_command_refusals(db, name, message):
+    with pytest.raises(CommandError, match=message):
+        run("profile_command", name, no_files=True)
+
+
+def test_bad_arguments_of_the_profiled_command(db):
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command(
+            "profile_command",
+            "make_books",
+            "--count",
+            "many",
+            no_files=True,
+            stdout=StringIO(),
+            stderr=err,
+        )
+    assert "invalid int value: 'many'" in err.getvalue()
+
+
+def _report(out: str) -> dict:  # type: ignore[type-arg]
+    name = next(
+        line.strip()
+        for line in out.splitlines()
+        if line.strip().endswith(".json") and "speedscope" not in line
+    )
+    return json.loads(Path(name).read_text())
+
+
+def test_asgi_runs_async_middleware_and_async_view(books, member, tmp_path):
+    out, _ = run("profile_view", "/async/", asgi=True, user=member.email, output_dir=tmp_path)
+    data = _report(out)
+    assert data["driver"] == "ASGI (full stack)"
+    assert data["response"]["headers"]["X-Handler-Mode"] == "async"
+    assert "async_books" in out
+    wsgi, _ = run("profile_view", "/books/", output_dir=tmp_path)
+    assert _report(wsgi)["response"]["headers"]["X-Handler-Mode"] == "sync"
+
+
+def test_asgi_counts_the_same_queries_as_wsgi(books, member, tmp_path):
+    asgi, _ = run("profile_view", "/books/", asgi=True, user=member.email, output_dir=tmp_path)
+    wsgi, _ = run("profile_view", "/books/", user=member.email, output_dir=tmp_path)
+    assert _report(asgi)["query_count"] == _report(wsgi)["query_count"] == 13
+    assert "N+1: 12 similar queries" in asgi
+
+
+def test_asgi_post_is_rolled_back_and_raising_view_fails(books, member):
+    before = Book.objects.count()
+    out, _ = run(
+        "profile_view",
+        "/books/create/",
+        asgi=True,
+        method="POST",
+        data=["title=Async"],
+        no_files=True,
+    )
+    assert "201 Created" in out and Book.objects.count() == before
+    with pytest.raises(CommandError, match="raised an exception"):
+        run("profile_view", "/explode/", asgi=True, no_files=True)
+
+
+def test_asgi_and_direct_are_exclusive(db):
+    with pytest.raises(CommandError, match="either --direct or --asgi"):
+        run("profile_view", "/books/", asgi=True, direct=True, no_files=True)
