@@ -66,6 +66,7 @@ class RunResult:
     budget_failures: list[str] = field(default_factory=list)
     targets: list[dict[str, Any]] = field(default_factory=list)
     output: dict[str, str] | None = None  # a profiled command's stdout and stderr
+    created: str = ""  # local time the run started, ISO 8601
     lines: list[FunctionLines] = field(default_factory=list)
     line_stats: Any = field(default=None, repr=False)
     errors: list[str] = field(default_factory=list)
@@ -97,6 +98,8 @@ class RunResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "title": self.spec.title,
+            "created": self.created,
             "spec": dataclasses.asdict(self.spec),
             "driver": self.driver,
             "view": self.view,

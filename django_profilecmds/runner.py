@@ -5,8 +5,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import platform
+from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
+
+from django.db import connections
 
 from django_profilecmds.analysis.budgets import check_budgets
 from django_profilecmds.analysis.sql import analyse
@@ -21,6 +24,7 @@ from django_profilecmds.drivers import (
     keep_connections_open,
     make_driver,
 )
+from django_profilecmds.exceptions import ProfileCmdsError
 from django_profilecmds.request_builder import RequestBuilder
 from django_profilecmds.result import EmailSummary, ResponseSummary, RunResult, RunTiming
 from django_profilecmds.routing import resolve_path
@@ -34,7 +38,8 @@ def run(spec: RunSpec) -> RunResult:
     """Send ``spec``'s request ``warmup + repeat`` times inside the sandbox, observing the
     counted runs. Raises :class:`~django_profilecmds.exceptions.ProfileCmdsError` on bad input.
     """
-    match = resolve_path(urlsplit(spec.request.path).path) if spec.request else None
+    created = datetime.now().isoformat(timespec="seconds")
+    match = resolve_path(unquote(urlsplit(spec.request.path).path)) if spec.request else None
     targets = [resolve_target(path, spec.inherited) for path in spec.lines]
     line_functions = list(dict.fromkeys(f for target in targets for f in target.functions))
     call = _resolve_call(spec) if spec.call else None
@@ -45,7 +50,8 @@ def run(spec: RunSpec) -> RunResult:
     if spec.profiler == "pyinstrument":
         from django_profilecmds.collectors.calltree import CallTreeCollector
 
-        calltree = CallTreeCollector(spec.interval, spec.title)
+        # The title without the query string, whose values may be secrets.
+        calltree = CallTreeCollector(spec.interval, spec.title.split("?", 1)[0])
         collectors.append(calltree)
     elif spec.profiler == "cprofile":
         from django_profilecmds.collectors.functions import FunctionStatsCollector
@@ -66,7 +72,7 @@ def run(spec: RunSpec) -> RunResult:
     with keep_connections_open(), sandbox(commit=spec.commit, capture=spec.capture_email) as box:
         identity: Identity | None = None
         if spec.user is not None:
-            identity = log_in(resolve_user(spec.user))
+            identity = _identity(spec)
         driver: Any
         build: Any
         if spec.command is not None:
@@ -93,7 +99,10 @@ def run(spec: RunSpec) -> RunResult:
                 if index == spec.warmup:
                     emails_before = len(box)
                 with isolated_run(commit=spec.commit):
+                    before = {alias: len(connections[alias].run_on_commit) for alias in connections}
                     outcome = driver.execute(build(), observer if counted else NULL_OBSERVER)
+                    if not spec.commit:
+                        _run_on_commit(before)
                 if counted:
                     outcomes.append(outcome)
                 elif outcome.error:
@@ -148,6 +157,7 @@ def run(spec: RunSpec) -> RunResult:
         secrets=[identity.session_key] if identity and identity.session_key else [],
         sql=sql,
         output=outcomes[-1].output,
+        created=created,
         targets=[
             {"path": t.path, "kind": t.kind, "functions": len(t.functions), "notes": t.notes}
             for t in targets
@@ -166,6 +176,43 @@ def run(spec: RunSpec) -> RunResult:
             db_time_ms=result.db_time * 1000,
         )
     return result
+
+
+def _identity(spec: RunSpec) -> Identity:
+    from django.db import DatabaseError
+
+    assert spec.user is not None
+    try:
+        identity = log_in(resolve_user(spec.user))
+    except DatabaseError as exc:
+        raise ProfileCmdsError(
+            f"The database failed while looking up --user {spec.user!r}: {exc}. "
+            "Is it migrated (manage.py migrate)?"
+        ) from exc
+    if identity.session_key is None and spec.driver != "direct" and spec.request is not None:
+        raise ProfileCmdsError(
+            "--user needs SessionMiddleware (or a subclass) in MIDDLEWARE to log the user in "
+            "through the full stack; use --direct to attach the user to the view's request."
+        )
+    return identity
+
+
+def _run_on_commit(before: dict[str, int]) -> None:
+    """Run the on_commit callbacks a run registered, as the commit would have, inside the
+    sandbox (their writes are rolled back too, their emails captured)."""
+    from django.db import connections
+
+    for alias, start in before.items():
+        connection = connections[alias]
+        pending = connection.run_on_commit[start:]
+        del connection.run_on_commit[start:]
+        for entry in pending:
+            function, robust = entry[1], entry[2] if len(entry) > 2 else False
+            try:
+                function()
+            except Exception:
+                if not robust:
+                    raise
 
 
 def _resolve_call(spec: RunSpec) -> tuple[Any, list[Any], dict[str, Any]]:
@@ -206,7 +253,10 @@ def _body_preview(response: Any) -> str:
     content_type = response.get("Content-Type", "")
     if response.streaming or not any(kind in content_type for kind in TEXTUAL):
         return ""
-    return str(response.content[:PREVIEW_BYTES].decode(response.charset, errors="replace"))
+    try:
+        return str(response.content[:PREVIEW_BYTES].decode(response.charset, errors="replace"))
+    except LookupError:  # a charset Python does not know
+        return str(response.content[:PREVIEW_BYTES].decode("latin-1"))
 
 
 def _email_summary(message: Any) -> EmailSummary:

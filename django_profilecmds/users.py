@@ -15,8 +15,6 @@ from django.http import HttpRequest
 
 from django_profilecmds.exceptions import UserNotFound
 
-SESSION_MIDDLEWARE = "django.contrib.sessions.middleware.SessionMiddleware"
-
 
 @dataclass
 class Identity:
@@ -74,7 +72,7 @@ def log_in(user: Any) -> Identity:
     Without ``SessionMiddleware`` the user is attached to each request directly instead.
     """
     description = describe_user(user)
-    if SESSION_MIDDLEWARE not in settings.MIDDLEWARE:
+    if not has_session_middleware():
         return Identity(user, description, session_key=None, session_cookie=None)
     from django.contrib.auth import login
 
@@ -84,6 +82,21 @@ def log_in(user: Any) -> Identity:
     login(request, user, backend=_backend_for(user))
     request.session.save()
     return Identity(user, description, request.session.session_key, settings.SESSION_COOKIE_NAME)
+
+
+def has_session_middleware() -> bool:
+    """SessionMiddleware, or a subclass of it, is in MIDDLEWARE."""
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django.utils.module_loading import import_string
+
+    for path in settings.MIDDLEWARE:
+        try:
+            middleware = import_string(path)
+        except ImportError:
+            continue
+        if isinstance(middleware, type) and issubclass(middleware, SessionMiddleware):
+            return True
+    return False
 
 
 def _backend_for(user: AbstractBaseUser) -> str:

@@ -142,7 +142,7 @@ def test_files(books, tmp_path):
         "lineprof", "tests.testapp.lines.author_names", call="", output_dir=tmp_path, stdout=out
     )
     names = sorted(path.name.split(".", 1)[1] for path in tmp_path.iterdir())
-    assert names == ["json", "lines.txt", "lprof", "sql.txt"]
+    assert names == ["html", "html", "json", "lines.txt", "lprof", "sql.txt"]  # + index.html
     from line_profiler import load_stats
 
     stats = load_stats(str(next(tmp_path.glob("*.lprof"))))

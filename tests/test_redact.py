@@ -42,3 +42,20 @@ def test_planted_secrets_appear_in_no_file(member, tmp_path):
     for secret in [*PLANTED, session_key]:
         assert secret.encode() not in written
     assert b"fine" in written  # ordinary data is kept
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_query_string_cookie_and_password_hash_secrets(member, tmp_path):
+    result = profile_request(
+        "/set-password/?token=planted-query-token&page=2",
+        user=member.email,
+        headers={"Cookie": "sessionid=planted-cookie-session"},
+        output_dir=tmp_path,
+    )
+    assert result.status == 200
+    files = list(tmp_path.iterdir())
+    assert all("planted" not in path.name for path in files)
+    written = b"".join(path.read_bytes() for path in files)
+    for secret in (b"planted-query-token", b"planted-cookie-session", b"pbkdf2_sha256$"):
+        assert secret not in written
+    assert b"page" in written

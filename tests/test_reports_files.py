@@ -39,7 +39,7 @@ def test_hostile_path_and_repeated_runs_get_distinct_files_in_the_directory(book
     first = profile_request("/books/?next=../../../etc/passwd", output_dir=tmp_path)
     second = profile_request("/books/?next=../../../etc/passwd", output_dir=tmp_path)
     paths = [*first.files.values(), *second.files.values()]
-    assert len(set(paths)) == len(paths) == 8  # html, speedscope, sql.txt, json
+    assert len(set(paths)) == len(paths) == 10  # report, pyinstrument, speedscope, sql, json
     for path in paths:
         assert path.parent == tmp_path.resolve()
         assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -132,3 +132,34 @@ def test_unknown_sql_mode_is_an_error(db):
     with pytest.raises(CommandError, match="Unknown --sql mode 'verbose'") as info:
         call_command("profile_view", "/books/", sql="verbose", no_files=True)
     assert info.value.returncode == 1
+
+
+def test_savepoints_are_not_counted_and_on_commit_callbacks_run(db):
+    result = profile_request("/on-commit/", profiler="none")
+    assert result.status == 200
+    assert not any("SAVEPOINT" in q.sql for q in result.queries)
+    assert result.query_count == 2  # the author and the book
+    assert [email.subject for email in result.emails] == ["After commit"]
+
+
+def test_percent_encoded_path_resolves(books):
+    assert profile_request("/%62ooks/", profiler="none").status == 200
+
+
+def test_user_without_session_middleware_is_an_error(member, settings):
+    settings.MIDDLEWARE = [
+        m
+        for m in settings.MIDDLEWARE
+        if "session" not in m.lower() and "auth" not in m.lower() and "messages" not in m.lower()
+    ]
+    from django_profilecmds.exceptions import ProfileCmdsError
+
+    with pytest.raises(ProfileCmdsError, match="needs SessionMiddleware"):
+        profile_request("/echo/", user=member.email)
+    direct = profile_request("/echo/", user=member.email, direct=True)
+    assert '"user": "ada@example.com"' in direct.response.body_preview
+
+
+def test_zero_interval_is_rejected(db):
+    with pytest.raises(CommandError, match="--interval"):
+        call_command("profile_view", "/books/", interval=0, no_files=True)

@@ -23,6 +23,9 @@ from typing import Any
 from django.db import connections
 
 MAX_STACK = 3  # the origin and two callers: what the report shows
+# Inside the sandbox's transaction a view's atomic() becomes savepoints, where in production
+# it is BEGIN/COMMIT, which never reach a cursor: they are not the view's queries.
+SANDBOX_STATEMENTS = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")
 LIBRARY, PROJECT, STOP = 0, 1, 2  # what a frame's file is, for the origin walk
 
 
@@ -111,7 +114,7 @@ class QueryCollector:
         def record(
             execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
         ) -> Any:
-            if not self.recording:
+            if not self.recording or sql.startswith(SANDBOX_STATEMENTS):
                 return execute(sql, params, many, context)
             # Under a line tracer (lineprof) our own bookkeeping should not emit line events.
             sys._getframe().f_trace_lines = False

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")  # as in spec.py
 
 
 def add_request_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +21,7 @@ def add_request_arguments(parser: argparse.ArgumentParser) -> None:
         "--user", help="Send the request as this user: primary key, username or email."
     )
     request.add_argument(
-        "--method", default="GET", type=str.upper, help=f"HTTP method: {', '.join(METHODS)}."
+        "--method", default="GET", type=str.upper, help=f"HTTP method: {', '.join(HTTP_METHODS)}."
     )
     request.add_argument(
         "--data",
@@ -157,7 +157,7 @@ def profiler_options(options: dict[str, Any]) -> dict[str, Any]:
     conf = get_settings()
     return {
         "profiler": options["profiler"] or conf["PROFILER"],
-        "interval": options["interval"] or conf["INTERVAL"],
+        "interval": conf["INTERVAL"] if options["interval"] is None else options["interval"],
         "nplusone_threshold": options["nplusone_threshold"],
         "explain": options["explain"] or options["explain_analyze"],
         "explain_top": options["explain_top"],

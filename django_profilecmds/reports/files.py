@@ -74,13 +74,17 @@ def write_reports(result: RunResult, directory: Path, when: datetime | None = No
     data = result.to_dict()
     redactor = redactor_for(data, result.secrets)
     base = _unique_base(
-        directory, slugify_request(*spec.title.split(" ", 1)), when or datetime.now()
+        directory,
+        slugify_request(*spec.title.split("?", 1)[0].split(" ", 1)),
+        when or datetime.now(),
     )
+    calltree_html = None
     if result.calltree is not None:
         from pyinstrument.renderers import HTMLRenderer, SpeedscopeRenderer
 
-        result.files["html"] = write_text(
-            directory, f"{base}.html", HTMLRenderer().render(result.calltree)
+        calltree_html = HTMLRenderer().render(result.calltree)
+        result.files["pyinstrument"] = write_text(
+            directory, f"{base}.pyinstrument.html", calltree_html
         )
         result.files["speedscope"] = write_text(
             directory, f"{base}.speedscope.json", SpeedscopeRenderer().render(result.calltree)
@@ -109,8 +113,15 @@ def write_reports(result: RunResult, directory: Path, when: datetime | None = No
     result.files["json"] = json_path
     data["files"] = {kind: str(path) for kind, path in result.files.items()}
     data["files"]["json"] = str(json_path)
+    report_path = private_path(directory, f"{base}.html")
+    data["files"]["html"] = str(report_path)
     clean = redact_result(data, redactor)
     json_path.write_text(json.dumps(clean, indent=2) + "\n", encoding="utf-8")
+    from django_profilecmds.reports.html import render_index, render_report
+
+    report_path.write_text(render_report(result, clean, calltree_html), encoding="utf-8")
+    result.files = {"html": report_path, **result.files}
+    write_text(directory, "index.html", render_index(directory))
 
 
 def _pickle(stats: object, path: Path) -> None:

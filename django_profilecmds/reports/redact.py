@@ -16,6 +16,11 @@ from collections.abc import Iterable
 from typing import Any
 
 MASK = "********************"
+# Password hashes in Django's formats (``algorithm$...``), e.g. in an UPDATE's parameters.
+PASSWORD_HASH = re.compile(
+    r"\b(?:pbkdf2_sha256|pbkdf2_sha1|argon2|bcrypt_sha256|bcrypt|scrypt|md5|sha1|crypt)"
+    r"\$[^\s'\",)]+"
+)
 # The hidden CSRF input of rendered forms, in body previews.
 CSRF_INPUT = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*')
 EXTRA_NAMES = ("AUTHORIZATION", "COOKIE", "SESSION", "CSRF", "CREDENTIAL")
@@ -40,6 +45,7 @@ class Redactor:
     def text(self, value: str) -> str:
         for secret in self.values:
             value = value.replace(secret, MASK)
+        value = PASSWORD_HASH.sub(MASK, value)
         return CSRF_INPUT.sub(rf"\g<1>{MASK}", value)
 
     def pairs(self, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -82,7 +88,15 @@ def redactor_for(result: dict[str, Any], secret_values: Iterable[str] = ()) -> R
     call = result["spec"]["call"]
     sent: list[tuple[str, str]] = []
     if request is not None:
+        from urllib.parse import parse_qsl, urlsplit
+
+        from django.http import parse_cookie
+
         sent += [*request["data"], *request["headers"]]
+        sent += parse_qsl(urlsplit(request["path"]).query)
+        for name, value in request["headers"]:
+            if name.lower() == "cookie":
+                sent += [(f"cookie {key}", item) for key, item in parse_cookie(value).items()]
         if request["json_body"] is not None:
             sent.extend(_json_pairs(request["json_body"]))
     if call is not None:

@@ -24,6 +24,9 @@ def shorten(sql: str, width: int = SQL_WIDTH) -> str:
 
 
 def render_sql_summary(result: RunResult, top: int = 8) -> str:
+    from django_profilecmds.reports.redact import redactor_for
+
+    redactor = redactor_for(result.to_dict(), result.secrets)
     sql = result.sql
     if sql is None:
         return ""
@@ -67,7 +70,7 @@ def render_sql_summary(result: RunResult, top: int = 8) -> str:
         )
         if explain["error"]:
             lines.append(f"    could not explain: {explain['error']}")
-        lines.extend(f"    {line}" for line in explain["plan"])
+        lines.extend(f"    {redactor.text(line)}" for line in explain["plan"])
     return "\n".join(lines)
 
 
@@ -95,7 +98,7 @@ def render_sql_full(result: RunResult) -> str:
 
 def render_sql_file(result: RunResult, redactor: Redactor) -> str:
     """The ``.sql.txt`` report: every query, its parameters, timing and project-code stack."""
-    lines = [f"# {result.spec.title}", ""]
+    lines = [f"# {redactor.text(result.spec.title)}", ""]
     for number, query in enumerate(result.queries, 1):
         lines.append(
             f"-- #{number} · run {query.run + 1} · {ms(query.duration)} · alias {query.alias}"

@@ -16,4 +16,6 @@ urlpatterns = [
     path("explode/", views.explode, name="explode"),
     path("unavailable/", views.unavailable, name="unavailable"),
     path("stream/", views.stream, name="stream"),
+    path("on-commit/", views.on_commit_mail, name="on-commit"),
+    path("set-password/", views.set_password, name="set-password"),
 ]

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.mail import send_mail
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
@@ -96,3 +97,19 @@ def stream(request: HttpRequest) -> StreamingHttpResponse:
             yield f"{book.pk},{book.title}\n"
 
     return StreamingHttpResponse(rows(), content_type="text/csv")
+
+
+def on_commit_mail(request: HttpRequest) -> HttpResponse:
+    with transaction.atomic():
+        book = Book.objects.create(title="Committed", author=Author.objects.create(name="A"))
+        transaction.on_commit(
+            lambda: send_mail("After commit", "hi", "shop@example.com", ["a@example.com"])
+        )
+    return HttpResponse(str(book.pk))
+
+
+def set_password(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    user.set_password("planted-new-password")  # type: ignore[union-attr]
+    user.save()  # type: ignore[union-attr]
+    return HttpResponse("ok")

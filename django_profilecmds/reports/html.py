@@ -1,0 +1,146 @@
+"""The one-page HTML report of a run, and ``index.html`` listing every run in a directory.
+
+Rendered by Django's own template engine from the package's templates, with a standalone
+``Engine`` so the project's TEMPLATES setting does not matter. Everything is inline: the page
+opens from ``file://`` with no network access.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.template import Engine
+
+    from django_profilecmds.result import RunResult
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def engine() -> Engine:
+    from django.template import Engine
+
+    return Engine(dirs=[str(TEMPLATES)], autoescape=True)
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str:
+    """The short commit of the project's checkout, if it is one."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=2
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def timing_chart(walls: list[float], width: int = 480, height: int = 80) -> dict[str, Any]:
+    """Bars for each counted run, as SVG geometry (the template draws them)."""
+    top = max(walls) or 1.0
+    step = width / max(len(walls), 1)
+    bars = [
+        {
+            "x": round(index * step + 1, 1),
+            "width": round(max(step - 2, 1), 1),
+            "height": round(wall / top * (height - 14), 1),
+            "y": round(height - wall / top * (height - 14), 1),
+            "label": f"run {index + 1}: {wall * 1000:.1f} ms",
+        }
+        for index, wall in enumerate(walls)
+    ]
+    return {"width": width, "height": height, "bars": bars, "max_ms": round(top * 1000, 1)}
+
+
+def render_report(result: RunResult, data: dict[str, Any], calltree_html: str | None) -> str:
+    """The report page. ``data`` is the redacted ``result.to_dict()``."""
+    sql = data.get("sql") or {}
+    runs = max(len(data["runs"]), 1)
+    total_db = sql.get("duration") or 0.0
+    groups = [
+        {
+            **group,
+            "per_run": round(group["count"] / runs),
+            "ms": group["duration"] / runs * 1000,
+            "share": 100 * group["duration"] / total_db if total_db else 0.0,
+            "origin": max(group["origins"], key=group["origins"].get) if group["origins"] else "",
+        }
+        for group in sql.get("groups", [])[:50]
+    ]
+    lines = [
+        {
+            **entry,
+            "total_ms": entry["total"] * 1000,
+            "rows": [
+                {**row, "ms": row["time"] * 1000, "heat": min(row["percent"] / 100, 1.0)}
+                for row in entry["rows"]
+            ],
+        }
+        for entry in data.get("lines", [])
+    ]
+    context = {
+        "title": data["title"],
+        "data": data,
+        "environment": {**data["environment"], "git commit": git_commit()},
+        "chart": timing_chart([run["wall"] for run in data["runs"]]),
+        "wall_ms": {k: v * 1000 for k, v in data["wall"].items() if k != "count"},
+        "db_ms": data["db_time"] * 1000,
+        "groups": groups,
+        "nplusone": [{**flag, "ms": flag["duration"] * 1000} for flag in sql.get("nplusone", [])],
+        "explains": sql.get("explains", []),
+        "lines": lines,
+        "calltree_html": calltree_html,
+        "function_stats": _function_stats_text(result),
+    }
+    return engine().get_template("django_profilecmds/report.html").render(_context(context))
+
+
+def _function_stats_text(result: RunResult) -> str:
+    if result.function_stats is None:
+        return ""
+    from django_profilecmds.reports.text import render_function_stats
+
+    return render_function_stats(result, limit=40)
+
+
+def _context(values: dict[str, Any]) -> Any:
+    from django.template import Context
+
+    return Context(values)
+
+
+def render_index(directory: Path) -> str:
+    """A sortable table of every run whose JSON result is in ``directory``, newest first."""
+    runs = []
+    for path in directory.glob("*.json"):
+        if path.name.endswith(".speedscope.json"):
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict) or "spec" not in data or "wall" not in data:
+            continue
+        report = path.with_suffix(".html")
+        runs.append(
+            {
+                "created": data.get("created", ""),
+                "title": data.get("title", ""),
+                "user": data.get("user") or "anonymous",
+                "driver": data.get("driver", ""),
+                "status": data.get("status"),
+                "failed": data.get("failed", False),
+                "wall_ms": data["wall"]["median"] * 1000,
+                "queries": data.get("query_count", 0),
+                "nplusone": len((data.get("sql") or {}).get("nplusone", [])),
+                "report": report.name if report.exists() else "",
+                "json": path.name,
+            }
+        )
+    runs.sort(key=lambda run: run["created"], reverse=True)
+    return engine().get_template("django_profilecmds/index.html").render(_context({"runs": runs}))
