@@ -110,6 +110,6 @@ def on_commit_mail(request: HttpRequest) -> HttpResponse:
 
 def set_password(request: HttpRequest) -> HttpResponse:
     user = request.user
-    user.set_password("planted-new-password")  # type: ignore[union-attr]
-    user.save()  # type: ignore[union-attr]
+    user.set_password("planted-new-password")
+    user.save()
     return HttpResponse("ok")
