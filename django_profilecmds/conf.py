@@ -13,11 +13,14 @@ DEFAULTS: dict[str, Any] = {
     "OUTPUT_DIR": "profiles",
     "PROFILER": "pyinstrument",
     "INTERVAL": 0.001,
+    # Extra regular expressions for names whose values are masked in reports and output.
+    "REDACT_NAMES": [],
 }
 TYPES: dict[str, type | tuple[type, ...]] = {
     "OUTPUT_DIR": str,
     "PROFILER": str,
     "INTERVAL": (int, float),
+    "REDACT_NAMES": (list, tuple),
 }
 
 

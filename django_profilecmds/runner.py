@@ -38,7 +38,7 @@ def run(spec: RunSpec) -> RunResult:
     """Send ``spec``'s request ``warmup + repeat`` times inside the sandbox, observing the
     counted runs. Raises :class:`~django_profilecmds.exceptions.ProfileCmdsError` on bad input.
     """
-    created = datetime.now().isoformat(timespec="seconds")
+    created = datetime.now().isoformat(timespec="milliseconds")
     match = resolve_path(unquote(urlsplit(spec.request.path).path)) if spec.request else None
     targets = [resolve_target(path, spec.inherited) for path in spec.lines]
     line_functions = list(dict.fromkeys(f for target in targets for f in target.functions))

@@ -219,7 +219,11 @@ def test_repeat_and_warmup_statistics(books, tmp_path):
 
 def test_files_written_and_listed_last(books, tmp_path):
     out, _ = profile_view("/books/", output_dir=tmp_path)
-    listed = [Path(line.strip()) for line in out.split("Reports:")[1].splitlines() if line.strip()]
+    listed = [
+        Path(line.strip().split(" (")[0])
+        for line in out.split("Reports:")[1].splitlines()
+        if line.strip()
+    ]
     assert {p.suffix for p in listed} == {".html", ".json", ".txt"}
     assert any(p.name.endswith(".sql.txt") for p in listed)
     assert any(p.name.endswith(".speedscope.json") for p in listed)

@@ -59,3 +59,13 @@ def test_query_string_cookie_and_password_hash_secrets(member, tmp_path):
     for secret in (b"planted-query-token", b"planted-cookie-session", b"pbkdf2_sha256$"):
         assert secret not in written
     assert b"page" in written
+
+
+def test_configured_names_are_masked_and_authors_are_not(settings):
+    settings.PROFILECMDS = {"REDACT_NAMES": ["^iban$"]}
+    redactor = Redactor()
+    assert redactor.pairs([("iban", "DE00"), ("authors", "Ada"), ("auth_token", "t")]) == [
+        ("iban", MASK),
+        ("authors", "Ada"),
+        ("auth_token", MASK),
+    ]

@@ -9,6 +9,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ def describe_frame(frame: tuple[str, int, str], root: str | None = None) -> str:
     return f"{_short_path(filename, root)}:{line} in {function}"
 
 
+@lru_cache(maxsize=4096)
 def _short_path(filename: str, root: str | None) -> str:
     import os
 

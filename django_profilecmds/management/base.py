@@ -71,6 +71,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     output = parser.add_argument_group("output")
     output.add_argument("--output-dir", help="Where report files go (default: profiles/).")
     output.add_argument("--no-files", action="store_true", help="Write no report files.")
+    output.add_argument(
+        "--open", action="store_true", help="Open the HTML report in the default browser."
+    )
 
 
 def add_profiler_arguments(parser: argparse.ArgumentParser) -> None:
@@ -284,7 +287,7 @@ class ProfilingCommand(BaseCommand):
         except ProfileCmdsError as exc:
             raise CommandError(str(exc)) from exc
 
-    def finish(self, result: Any) -> None:
+    def finish(self, result: Any, options: dict[str, Any]) -> None:
         """Errors of the profiled code, the files written, and the exit status."""
         for error in result.errors:
             self.stderr.write("")
@@ -292,8 +295,13 @@ class ProfilingCommand(BaseCommand):
         if result.files:
             self.stdout.write("")
             self.stdout.write("Reports:")
-            for path in result.files.values():
-                self.stdout.write(f"  {display_path(path)}")
+            for kind, path in result.files.items():
+                note = " (every run in the directory)" if kind == "index" else ""
+                self.stdout.write(f"  {display_path(path)}{note}")
+            if options["open"] and "html" in result.files:
+                import webbrowser
+
+                webbrowser.open(result.files["html"].as_uri())
         if result.failed:
             what = "raised an exception" if result.errors else f"answered {result.status}"
             spec = result.spec

@@ -82,7 +82,7 @@ def write_reports(result: RunResult, directory: Path, when: datetime | None = No
     if result.calltree is not None:
         from pyinstrument.renderers import HTMLRenderer, SpeedscopeRenderer
 
-        calltree_html = HTMLRenderer().render(result.calltree)
+        calltree_html = offline(HTMLRenderer().render(result.calltree))
         result.files["pyinstrument"] = write_text(
             directory, f"{base}.pyinstrument.html", calltree_html
         )
@@ -116,12 +116,20 @@ def write_reports(result: RunResult, directory: Path, when: datetime | None = No
     report_path = private_path(directory, f"{base}.html")
     data["files"]["html"] = str(report_path)
     clean = redact_result(data, redactor)
-    json_path.write_text(json.dumps(clean, indent=2) + "\n", encoding="utf-8")
+    # Compact: indent would switch json to its pure-Python encoder, several times slower.
+    json_path.write_text(json.dumps(clean) + "\n", encoding="utf-8")
     from django_profilecmds.reports.html import render_index, render_report
 
     report_path.write_text(render_report(result, clean, calltree_html), encoding="utf-8")
     result.files = {"html": report_path, **result.files}
-    write_text(directory, "index.html", render_index(directory))
+    result.files["index"] = write_text(directory, "index.html", render_index(directory))
+
+
+def offline(page: str) -> str:
+    """pyinstrument's page loads web fonts from Google; reports must open with no network at
+    all, so those addresses become empty inline stylesheets (the page falls back to local fonts).
+    """
+    return re.sub(r"https://fonts\.(?:googleapis|gstatic)\.com[^\"'\s)]*", "data:text/css,", page)
 
 
 def _pickle(stats: object, path: Path) -> None:

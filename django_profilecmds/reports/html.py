@@ -66,6 +66,7 @@ def render_report(result: RunResult, data: dict[str, Any], calltree_html: str | 
         {
             **group,
             "per_run": round(group["count"] / runs),
+            "duplicates_per_run": round(group["duplicates"] / runs),
             "ms": group["duration"] / runs * 1000,
             "share": 100 * group["duration"] / total_db if total_db else 0.0,
             "origin": max(group["origins"], key=group["origins"].get) if group["origins"] else "",
@@ -90,6 +91,7 @@ def render_report(result: RunResult, data: dict[str, Any], calltree_html: str | 
         "chart": timing_chart([run["wall"] for run in data["runs"]]),
         "wall_ms": {k: v * 1000 for k, v in data["wall"].items() if k != "count"},
         "db_ms": data["db_time"] * 1000,
+        "cpu_ms": data["cpu"]["median"] * 1000,
         "groups": groups,
         "nplusone": [{**flag, "ms": flag["duration"] * 1000} for flag in sql.get("nplusone", [])],
         "explains": sql.get("explains", []),

@@ -29,8 +29,14 @@ EXTRA_NAMES = ("AUTHORIZATION", "COOKIE", "SESSION", "CSRF", "CREDENTIAL")
 def sensitive_name_pattern() -> re.Pattern[str]:
     from django.views.debug import SafeExceptionReporterFilter
 
-    base = SafeExceptionReporterFilter.hidden_settings.pattern
-    return re.compile(f"{base}|{'|'.join(EXTRA_NAMES)}", flags=re.IGNORECASE)
+    from django_profilecmds.conf import get_settings
+
+    # Django's names, less its bare AUTH (which would mask "author"; AUTHORIZATION is ours).
+    base = [
+        n for n in SafeExceptionReporterFilter.hidden_settings.pattern.split("|") if n != "AUTH"
+    ]
+    names = [*base, *EXTRA_NAMES, *get_settings()["REDACT_NAMES"]]
+    return re.compile("|".join(names), flags=re.IGNORECASE)
 
 
 class Redactor:
@@ -43,10 +49,15 @@ class Redactor:
         return bool(self.names.search(name))
 
     def text(self, value: str) -> str:
+        # Cheap membership tests first: this runs on every string of a report.
         for secret in self.values:
-            value = value.replace(secret, MASK)
-        value = PASSWORD_HASH.sub(MASK, value)
-        return CSRF_INPUT.sub(rf"\g<1>{MASK}", value)
+            if secret in value:
+                value = value.replace(secret, MASK)
+        if "$" in value:
+            value = PASSWORD_HASH.sub(MASK, value)
+        if "csrfmiddlewaretoken" in value:
+            value = CSRF_INPUT.sub(rf"\g<1>{MASK}", value)
+        return value
 
     def pairs(self, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         return [(k, MASK if self.is_sensitive(k) else self.text(v)) for k, v in pairs]

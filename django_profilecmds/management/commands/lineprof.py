@@ -94,7 +94,7 @@ class Command(ProfilingCommand):
         if options["verbosity"] >= 1:
             self.print_summary(result, options)
             self._print_lines(result, options)
-        self.finish(result)
+        self.finish(result, options)
 
     def _single_target(self, targets: list[str]) -> str:
         from django.core.management.base import CommandError

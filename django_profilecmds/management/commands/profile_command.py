@@ -56,4 +56,4 @@ class Command(ProfilingCommand):
                         self.stdout.write(f"\n{name} of {spec.command.name}:")
                         self.stdout.write(result.output[name].rstrip("\n"))
             self.print_reports(result, options)
-        self.finish(result)
+        self.finish(result, options)

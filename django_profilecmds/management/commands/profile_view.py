@@ -42,4 +42,4 @@ class Command(ProfilingCommand):
         if options["verbosity"] >= 1:
             self.print_summary(result, options)
             self.print_reports(result, options)
-        self.finish(result)
+        self.finish(result, options)

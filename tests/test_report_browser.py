@@ -1,0 +1,136 @@
+"""The HTML reports in a real headless Chromium (Debian's, driven by Playwright; never a
+downloaded browser): they load from file:// with no console errors and no network requests,
+every section shows, the call tree responds to a click and index.html sorts."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from django_profilecmds import profile_request
+from django_profilecmds.reports.files import prepare_output_dir, write_reports
+from django_profilecmds.runner import run
+from django_profilecmds.spec import RequestSpec, RunSpec
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+if CHROMIUM is None and os.environ.get("CI"):
+    raise RuntimeError("CI must run the browser tests: install Debian's chromium package.")
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="no chromium installed (apt-get install chromium)"),
+    pytest.mark.django_db(databases="__all__"),
+]
+
+
+@contextmanager
+def chromium():
+    """A headless Chromium. Playwright's sync API runs an event loop in this thread, where
+    Django refuses database calls: open it only after the reports are written."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def open_page(browser, path: Path):
+    """Open ``path`` and record console errors, page errors and non-file requests."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    problems: list[str] = []
+    page.on(
+        "console", lambda m: problems.append(f"console {m.text}") if m.type == "error" else None
+    )
+    page.on("pageerror", lambda error: problems.append(f"page error {error}"))
+    page.on(
+        "request",
+        lambda r: (
+            None if r.url.startswith(("file:", "data:", "about:")) else problems.append(r.url)
+        ),
+    )
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    return page, problems
+
+
+def test_report_sections_call_tree_and_no_network(books, member, tmp_path):
+    result = profile_request(
+        "/books/", user=member.email, repeat=3, explain=True, output_dir=tmp_path
+    )
+    with chromium() as browser:
+        check_report(browser, result)
+
+
+def check_report(browser, result):
+    page, problems = open_page(browser, result.files["html"])
+    for section in ("#request", "#timings", "#calltree", "#sql", "#response"):
+        assert page.locator(section).is_visible(), section
+    assert page.locator("#timing-chart rect").count() == 3
+    assert "N+1:" in page.locator("#sql").inner_text()
+    assert 'select_related("author")' in page.locator("#sql").inner_text()
+    assert "EXPLAIN" in page.locator("#sql").inner_text()
+
+    tree = page.frame_locator("iframe.calltree")
+    group = tree.locator("text=/frames hidden/").first
+    group.wait_for()
+    before = tree.locator("body").inner_text()
+    group.click()  # expands the hidden library frames
+    page.wait_for_timeout(300)
+    assert tree.locator("body").inner_text() != before
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+    assert problems == []
+
+
+def test_line_report_has_heat_and_sql_column(books, tmp_path):
+    spec = RunSpec(
+        request=RequestSpec("/books/authors/"),
+        profiler="none",
+        lines=("tests.testapp.views.book_authors",),
+    )
+    result = run(spec)
+    write_reports(result, prepare_output_dir(tmp_path))
+    with chromium() as browser:
+        check_lines(browser, result)
+
+
+def check_lines(browser, result):
+    page, problems = open_page(browser, result.files["html"])
+    assert page.locator("#lines").is_visible()
+    loop_row = page.locator("table.lines tr", has_text="names.append(book.author.name)")
+    assert "12q" in loop_row.inner_text()
+    assert "rgba(220, 38, 38" in (loop_row.get_attribute("style") or "")
+    page.screenshot(path=str(ARTIFACTS / "lines.png"), full_page=True)
+    assert problems == []
+
+
+def test_index_lists_runs_newest_first_and_sorts(books, tmp_path):
+    profile_request("/books/", output_dir=tmp_path)
+    last = profile_request("/echo/", output_dir=tmp_path)
+    with chromium() as browser:
+        check_index(browser, last)
+
+
+def check_index(browser, last):
+    page, problems = open_page(browser, last.files["index"])
+    rows = page.locator("#runs tbody tr")
+    assert rows.count() == 2
+    assert "GET /echo/" in rows.nth(0).inner_text()  # newest first (same second: stable)
+    page.locator("#runs th", has_text="queries").click()
+    first = rows.nth(0).locator("td").nth(5).inner_text()
+    page.locator("#runs th", has_text="queries").click()
+    assert rows.nth(0).locator("td").nth(5).inner_text() != first
+    page.locator("#runs a", has_text="report").first.click()
+    page.wait_for_load_state("load")
+    assert page.locator("#timings").is_visible()
+    assert problems == []
