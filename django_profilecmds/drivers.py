@@ -150,7 +150,9 @@ class DirectDriver:
             response = _checked(response, self.match)
             if hasattr(response, "render") and callable(response.render):
                 response = response.render()
-            return Outcome(response, consume(response))
+            size = consume(response)
+            response.close()  # resource closers (open files of a FileResponse)
+            return Outcome(response, size)
         except Exception:
             return Outcome(None, 0, traceback.format_exc())
         finally:

@@ -15,11 +15,19 @@ from django_profilecmds.exceptions import PathNotFound
 
 
 def resolve_path(path: str, urlconf: str | None = None) -> ResolverMatch:
-    """Resolve ``path`` (no query string) or raise :class:`PathNotFound` with suggestions."""
-    try:
-        return get_resolver(urlconf).resolve(path)
-    except Resolver404:
-        raise PathNotFound(path, closest_patterns(path, urlconf)) from None
+    """Resolve ``path`` (no query string) or raise :class:`PathNotFound` with suggestions.
+
+    A language prefix (``/de/...`` under ``i18n_patterns``) is resolved in that language.
+    """
+    from django.conf import settings
+    from django.utils import translation
+
+    language = translation.get_language_from_path(path) if settings.USE_I18N else None
+    with translation.override(language or translation.get_language()):
+        try:
+            return get_resolver(urlconf).resolve(path)
+        except Resolver404:
+            raise PathNotFound(path, closest_patterns(path, urlconf)) from None
 
 
 def closest_patterns(path: str, urlconf: str | None = None, limit: int = 5) -> list[str]:

@@ -176,11 +176,16 @@ _WHERE_EQ = re.compile(rf"\bWHERE {_Q}(\w+){_Q}\.{_Q}(\w+){_Q} = \?", re.IGNOREC
 _FROM = re.compile(rf"\b(?:FROM|JOIN) {_Q}(\w+){_Q}", re.IGNORECASE)
 
 
-def _tables_in(queries: Iterable[QueryRecord]) -> set[str]:
-    return {table for q in queries for table in _FROM.findall(q.sql)}
+def _tables_in(queries: Iterable[QueryRecord]) -> dict[str, int]:
+    """Each table the queries touched, with the position of the first query that did."""
+    first: dict[str, int] = {}
+    for position, query in enumerate(queries):
+        for table in _FROM.findall(query.sql):
+            first.setdefault(table, position)
+    return first
 
 
-def suggest_fix(shape: str, tables_seen: set[str]) -> str:
+def suggest_fix(shape: str, tables_seen: dict[str, int] | set[str]) -> str:
     """A concrete hint from the query's shape and the project's models."""
     match = _WHERE_EQ.search(shape)
     if match is None:
@@ -193,19 +198,22 @@ def suggest_fix(shape: str, tables_seen: set[str]) -> str:
     if model is None:
         return "Fetch these rows in one query (select_related / prefetch_related / in_bulk)."
     if column == model._meta.pk.column:
-        # One row by primary key per iteration: a forward relation, select_related.
-        for other in apps.get_models():
-            for relation in other._meta.concrete_fields:
-                if (
-                    relation.is_relation
-                    and relation.related_model is model
-                    and other._meta.db_table in tables_seen
-                    and other is not model
-                ):
-                    return (
-                        f'Add select_related("{relation.name}") to the {other.__name__} '
-                        "queryset (one JOIN instead of a query per row)."
-                    )
+        # One row by primary key per iteration: a forward relation, select_related. The model
+        # whose rows were listed first (the loop's queryset) is the likeliest owner.
+        order = tables_seen if isinstance(tables_seen, dict) else dict.fromkeys(tables_seen, 0)
+        candidates = [
+            (order[other._meta.db_table], other, relation)
+            for other in apps.get_models()
+            if other is not model and other._meta.db_table in order
+            for relation in other._meta.concrete_fields
+            if relation.is_relation and relation.related_model is model
+        ]
+        if candidates:
+            _position, other, relation = min(candidates, key=lambda c: c[0])
+            return (
+                f'Add select_related("{relation.name}") to the {other.__name__} '
+                "queryset (one JOIN instead of a query per row)."
+            )
         return f"Load the {model.__name__} rows with select_related() or in_bulk()."
     for relation in model._meta.concrete_fields:
         if relation.is_relation and relation.column == column and relation.related_model:
