@@ -124,6 +124,7 @@ class QueryCollector:
             finally:
                 duration = time.perf_counter() - start
                 rowcount = getattr(context.get("cursor"), "rowcount", -1)
+                stack, template, loop_line, lines = self._locate(sys._getframe(1))
                 self._raw.append(
                     (
                         alias,
@@ -132,9 +133,12 @@ class QueryCollector:
                         many,
                         duration,
                         self.run,
+                        stack,
+                        template,
+                        loop_line,
                         connection.in_atomic_block,
                         rowcount if isinstance(rowcount, int) and rowcount >= 0 else None,
-                        *self._locate(sys._getframe(1)),
+                        lines,
                     )
                 )
 
@@ -142,37 +146,8 @@ class QueryCollector:
 
     @property
     def queries(self) -> list[QueryRecord]:
-        for raw in self._raw[len(self._records) :]:
-            (
-                alias,
-                sql,
-                params,
-                many,
-                duration,
-                run,
-                in_atomic,
-                rows,
-                stack,
-                template,
-                loop,
-                lines,
-            ) = raw
-            self._records.append(
-                QueryRecord(
-                    alias,
-                    sql,
-                    params,
-                    many,
-                    duration,
-                    run,
-                    stack,
-                    template,
-                    loop,
-                    in_atomic,
-                    rows,
-                    lines,
-                )
-            )
+        # Raw tuples are in QueryRecord's field order.
+        self._records.extend(QueryRecord(*raw) for raw in self._raw[len(self._records) :])
         return self._records
 
     def clear(self) -> None:

@@ -188,8 +188,18 @@ def request_spec(path: str, options: dict[str, Any]) -> Any:
     )
 
 
+def sandbox_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The RunSpec fields set by ``add_run_arguments``: runs, rollback and email."""
+    return {
+        "repeat": options["repeat"],
+        "warmup": options["warmup"],
+        "commit": options["commit"],
+        "capture_email": not options["send_email"],
+    }
+
+
 def run_options(options: dict[str, Any]) -> dict[str, Any]:
-    """The RunSpec fields every profiling command takes from its options."""
+    """The RunSpec fields of a command that sends requests: who, how, and the sandbox."""
     from django_profilecmds.exceptions import InvalidOption
 
     if options["direct"] and options["asgi"]:
@@ -197,10 +207,7 @@ def run_options(options: dict[str, Any]) -> dict[str, Any]:
     return {
         "user": options["user"],
         "driver": "direct" if options["direct"] else "asgi" if options["asgi"] else "full",
-        "repeat": options["repeat"],
-        "warmup": options["warmup"],
-        "commit": options["commit"],
-        "capture_email": not options["send_email"],
+        **sandbox_options(options),
     }
 
 

@@ -13,6 +13,7 @@ from django_profilecmds.management.base import (
     add_run_arguments,
     call_spec,
     profiler_options,
+    sandbox_options,
 )
 
 
@@ -35,10 +36,7 @@ class Command(ProfilingCommand):
             lambda: RunSpec(
                 request=None,
                 call=call_spec(options["callable"], options),
-                repeat=options["repeat"],
-                warmup=options["warmup"],
-                commit=options["commit"],
-                capture_email=not options["send_email"],
+                **sandbox_options(options),
                 **profiler_options(options),
             )
         )

@@ -10,6 +10,7 @@ from django_profilecmds.management.base import (
     add_profiler_arguments,
     add_run_arguments,
     profiler_options,
+    sandbox_options,
 )
 
 
@@ -40,10 +41,7 @@ class Command(ProfilingCommand):
             lambda: RunSpec(
                 request=None,
                 command=CommandSpec(options["command_name"], tuple(arguments)),
-                repeat=options["repeat"],
-                warmup=options["warmup"],
-                commit=options["commit"],
-                capture_email=not options["send_email"],
+                **sandbox_options(options),
                 **profiler_options(options),
             )
         )
