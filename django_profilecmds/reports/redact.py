@@ -22,7 +22,8 @@ PASSWORD_HASH = re.compile(
     r"\$[^\s'\",)]+"
 )
 # The hidden CSRF input of rendered forms, in body previews.
-CSRF_INPUT = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*')
+# (Also as it reads inside a JSON string, with escaped quotes.)
+CSRF_INPUT = re.compile(r'(name=\\?"csrfmiddlewaretoken\\?" value=\\?")[^"\\]*')
 EXTRA_NAMES = ("AUTHORIZATION", "COOKIE", "SESSION", "CSRF", "CREDENTIAL")
 
 
@@ -42,11 +43,15 @@ def sensitive_name_pattern() -> re.Pattern[str]:
 class Redactor:
     def __init__(self, secret_values: Iterable[str] = ()) -> None:
         self.names = sensitive_name_pattern()
+        self._names_seen: dict[str, bool] = {}
         # Longest first, so a secret containing another is masked whole.
         self.values = sorted({v for v in secret_values if v and len(v) >= 6}, key=len, reverse=True)
 
     def is_sensitive(self, name: str) -> bool:
-        return bool(self.names.search(name))
+        known = self._names_seen.get(name)
+        if known is None:
+            known = self._names_seen[name] = bool(self.names.search(name))
+        return known
 
     def text(self, value: str) -> str:
         # Cheap membership tests first: this runs on every string of a report.
@@ -73,19 +78,27 @@ class Redactor:
         return json.dumps(self.data(data))
 
     def data(self, value: Any) -> Any:
-        """Mask a JSON-like structure: values under sensitive keys, and known secrets."""
-        if isinstance(value, dict):
-            return {
-                key: MASK
-                if self.is_sensitive(str(key)) and value[key] not in (None, "")
-                else self.data(item)
-                for key, item in value.items()
-            }
-        if isinstance(value, list):
-            return [self.data(item) for item in value]
-        if isinstance(value, str):
-            return self.text(value)
-        return value
+        """Mask a JSON-like structure: values under sensitive keys, and known secrets.
+
+        Done on its JSON text (C-speed replacements) and with a hook per object while parsing
+        it back, rather than a Python call per node: reports carry thousands of queries.
+        """
+        text = json.dumps(value)
+        for secret in self.values:
+            encoded = json.dumps(secret)[1:-1]
+            if encoded in text:
+                text = text.replace(encoded, MASK)
+        if "$" in text:
+            text = PASSWORD_HASH.sub(MASK, text)
+        if "csrfmiddlewaretoken" in text:
+            text = CSRF_INPUT.sub(rf"\g<1>{MASK}", text)
+        return json.loads(text, object_pairs_hook=self._mask_pairs)
+
+    def _mask_pairs(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        return {
+            key: MASK if isinstance(item, str) and item and self.is_sensitive(key) else item
+            for key, item in pairs
+        }
 
 
 def redactor_for(result: dict[str, Any], secret_values: Iterable[str] = ()) -> Redactor:
