@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo_site"
@@ -32,6 +33,16 @@ def setup_demo_django() -> None:
     import django
 
     django.setup()
+
+
+def bare_handler() -> tuple[Any, Any]:
+    """Django's handler with the project's middleware, and a RequestFactory: the baseline."""
+    from django.core.handlers.base import BaseHandler
+    from django.test import RequestFactory
+
+    handler = BaseHandler()
+    handler.load_middleware()
+    return handler, RequestFactory()
 
 
 def interleaved(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from benchmarks._common import interleaved, report, setup_demo_django
+from benchmarks._common import bare_handler, interleaved, report, setup_demo_django
 
 PATH = "/listings/"
 TARGET = "shop.models.Listing.latest_price"
@@ -21,17 +21,13 @@ ROUNDS = 8
 
 def main() -> None:
     setup_demo_django()
-    from django.core.handlers.base import BaseHandler
-    from django.test import RequestFactory
     from line_profiler import LineProfiler
 
     from django_profilecmds.runner import run
     from django_profilecmds.spec import RequestSpec, RunSpec
     from django_profilecmds.targets import resolve_target
 
-    handler = BaseHandler()
-    handler.load_middleware()
-    factory = RequestFactory()
+    handler, factory = bare_handler()
     (function,) = resolve_target(TARGET).functions
 
     def bare() -> float:
@@ -41,7 +37,7 @@ def main() -> None:
         for _ in range(PER_ROUND):
             request = factory.get(PATH, HTTP_HOST="localhost")
             profiler.enable_by_count()
-            handler.get_response(request).content  # type: ignore[attr-defined]  # noqa: B018
+            handler.get_response(request).content  # noqa: B018
             profiler.disable_by_count()
         profiler.get_stats()
         return (time.perf_counter() - start) / PER_ROUND

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from benchmarks._common import interleaved, report, setup_demo_django
+from benchmarks._common import bare_handler, interleaved, report, setup_demo_django
 
 PATH = "/listings/"
 PER_ROUND = 4
@@ -20,15 +20,11 @@ ROUNDS = 8
 
 def main() -> None:
     setup_demo_django()
-    from django.core.handlers.base import BaseHandler
-    from django.test import RequestFactory
     from pyinstrument import Profiler
 
     from django_profilecmds import profile_request
 
-    handler = BaseHandler()
-    handler.load_middleware()
-    factory = RequestFactory()
+    handler, factory = bare_handler()
 
     def bare(profile: bool) -> float:
         start = time.perf_counter()
@@ -38,7 +34,7 @@ def main() -> None:
             if profiler:
                 profiler.start()
             response = handler.get_response(request)
-            len(response.content)  # type: ignore[attr-defined]
+            len(response.content)
             if profiler:
                 profiler.stop()
         return (time.perf_counter() - start) / PER_ROUND

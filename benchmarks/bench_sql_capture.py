@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
-from benchmarks._common import interleaved, report, setup_demo_django
+from benchmarks._common import bare_handler, interleaved, report, setup_demo_django
 
 PATH = "/listings/"
 PER_ROUND = 4
@@ -21,26 +22,22 @@ ROUNDS = 10
 
 def main() -> None:
     setup_demo_django()
-    from django.core.handlers.base import BaseHandler
     from django.db import connection
-    from django.test import RequestFactory
     from django.test.utils import CaptureQueriesContext
 
     from django_profilecmds.collectors.sql import QueryCollector
 
-    handler = BaseHandler()
-    handler.load_middleware()
-    factory = RequestFactory()
+    handler, factory = bare_handler()
 
-    def timed(wrap: Callable[[], object] | None) -> float:
+    def timed(wrap: Callable[[], Any] | None) -> float:
         start = time.perf_counter()
         for _ in range(PER_ROUND):
             request = factory.get(PATH, HTTP_HOST="localhost")
             if wrap is None:
-                handler.get_response(request).content  # type: ignore[attr-defined]  # noqa: B018
+                handler.get_response(request).content  # noqa: B018
                 continue
-            with wrap():  # type: ignore[attr-defined]
-                handler.get_response(request).content  # type: ignore[attr-defined]  # noqa: B018
+            with wrap():
+                handler.get_response(request).content  # noqa: B018
         return (time.perf_counter() - start) / PER_ROUND
 
     collector = QueryCollector()
