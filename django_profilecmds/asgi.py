@@ -15,7 +15,7 @@ from django.core.handlers.asgi import ASGIHandler
 from django.http import HttpRequest, HttpResponse
 
 from django_profilecmds.collectors import Observer
-from django_profilecmds.drivers import Outcome, view_exceptions
+from django_profilecmds.drivers import Outcome, mark_async_loop, view_exceptions
 
 PREVIEW_BYTES = 2000
 
@@ -118,6 +118,7 @@ class AsgiDriver:
         # the calling thread, whose connections hold the sandbox's transactions.
         call = application.handle if isinstance(application, ASGIHandler) else application
         error = None
+        mark_async_loop()
         with view_exceptions() as errors:
             observer.start(sys._getframe())
             try:

@@ -65,6 +65,15 @@ def keep_connections_open() -> Iterator[None]:
             signal.connect(receiver)
 
 
+def mark_async_loop() -> None:
+    """Let the SQL collector find the coroutines that queries run for (see ASYNC_LOOP)."""
+    import asyncio
+
+    from django_profilecmds.collectors.sql import ASYNC_LOOP
+
+    ASYNC_LOOP.set(asyncio.get_running_loop())
+
+
 @contextmanager
 def view_exceptions() -> Iterator[list[str]]:
     """Tracebacks of exceptions the handler turned into 500 responses, as they happen."""
@@ -121,6 +130,7 @@ class FullStackDriver:
     async def _get_response_async(
         self, request: HttpRequest, observer: Observer
     ) -> tuple[Any, int]:
+        mark_async_loop()
         observer.start(sys._getframe())
         try:
             response = await self.handler.get_response_async(request)
@@ -161,6 +171,7 @@ class DirectDriver:
     async def _call_async(self, request: HttpRequest, observer: Observer) -> Outcome:
         from asgiref.sync import sync_to_async
 
+        mark_async_loop()
         observer.start(sys._getframe())
         try:
             response = await self.match.func(request, *self.match.args, **self.match.kwargs)
@@ -248,6 +259,7 @@ class CallDriver:
             observer.stop()
 
     async def _call_async(self, observer: Observer) -> Outcome:
+        mark_async_loop()
         observer.start(sys._getframe())
         try:
             value = await self.function(*self.args, **self.kwargs)

@@ -163,3 +163,20 @@ def test_user_without_session_middleware_is_an_error(member, settings):
 def test_zero_interval_is_rejected(db):
     with pytest.raises(CommandError, match="--interval"):
         call_command("profile_view", "/books/", interval=0, no_files=True)
+
+
+@pytest.mark.parametrize("options", [{}, {"direct": True}])
+def test_async_view_queries_have_their_origin_and_nplusone(books, options):
+    result = profile_request("/async/authors/", profiler="none", **options)
+    assert result.status == 200 and result.sql is not None
+    (flag,) = result.sql.nplusone
+    assert flag.count == 12
+    line = _line_of(views.async_authors, "await Author.objects.aget")
+    assert flag.origin.endswith(f"tests/testapp/views.py:{line} in async_authors")
+
+
+def test_async_view_origin_under_asgi(books):
+    out = StringIO()
+    call_command("profile_view", "/async/authors/", asgi=True, no_files=True, stdout=out)
+    assert "N+1: 12 similar queries from one line" in out.getvalue()
+    assert "in async_authors" in out.getvalue()

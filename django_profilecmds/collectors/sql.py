@@ -10,6 +10,8 @@ template line being rendered and the ``{% for %}`` line around it.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import os
 import sys
 import sysconfig
@@ -21,6 +23,11 @@ from types import FrameType
 from typing import Any
 
 from django.db import connections
+
+# The event loop of an async run (set by the async drivers): a query that async code runs
+# through sync_to_async executes on another thread, where the view's coroutine frames are not
+# on the stack; they are found on the loop's suspended tasks instead.
+ASYNC_LOOP: contextvars.ContextVar[Any] = contextvars.ContextVar("profilecmds_loop", default=None)
 
 MAX_STACK = 3  # the origin and two callers: what the report shows
 # Inside the sandbox's transaction a view's atomic() becomes savepoints, where in production
@@ -96,6 +103,12 @@ class QueryCollector:
         # Frames of the harness that sent the request: the walk stops there.
         self.harness_files = {drivers.__file__, asgi.__file__}
         self.frame_kinds: dict[str, int] = {}
+        from asgiref.sync import SyncToAsync
+
+        # Where sync_to_async runs a function: the frames outside are not its callers.
+        self.thread_handler_code = SyncToAsync.thread_handler.__code__
+        self.sync_to_async_code = SyncToAsync.__call__.__code__
+        self.crossed = False
         self.render_code, self.for_node = _template_hooks()
         # Code objects of line-profiled functions (set by the runner for lineprof).
         self.line_codes: dict[Any, tuple[str, int, str]] = {}
@@ -125,6 +138,10 @@ class QueryCollector:
                 duration = time.perf_counter() - start
                 rowcount = getattr(context.get("cursor"), "rowcount", -1)
                 stack, template, loop_line, lines = self._locate(sys._getframe(1))
+                if self.crossed and ASYNC_LOOP.get() is not None and len(stack) < MAX_STACK:
+                    # Run by sync_to_async: the callers are the awaiting coroutine's frames.
+                    awaiting = self._awaiting_stack(ASYNC_LOOP.get())
+                    stack = [*stack, *awaiting][:MAX_STACK]
                 self._raw.append(
                     (
                         alias,
@@ -163,6 +180,7 @@ class QueryCollector:
         stack: list[tuple[str, int, str]] = []
         lines: list[tuple[tuple[str, int, str], int]] = []
         template = loop_line = template_origin = None
+        self.crossed = False
         kinds = self.frame_kinds
         render_code = self.render_code
         line_codes = self.line_codes
@@ -173,6 +191,9 @@ class QueryCollector:
                 key = line_codes.get(code)
                 if key is not None:
                     lines.append((key, frame.f_lineno))
+            if code is self.thread_handler_code:
+                self.crossed = True  # what lies further out only waits for a coroutine
+                break
             if code is render_code:
                 node = frame.f_locals.get("self")
                 token = getattr(node, "token", None)
@@ -205,6 +226,30 @@ class QueryCollector:
             frame = frame.f_back
         return stack, template, loop_line, lines
 
+    def _awaiting_stack(self, loop: Any) -> list[tuple[str, int, str]]:
+        """Project frames of the coroutine suspended while this query runs for it: the task
+        waiting on a sync_to_async call, else (an async generator hides that call) the first
+        task suspended in project code."""
+        try:
+            chains = [_await_chain(t.get_coro()) for t in asyncio.all_tasks(loop) if not t.done()]
+        except RuntimeError:
+            return []
+        chains.sort(key=lambda chain: not chain or chain[-1].f_code is not self.sync_to_async_code)
+        for chain in chains:
+            stack = []
+            for frame in reversed(chain):
+                code = frame.f_code
+                kind = self.frame_kinds.get(code.co_filename)
+                if kind is None:
+                    kind = self.frame_kinds[code.co_filename] = self._kind_of(code.co_filename)
+                if kind == PROJECT:
+                    stack.append((code.co_filename, frame.f_lineno, _function_name(code)))
+                    if len(stack) == MAX_STACK:
+                        break
+            if stack:
+                return stack
+        return []
+
     def _kind_of(self, filename: str) -> int:
         if filename in self.harness_files:
             return STOP
@@ -219,6 +264,18 @@ class QueryCollector:
 
     def for_run(self, run: int) -> list[QueryRecord]:
         return [q for q in self.queries if q.run == run]
+
+
+def _await_chain(coroutine: Any) -> list[FrameType]:
+    """The frames of a suspended coroutine and of everything it awaits, outermost first."""
+    frames = []
+    while coroutine is not None:
+        frame = getattr(coroutine, "cr_frame", None) or getattr(coroutine, "gi_frame", None)
+        if frame is None:
+            break
+        frames.append(frame)
+        coroutine = getattr(coroutine, "cr_await", None) or getattr(coroutine, "gi_yieldfrom", None)
+    return frames
 
 
 def _function_name(code: Any) -> str:

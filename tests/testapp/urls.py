@@ -13,6 +13,7 @@ urlpatterns = [
     path("private/", views.private, name="private"),
     path("echo/", views.echo, name="echo"),
     path("async/", views.async_books, name="async-books"),
+    path("async/authors/", views.async_authors, name="async-authors"),
     path("explode/", views.explode, name="explode"),
     path("unavailable/", views.unavailable, name="unavailable"),
     path("stream/", views.stream, name="stream"),

@@ -113,3 +113,11 @@ def set_password(request: HttpRequest) -> HttpResponse:
     user.set_password("planted-new-password")
     user.save()
     return HttpResponse("ok")
+
+
+async def async_authors(request: HttpRequest) -> JsonResponse:
+    names = []
+    async for book in Book.objects.all():
+        author = await Author.objects.aget(pk=book.author_id)  # one query per book
+        names.append(author.name)
+    return JsonResponse({"authors": names})
