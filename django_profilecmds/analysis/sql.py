@@ -32,6 +32,7 @@ _IN_LIST = re.compile(r"\bIN \((?:\?, )*\?\)", re.IGNORECASE)
 _VALUES_ROWS = re.compile(r"\((?:\?, )*\?\)(?:, \((?:\?, )*\?\))+")
 
 
+@lru_cache(maxsize=8192)  # an N+1 repeats the same SQL string (the parameters differ)
 def normalize(sql: str) -> str:
     """The shape of a statement: literals, numbers and placeholders become ``?``, IN lists
     and multi-row VALUES collapse, comments go and white space is folded."""
@@ -176,11 +177,16 @@ _WHERE_EQ = re.compile(rf"\bWHERE {_Q}(\w+){_Q}\.{_Q}(\w+){_Q} = \?", re.IGNOREC
 _FROM = re.compile(rf"\b(?:FROM|JOIN) {_Q}(\w+){_Q}", re.IGNORECASE)
 
 
+@lru_cache(maxsize=8192)
+def _tables_of(sql: str) -> tuple[str, ...]:
+    return tuple(_FROM.findall(sql))
+
+
 def _tables_in(queries: Iterable[QueryRecord]) -> dict[str, int]:
     """Each table the queries touched, with the position of the first query that did."""
     first: dict[str, int] = {}
     for position, query in enumerate(queries):
-        for table in _FROM.findall(query.sql):
+        for table in _tables_of(query.sql):
             first.setdefault(table, position)
     return first
 

@@ -49,12 +49,23 @@ def reroot(session: Session, root: str) -> Session:
     def identifier(frame: str) -> str:
         return frame.split("\x01", 1)[0]
 
+    root_with_attributes = root + "\x01"
     records = []
     for stack, time in session.frame_records:
-        ids = [identifier(frame) for frame in stack]
-        if root in ids:
-            stack = stack[len(ids) - 1 - ids[::-1].index(root) :]
+        # The driver frame sits near the outer end of every stack: search from there, with
+        # plain string tests (this runs for every frame of every sample).
+        cut = next(
+            (
+                i
+                for i, frame in enumerate(stack)
+                if frame == root or frame.startswith(root_with_attributes)
+            ),
+            -1,
+        )
+        if cut >= 0:
+            stack = stack[cut:]
         else:
+            ids = [identifier(frame) for frame in stack]
             entry = _last_index(ids, lambda i: i.startswith("main_wrap\x00") and "asgiref" in i)
             if entry is None:
                 entry = _last_index(ids, lambda i: i.startswith("_run\x00") and "asyncio" in i)
