@@ -166,8 +166,8 @@ def run(spec: RunSpec) -> RunResult:
     if lines is not None:
         from django_profilecmds.analysis.lines import build_line_report
 
-        result.lines = build_line_report(lines.stats(), line_functions, queries.queries)
         result.line_stats = lines.stats()
+        result.lines = build_line_report(result.line_stats, line_functions, queries.queries)
     if spec.budgets.any:
         result.budget_failures = check_budgets(
             spec.budgets,

@@ -24,9 +24,6 @@ def shorten(sql: str, width: int = SQL_WIDTH) -> str:
 
 
 def render_sql_summary(result: RunResult, top: int = 8) -> str:
-    from django_profilecmds.reports.redact import redactor_for
-
-    redactor = redactor_for(result.to_dict(), result.secrets)
     sql = result.sql
     if sql is None:
         return ""
@@ -61,6 +58,11 @@ def render_sql_summary(result: RunResult, top: int = 8) -> str:
             )
         if len(sql.groups) > top:
             lines.append(f"  … and {plural(len(sql.groups) - top, 'more shape')} (see --sql full)")
+    if sql.explains:
+        # Plans may quote parameters (a session key); only then is the redactor worth building.
+        from django_profilecmds.reports.redact import redactor_for
+
+        redactor = redactor_for(result.to_dict(), result.secrets)
     for explain in sql.explains:
         analyze = " ANALYZE" if explain["analyze"] else ""
         lines.append("")
