@@ -1,0 +1,1 @@
+"""Replaying recorded traffic: sources of requests, the replay loop, Locust export."""
