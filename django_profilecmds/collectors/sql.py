@@ -112,6 +112,7 @@ class QueryCollector:
         self.render_code, self.for_node = _template_hooks()
         # Code objects of line-profiled functions (set by the runner for lineprof).
         self.line_codes: dict[Any, tuple[str, int, str]] = {}
+        self.root: FrameType | None = None
 
     @contextmanager
     def installed(self) -> Iterator[None]:
@@ -217,14 +218,30 @@ class QueryCollector:
                     break
                 if kind == PROJECT and len(stack) < MAX_STACK:
                     stack.append((filename, frame.f_lineno, _function_name(code)))
-                elif (
-                    len(stack) >= MAX_STACK
-                    and not line_codes
-                    and (template is None or loop_line is not None)
-                ):
+                elif len(stack) >= MAX_STACK and (template is None or loop_line is not None):
+                    if line_codes:
+                        # Only line-profiled frames are left to find: a tight loop to the
+                        # driver's frame (or sync_to_async's boundary).
+                        self._profiled_lines(frame.f_back, lines)
                     break  # nothing more to learn further out
             frame = frame.f_back
         return stack, template, loop_line, lines
+
+    def _profiled_lines(
+        self, frame: FrameType | None, lines: list[tuple[tuple[str, int, str], int]]
+    ) -> None:
+        line_codes = self.line_codes
+        root = self.root
+        boundary = self.thread_handler_code
+        while frame is not None and frame is not root:
+            code = frame.f_code
+            key = line_codes.get(code)
+            if key is not None:
+                lines.append((key, frame.f_lineno))
+            elif code is boundary:
+                self.crossed = True
+                return
+            frame = frame.f_back
 
     def _awaiting_stack(self, loop: Any) -> list[tuple[str, int, str]]:
         """Project frames of the coroutine suspended while this query runs for it: the task
@@ -256,6 +273,7 @@ class QueryCollector:
         return PROJECT if self.is_project(filename) else LIBRARY
 
     def start(self, frame: FrameType | None) -> None:
+        self.root = frame  # the driver's frame: nothing further out ran for the request
         self.recording = True
 
     def stop(self) -> None:
