@@ -70,6 +70,8 @@ class RunResult:
     lines: list[FunctionLines] = field(default_factory=list)
     line_stats: Any = field(default=None, repr=False)
     errors: list[str] = field(default_factory=list)
+    comparison: list[dict[str, Any]] = field(default_factory=list)  # against a --compare file
+    comparison_settings: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
     calltree: Session | None = field(default=None, repr=False)
@@ -136,6 +138,8 @@ class RunResult:
             "emails": [dataclasses.asdict(email) for email in self.emails],
             "environment": self.environment,
             "errors": self.errors,
+            "comparison": self.comparison,
+            "comparison_settings": self.comparison_settings,
             "warnings": self.warnings,
             "files": {kind: str(path) for kind, path in self.files.items()},
         }

@@ -102,7 +102,7 @@ def run(spec: RunSpec) -> RunResult:
                     before = {alias: len(connections[alias].run_on_commit) for alias in connections}
                     outcome = driver.execute(build(), observer if counted else NULL_OBSERVER)
                     if not spec.commit:
-                        _run_on_commit(before)
+                        run_on_commit_callbacks(before)
                 if counted:
                     outcomes.append(outcome)
                 elif outcome.error:
@@ -197,7 +197,7 @@ def _identity(spec: RunSpec) -> Identity:
     return identity
 
 
-def _run_on_commit(before: dict[str, int]) -> None:
+def run_on_commit_callbacks(before: dict[str, int]) -> None:
     """Run the on_commit callbacks a run registered, as the commit would have, inside the
     sandbox (their writes are rolled back too, their emails captured)."""
     from django.db import connections

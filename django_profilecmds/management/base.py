@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -74,6 +75,32 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_argument(
         "--open", action="store_true", help="Open the HTML report in the default browser."
     )
+
+
+def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
+    """--save and --compare: samples kept for a later before/after verdict."""
+    group = parser.add_argument_group("save and compare")
+    group.add_argument("--save", metavar="FILE", help="Write the timing samples to this file.")
+    group.add_argument(
+        "--compare", metavar="FILE", help="Compare with a file written by --save (a verdict)."
+    )
+    group.add_argument(
+        "--alpha", type=float, default=0.01, help="Significance level (default 0.01)."
+    )
+    group.add_argument(
+        "--min-change",
+        type=float,
+        default=0.05,
+        help="A smaller relative change of the median is noise (default 0.05).",
+    )
+
+
+def load_baseline(options: dict[str, Any]) -> dict[str, Any] | None:
+    """Check --alpha and --min-change and read the --compare file, before anything runs."""
+    from django_profilecmds.analysis import compare
+
+    compare.check_alpha(options["alpha"], options["min_change"])
+    return compare.load_samples(Path(options["compare"])) if options["compare"] else None
 
 
 def add_profiler_arguments(parser: argparse.ArgumentParser) -> None:
@@ -214,8 +241,14 @@ def run_options(options: dict[str, Any]) -> dict[str, Any]:
 class ProfilingCommand(BaseCommand):
     """Runs a spec, writes the files, prints the summary; subclasses add their own report."""
 
-    def profile(self, spec: Any, options: dict[str, Any]) -> Any:
-        """Run ``spec`` and write its files; library errors become ``CommandError``."""
+    def profile(
+        self, spec: Any, options: dict[str, Any], baseline: dict[str, Any] | None = None
+    ) -> Any:
+        """Run ``spec`` and write its files; library errors become ``CommandError``.
+
+        With ``baseline`` (a document read by ``load_baseline``) the result carries the
+        comparison; with ``options["save"]`` its samples are saved.
+        """
         from django_profilecmds.conf import get_settings
         from django_profilecmds.exceptions import ProfileCmdsError
 
@@ -230,6 +263,8 @@ class ProfilingCommand(BaseCommand):
             from django_profilecmds.runner import run
 
             result = run(spec)
+            if options.get("save") or baseline is not None:
+                self.compare_and_save(result, options, baseline)
             if directory is not None:
                 from django_profilecmds.reports.files import write_reports
 
@@ -237,6 +272,40 @@ class ProfilingCommand(BaseCommand):
         except ProfileCmdsError as exc:
             raise CommandError(str(exc)) from exc
         return result
+
+    def compare_and_save(
+        self, result: Any, options: dict[str, Any], baseline: dict[str, Any] | None
+    ) -> None:
+        import dataclasses
+
+        from django_profilecmds.analysis import compare
+
+        document = compare.samples_document(
+            "profile_view", result.spec.title.split("?", 1)[0], compare.run_entries(result)
+        )
+        if baseline is not None:
+            changes = compare.compare(baseline, document, options["alpha"], options["min_change"])
+            result.comparison = [dataclasses.asdict(change) for change in changes]
+            result.comparison_settings = comparison_settings(options, baseline)
+        if options.get("save"):
+            result.files["samples"] = compare.save_samples(Path(options["save"]), document)
+
+    def print_comparison(self, result: Any, options: dict[str, Any]) -> None:
+        if not result.comparison:
+            return
+        from django_profilecmds.analysis.compare import Change
+        from django_profilecmds.reports.replaytext import render_changes
+
+        changes = [Change(**change) for change in result.comparison]
+        self.stdout.write("")
+        self.stdout.write(render_changes(changes, options["alpha"], options["min_change"]))
+        if min(len(result.runs), changes[0].n_before or 0) < 5:
+            self.stdout.write(
+                self.style.WARNING(
+                    "  Few samples: use --repeat 20 (and --warmup) on both sides to detect "
+                    "changes a test can tell from noise."
+                )
+            )
 
     def print_summary(self, result: Any, options: dict[str, Any]) -> None:
         from django_profilecmds.reports import text
@@ -323,6 +392,18 @@ class ProfilingCommand(BaseCommand):
         if options.get("no_color"):
             return False
         return bool(options.get("force_color")) or self.stdout.isatty()
+
+
+def comparison_settings(options: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+    """What the reports say about how a comparison was made."""
+    return {
+        "alpha": options["alpha"],
+        "min_change": options["min_change"],
+        "min_change_pct": 100 * options["min_change"],
+        "baseline": str(options["compare"]),
+        "baseline_commit": baseline.get("git_commit", ""),
+        "baseline_created": baseline.get("created", ""),
+    }
 
 
 def display_path(path: Any) -> str:

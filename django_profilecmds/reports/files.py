@@ -8,7 +8,7 @@ import os
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django_profilecmds.exceptions import OutputDirError
 
@@ -138,3 +138,27 @@ def _pickle(stats: object, path: Path) -> None:
 
     with path.open("wb") as handle:
         pickle.dump(stats, handle, pickle.HIGHEST_PROTOCOL)
+
+
+def write_replay_reports(
+    document: dict[str, Any], changes: list[Any] | None, directory: Path
+) -> list[Path]:
+    """The JSON and HTML report of a replay (with its comparison), and the refreshed index."""
+    import dataclasses
+
+    from django_profilecmds.reports.html import render_index, render_replay_report
+
+    when = datetime.now()
+    base = _unique_base(directory, "replay-" + _slug(document["source"]), when)
+    data = {
+        **document,
+        "comparison": [dataclasses.asdict(change) for change in changes or []],
+    }
+    json_path = write_text(directory, f"{base}.json", json.dumps(data) + "\n")
+    html_path = write_text(directory, f"{base}.html", render_replay_report(data))
+    index = write_text(directory, "index.html", render_index(directory))
+    return [html_path, json_path, index]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:60] or "source"

@@ -98,6 +98,7 @@ def render_report(result: RunResult, data: dict[str, Any], calltree_html: str | 
         "lines": lines,
         "calltree_html": calltree_html,
         "function_stats": _function_stats_text(result),
+        "comparison": comparison_rows(data.get("comparison", [])),
     }
     return engine().get_template("django_profilecmds/report.html").render(_context(context))
 
@@ -119,12 +120,16 @@ def _context(values: dict[str, Any]) -> Any:
 def render_index(directory: Path) -> str:
     """A sortable table of every run whose JSON result is in ``directory``, newest first."""
     runs = []
+    replays: list[dict[str, Any]] = []
     for path in directory.glob("*.json"):
         if path.name.endswith(".speedscope.json"):
             continue
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("kind") == "replay" and "replay" in data:
+            replays.append(_replay_row(path, data))
             continue
         if not isinstance(data, dict) or "spec" not in data or "wall" not in data:
             continue
@@ -142,7 +147,95 @@ def render_index(directory: Path) -> str:
                 "nplusone": len((data.get("sql") or {}).get("nplusone", [])),
                 "report": report.name if report.exists() else "",
                 "json": path.name,
+                "compared": _verdicts(data.get("comparison") or []),
             }
         )
     runs.sort(key=lambda run: run["created"], reverse=True)
-    return engine().get_template("django_profilecmds/index.html").render(_context({"runs": runs}))
+    replays.sort(key=lambda replay: replay["created"], reverse=True)
+    return (
+        engine()
+        .get_template("django_profilecmds/index.html")
+        .render(_context({"runs": runs, "replays": replays}))
+    )
+
+
+def _replay_row(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    replay = data["replay"]
+    views = list(replay.get("views", {}).values())
+    report = path.with_suffix(".html")
+    return {
+        "created": data.get("created", ""),
+        "source": data.get("source", ""),
+        "requests": replay.get("replayed", 0),
+        "views": len(views),
+        "total_s": replay.get("total_time", 0.0),
+        "top": views[0]["view"] if views else "",
+        "top_share": 100 * views[0]["share"] if views else 0.0,
+        "nplusone": sum(1 for view in views if view.get("flagged_requests")),
+        "comparison": _verdicts(data.get("comparison") or []),
+        "report": report.name if report.exists() else "",
+        "json": path.name,
+    }
+
+
+def _verdicts(comparison: list[dict[str, Any]]) -> str:
+    """``faster -23%`` for one comparison; ``2 faster, 5 no significant change`` for many."""
+    if len(comparison) == 1:
+        change = comparison[0]
+        delta = f" {100 * change['change']:+.0f}%" if change.get("change") is not None else ""
+        return f"{change['verdict']}{delta}"
+    verdicts: dict[str, int] = {}
+    for change in comparison:
+        verdicts[change["verdict"]] = verdicts.get(change["verdict"], 0) + 1
+    return ", ".join(f"{n} {verdict}" for verdict, n in sorted(verdicts.items()))
+
+
+def render_replay_report(data: dict[str, Any]) -> str:
+    """The page of one replay: views ranked by share, the comparison, what was left out."""
+    from django_profilecmds.reports.replaytext import dig_command
+
+    replay = data["replay"]
+    views = []
+    for view in replay["views"].values():
+        views.append(
+            {
+                **view,
+                "share_pct": 100 * view["share"],
+                "mean_ms": view["mean"] * 1000,
+                "p50_ms": view["p50"] * 1000,
+                "p95_ms": view["p95"] * 1000,
+                "command": dig_command(
+                    view["slowest"]["method"], view["slowest"]["path"], data.get("user")
+                ),
+                "nplusone_origins": sorted(view["nplusone"].items(), key=lambda kv: -kv[1])[:3],
+            }
+        )
+    comparison = comparison_rows(data.get("comparison", []))
+    context = {
+        "data": data,
+        "replay": replay,
+        "views": views,
+        "comparison": comparison,
+        "environment": {**data.get("environment", {}), "git commit": data.get("git_commit", "")},
+        "not_found": [
+            {"prefix": prefix, "count": count, "examples": replay["not_found_examples"][prefix]}
+            for prefix, count in replay["not_found"].items()
+        ],
+    }
+    return engine().get_template("django_profilecmds/replay.html").render(_context(context))
+
+
+def comparison_rows(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            **change,
+            "before_ms": _ms(change["median_before"]),
+            "after_ms": _ms(change["median_after"]),
+            "change_pct": 100 * change["change"] if change["change"] is not None else None,
+        }
+        for change in changes
+    ]
+
+
+def _ms(seconds: float | None) -> float | None:
+    return seconds * 1000 if seconds is not None else None

@@ -158,3 +158,23 @@ def _json_pairs(text: str) -> list[tuple[str, str]]:
     with contextlib.suppress(ValueError):
         walk(json.loads(text))
     return pairs
+
+
+_PAIR = re.compile(r"([\w.\-\[\]]{1,100})=([^&;\s\"']+)")
+_JSON_PAIR = re.compile(r'"([^"\\]{1,100})"(\s*:\s*)"((?:[^"\\]|\\.)*)"')
+
+
+def mask_pairs(text: str, names: re.Pattern[str]) -> str:
+    """Mask the value of every ``name=value`` (query string, form body, cookie) and JSON
+    ``"name": "value"`` pair of ``text`` whose name is sensitive: for raw lines of a log."""
+    if "=" in text:
+        text = _PAIR.sub(
+            lambda m: f"{m[1]}={MASK}" if names.search(m[1]) else m[0],
+            text,
+        )
+    if '":' in text or '" :' in text:
+        text = _JSON_PAIR.sub(
+            lambda m: f'"{m[1]}"{m[2]}"{MASK}"' if names.search(m[1]) else m[0],
+            text,
+        )
+    return text

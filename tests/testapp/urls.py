@@ -19,4 +19,6 @@ urlpatterns = [
     path("stream/", views.stream, name="stream"),
     path("on-commit/", views.on_commit_mail, name="on-commit"),
     path("set-password/", views.set_password, name="set-password"),
+    path("timed/steady/", views.steady, name="steady"),
+    path("timed/tunable/", views.tunable, name="tunable"),
 ]

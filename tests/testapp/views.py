@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -121,3 +122,17 @@ async def async_authors(request: HttpRequest) -> JsonResponse:
         author = await Author.objects.aget(pk=book.author_id)  # one query per book
         names.append(author.name)
     return JsonResponse({"authors": names})
+
+
+def steady(request: HttpRequest) -> HttpResponse:
+    """Always about 3 ms: a view a before/after comparison must not flag."""
+    time.sleep(0.003)
+    return HttpResponse("steady")
+
+
+def tunable(request: HttpRequest) -> HttpResponse:
+    """As slow as ``settings.TESTAPP_TUNABLE_DELAY`` says: a view a test can slow down."""
+    from django.conf import settings
+
+    time.sleep(getattr(settings, "TESTAPP_TUNABLE_DELAY", 0.003))
+    return HttpResponse("tunable")

@@ -7,9 +7,11 @@ from typing import Any
 
 from django_profilecmds.management.base import (
     ProfilingCommand,
+    add_compare_arguments,
     add_profiler_arguments,
     add_request_arguments,
     add_run_arguments,
+    load_baseline,
     profiler_options,
     request_spec,
     run_options,
@@ -27,6 +29,7 @@ class Command(ProfilingCommand):
         add_request_arguments(parser)
         add_run_arguments(parser)
         add_profiler_arguments(parser)
+        add_compare_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         from django_profilecmds.spec import RunSpec
@@ -38,8 +41,10 @@ class Command(ProfilingCommand):
                 **run_options(options),
             )
         )
-        result = self.profile(spec, options)
+        baseline = self.make_spec(lambda: load_baseline(options))
+        result = self.profile(spec, options, baseline)
         if options["verbosity"] >= 1:
             self.print_summary(result, options)
             self.print_reports(result, options)
+            self.print_comparison(result, options)
         self.finish(result, options)

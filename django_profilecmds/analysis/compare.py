@@ -1,0 +1,218 @@
+"""Saved samples and before/after verdicts: did a change make a view faster, slower, or neither?
+
+A saved file holds, per key (a view of a replay, or the request of a ``profile_view`` run), the
+wall-time samples and query counts. Comparing two files tests each key's samples with the
+Mann-Whitney U test: a shift counts only when it is significant at ``alpha`` *and* the medians
+moved by at least ``min_change`` (relative), the run-to-run noise of timing a view on a
+developer machine; smaller shifts are "no significant change" however small the p-value.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django_profilecmds.analysis.stats import mann_whitney_u
+from django_profilecmds.exceptions import ProfileCmdsError
+
+FORMAT = "django-profilecmds/samples"
+VERSION = 1
+DEFAULT_ALPHA = 0.01
+DEFAULT_MIN_CHANGE = 0.05
+
+FASTER = "faster"
+SLOWER = "slower"
+NO_CHANGE = "no significant change"
+ONLY_BEFORE = "not in this run"
+ONLY_AFTER = "new in this run"
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    verdict: str
+    n_before: int = 0
+    n_after: int = 0
+    median_before: float | None = None
+    median_after: float | None = None
+    change: float | None = None  # relative change of the median time (-0.25 = 25% faster)
+    queries_before: float | None = None  # per request
+    queries_after: float | None = None
+    p_value: float | None = None
+    u: float | None = None
+    baseline_key: str | None = None  # when the two files each held one, differently named
+
+
+def verdict(
+    before: list[float],
+    after: list[float],
+    alpha: float = DEFAULT_ALPHA,
+    min_change: float = DEFAULT_MIN_CHANGE,
+) -> tuple[str, float, float, float]:
+    """``(verdict, relative change of the medians, p-value, U)`` for two samples of times."""
+    test = mann_whitney_u(before, after)
+    median_before = statistics.median(before)
+    median_after = statistics.median(after)
+    change = (median_after - median_before) / median_before if median_before else 0.0
+    if test.p_value < alpha and abs(change) >= min_change:
+        return (FASTER if change < 0 else SLOWER), change, test.p_value, test.u
+    return NO_CHANGE, change, test.p_value, test.u
+
+
+def compare(
+    baseline: dict[str, Any],
+    current: dict[str, Any],
+    alpha: float = DEFAULT_ALPHA,
+    min_change: float = DEFAULT_MIN_CHANGE,
+) -> list[Change]:
+    """Compare two saved documents (see :func:`samples_document`) key by key.
+
+    When each holds exactly one key under different names (``/books/`` against
+    ``/books/fast/``), those two are compared.
+    """
+    before: dict[str, Any] = baseline["entries"]
+    after: dict[str, Any] = current["entries"]
+    pairs: list[tuple[str, str | None, str | None]]
+    if len(before) == len(after) == 1 and before.keys() != after.keys():
+        (only_before,), (only_after,) = before.keys(), after.keys()
+        pairs = [(only_after, only_before, only_after)]
+    else:
+        pairs = [(key, key if key in before else None, key) for key in after]
+        pairs += [(key, key, None) for key in before if key not in after]
+    changes = []
+    for key, old, new in pairs:
+        if old is None:
+            assert new is not None
+            changes.append(_one_sided(key, ONLY_AFTER, after[new], after_side=True))
+        elif new is None:
+            changes.append(_one_sided(key, ONLY_BEFORE, before[old], after_side=False))
+        else:
+            first, second = before[old], after[new]
+            outcome, change, p_value, u = verdict(
+                first["samples"], second["samples"], alpha, min_change
+            )
+            changes.append(
+                Change(
+                    key=key,
+                    verdict=outcome,
+                    n_before=len(first["samples"]),
+                    n_after=len(second["samples"]),
+                    median_before=statistics.median(first["samples"]),
+                    median_after=statistics.median(second["samples"]),
+                    change=change,
+                    queries_before=first["queries_per_request"],
+                    queries_after=second["queries_per_request"],
+                    p_value=p_value,
+                    u=u,
+                    baseline_key=old if old != key else None,
+                )
+            )
+    order = {SLOWER: 0, FASTER: 1, NO_CHANGE: 2, ONLY_AFTER: 3, ONLY_BEFORE: 4}
+    changes.sort(key=lambda c: (order[c.verdict], -abs(c.change or 0.0)))
+    return changes
+
+
+def _one_sided(key: str, outcome: str, entry: dict[str, Any], after_side: bool) -> Change:
+    samples = entry["samples"]
+    median = statistics.median(samples) if samples else None
+    queries = entry["queries_per_request"]
+    if after_side:
+        return Change(
+            key, outcome, n_after=len(samples), median_after=median, queries_after=queries
+        )
+    return Change(key, outcome, n_before=len(samples), median_before=median, queries_before=queries)
+
+
+def samples_document(
+    kind: str, source: str, entries: dict[str, dict[str, Any]], extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What ``--save`` writes: per key, ``samples`` (seconds) and ``queries_per_request``,
+    with the project's git commit and settings, so a later ``--compare`` knows what it holds."""
+    import os
+    from datetime import datetime
+
+    from django_profilecmds.reports.html import git_commit
+    from django_profilecmds.runner import environment
+
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "kind": kind,
+        "source": source,
+        "created": datetime.now().isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "settings": os.environ.get("DJANGO_SETTINGS_MODULE", ""),
+        "environment": environment(),
+        "entries": entries,
+        **(extra or {}),
+    }
+
+
+def save_samples(path: Path, document: dict[str, Any]) -> Path:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(document) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ProfileCmdsError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
+    return path
+
+
+def load_samples(path: Path) -> dict[str, Any]:
+    """Read a file written by ``--save``; a clear error for anything else."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProfileCmdsError(f"--compare: {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileCmdsError(f"--compare: cannot read {path}: {exc}.") from None
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise ProfileCmdsError(f"--compare: {path} is not JSON ({exc}).") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ProfileCmdsError(
+            f"--compare: {path} is not a file written by --save (of profile_replay or "
+            "profile_view)."
+        )
+    if document.get("version") != VERSION:
+        raise ProfileCmdsError(
+            f"--compare: {path} has version {document.get('version')!r} of the samples format; "
+            f"this version reads {VERSION}."
+        )
+    entries = document.get("entries")
+    if not isinstance(entries, dict) or not all(
+        isinstance(entry, dict)
+        and isinstance(entry.get("samples"), list)
+        and len(entry["samples"]) > 0
+        and all(isinstance(value, (int, float)) for value in entry["samples"])
+        and isinstance(entry.get("queries_per_request"), (int, float))
+        for entry in entries.values()
+    ):
+        raise ProfileCmdsError(f"--compare: {path} has malformed entries.")
+    return document
+
+
+def check_alpha(alpha: float, min_change: float) -> None:
+    from django_profilecmds.exceptions import InvalidOption
+
+    if not 0 < alpha < 1:
+        raise InvalidOption(f"--alpha is a probability in (0, 1), got {alpha}.")
+    if not 0 <= min_change < 1:
+        raise InvalidOption(f"--min-change is a fraction in [0, 1), got {min_change}.")
+
+
+def run_entries(result: Any) -> dict[str, dict[str, Any]]:
+    """What ``profile_view --save`` keeps of a run: the wall time of every counted run."""
+    runs = result.runs
+    return {
+        result.spec.title.split("?", 1)[0]: {
+            "function": result.view,
+            "requests": len(runs),
+            "samples": [run.wall for run in runs],
+            "queries_per_request": sum(run.queries for run in runs) / max(len(runs), 1),
+            "errors": sum(1 for run in runs if run.status is None or run.status >= 500),
+        }
+    }

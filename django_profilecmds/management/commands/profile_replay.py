@@ -1,0 +1,194 @@
+"""``manage.py profile_replay access.log``: replay recorded traffic, rank views by their share."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from django_profilecmds.management.base import (
+    add_compare_arguments,
+    comparison_settings,
+    display_path,
+    load_baseline,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Replay recorded requests (nginx/Apache access log, HAR, or JSON lines) through the full "
+        "Django stack, every one rolled back, and rank the views by their share of the total "
+        "time. --save and --compare turn a before/after into a tested verdict."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("source", help="access log (combined/common), .har, or JSON lines")
+        parser.add_argument(
+            "--format",
+            choices=("combined", "har", "jsonl"),
+            help="Force the input format (default: detected from the content).",
+        )
+        who = parser.add_argument_group("requests")
+        who.add_argument("--user", help="Send every request as this user (pk, username, email).")
+        who.add_argument("--host", help="Host header (default: the first ALLOWED_HOSTS entry).")
+        who.add_argument(
+            "--include-unsafe",
+            action="store_true",
+            help="Also replay POST, PUT, PATCH, DELETE... (still rolled back, email captured).",
+        )
+        who.add_argument("--limit", type=int, help="Replay at most this many requests.")
+        who.add_argument("--sample", type=float, help="Replay this fraction of the requests.")
+        who.add_argument("--seed", type=int, default=0, help="Seed of --sample (default 0).")
+        who.add_argument(
+            "--workers", type=int, default=1, help="Replay in this many processes (default 1)."
+        )
+        who.add_argument(
+            "--nplusone-threshold",
+            type=int,
+            default=5,
+            help="Same query from the same line this many times in a request is an N+1.",
+        )
+        who.add_argument(
+            "--send-email", action="store_true", help="Really send email (default: captured)."
+        )
+        add_compare_arguments(parser)
+        output = parser.add_argument_group("output")
+        output.add_argument("--top", type=int, default=20, help="Views shown (default 20).")
+        output.add_argument("--output-dir", help="Where report files go (default: profiles/).")
+        output.add_argument("--no-files", action="store_true", help="Write no report files.")
+        output.add_argument(
+            "--export-locust",
+            metavar="FILE",
+            help="Write a locustfile that sends the same requests, and replay nothing.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from django_profilecmds.exceptions import ProfileCmdsError
+
+        try:
+            self._handle(options)
+        except ProfileCmdsError as exc:
+            raise CommandError(str(exc)) from exc
+
+    def _handle(self, options: dict[str, Any]) -> None:
+        from django_profilecmds.analysis import compare as comparing
+        from django_profilecmds.analysis.replay import samples_entries
+        from django_profilecmds.replay.engine import ReplayOptions, replay_file
+
+        source = Path(options["source"])
+        replay_options = ReplayOptions(
+            user=options["user"],
+            host=options["host"],
+            include_unsafe=options["include_unsafe"],
+            limit=options["limit"],
+            sample=options["sample"],
+            seed=options["seed"],
+            nplusone_threshold=options["nplusone_threshold"],
+            workers=options["workers"],
+            capture_email=not options["send_email"],
+        )
+        if options["export_locust"]:
+            self._export(source, replay_options, options)
+            return
+        baseline = load_baseline(options)
+        directory = None
+        if not options["no_files"]:
+            from django_profilecmds.conf import get_settings
+            from django_profilecmds.reports.files import prepare_output_dir
+
+            directory = prepare_output_dir(options["output_dir"] or get_settings()["OUTPUT_DIR"])
+        progress = Progress(self.stderr, source) if self.stderr.isatty() else None
+        stats = replay_file(source, replay_options, options["format"], progress)
+        if progress is not None:
+            progress.done()
+        from django_profilecmds.reports.replaytext import render_changes, render_replay
+
+        self.stdout.write(render_replay(stats, user=options["user"], top=options["top"]))
+        extra: dict[str, Any] = {"replay": stats.to_dict(), "user": options["user"]}
+        document = comparing.samples_document("replay", source.name, samples_entries(stats), extra)
+        changes = None
+        if baseline is not None:
+            document["comparison_settings"] = comparison_settings(options, baseline)
+            changes = comparing.compare(baseline, document, options["alpha"], options["min_change"])
+            self.stdout.write("")
+            self.stdout.write(render_changes(changes, options["alpha"], options["min_change"]))
+        written = []
+        if options["save"]:
+            written.append(comparing.save_samples(Path(options["save"]), document))
+        if directory is not None:
+            from django_profilecmds.reports.files import write_replay_reports
+
+            written.extend(write_replay_reports(document, changes, directory))
+        if written:
+            self.stdout.write("")
+            self.stdout.write("Files:")
+            for path in written:
+                self.stdout.write(f"  {display_path(path)}")
+        if not stats.replayed:
+            raise CommandError("No request was replayed: see above for what was left out and why.")
+
+    def _export(self, source: Path, replay_options: Any, options: dict[str, Any]) -> None:
+        from django_profilecmds.replay.locust import export_locustfile
+
+        exported = export_locustfile(
+            source, Path(options["export_locust"]), replay_options, options["format"]
+        )
+        self.stdout.write(
+            f"Wrote {display_path(exported.path)}: {exported.requests} requests for "
+            f"{exported.views} views. Run it with:\n"
+            f"  locust -f {display_path(exported.path)} --host https://staging.example.com"
+        )
+
+
+class Progress:
+    """``12,345/100,000 lines · 850 req/s · ETA 1m52s`` on one line of a terminal."""
+
+    def __init__(self, stream: Any, source: Path) -> None:
+        self.stream = stream
+        self.total = _count_lines(source)
+        self.started = time.monotonic()
+
+    def __call__(self, read: int) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        rate = read / elapsed
+        text = f"{read:,}"
+        if self.total:
+            text += f"/{self.total:,} lines"
+            if rate and read:
+                remaining = max(self.total - read, 0) / rate
+                text += f" · {rate:,.0f}/s · ETA {_duration(remaining)}"
+        else:
+            text += f" read · {rate:,.0f}/s"
+        self.stream.write(f"\r{text}\x1b[K", ending="")
+        self.stream.flush()
+
+    def done(self) -> None:
+        self.stream.write("\r\x1b[K", ending="")
+        self.stream.flush()
+
+
+def _count_lines(path: Path) -> int | None:
+    """Lines in a plain-text log (a cheap pass over bytes); None for gzip or HAR files."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(2)
+            if head == b"\x1f\x8b":
+                return None
+            count = head.count(b"\n")
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                count += chunk.count(b"\n")
+    except OSError:
+        return None
+    if path.suffix.lower() == ".har":
+        return None
+    return count
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    return f"{seconds // 60}m{seconds % 60:02d}s"

@@ -1,0 +1,446 @@
+"""Replay recorded requests through the full Django stack, one at a time, and aggregate them.
+
+Every request runs in a savepoint of one transaction per database that is rolled back at the
+end, with email captured: the same safety as ``profile_view``. Memory stays flat however long
+the log: each request's queries are turned into a :class:`RequestSample` and dropped.
+
+With ``workers`` > 1 the traffic is shared among forked processes. Each one reads the whole
+source, makes the same sampling and limit decisions (same seed, same order) and replays every
+``workers``-th eligible request, so the merged aggregate counts exactly what one process would.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from django_profilecmds.analysis.replay import RESERVOIR_SIZE, ReplayStats, RequestSample
+from django_profilecmds.exceptions import ProfileCmdsError
+
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+PROGRESS_EVERY = 0.2  # seconds between progress reports
+
+
+class Source(Protocol):
+    """What the replay reads: requests, and a count of the lines that were not requests."""
+
+    format: str
+    problem_count: int
+    problems: list[Any]
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    user: str | None = None  # for every request; JSON lines may name their own
+    host: str | None = None
+    include_unsafe: bool = False
+    limit: int | None = None  # requests replayed, at most
+    sample: float | None = None  # fraction of the requests read, chosen with ``seed``
+    seed: int = 0
+    nplusone_threshold: int = 5
+    workers: int = 1
+    reservoir_size: int = RESERVOIR_SIZE
+    capture_email: bool = True
+
+    def __post_init__(self) -> None:
+        from django_profilecmds.exceptions import InvalidOption
+
+        if self.limit is not None and self.limit < 1:
+            raise InvalidOption(f"--limit must be at least 1, got {self.limit}.")
+        if self.sample is not None and not 0 < self.sample <= 1:
+            raise InvalidOption(f"--sample is a fraction in (0, 1], got {self.sample}.")
+        if self.workers < 1:
+            raise InvalidOption(f"--workers must be at least 1, got {self.workers}.")
+        if self.reservoir_size < 1:
+            raise InvalidOption(
+                f"The reservoir must hold at least 1 sample, not {self.reservoir_size}."
+            )
+
+
+Progress = Callable[[int], None]  # called with the number of requests read so far
+
+
+def replay(
+    source: Source,
+    options: ReplayOptions,
+    progress: Progress | None = None,
+    *,
+    worker: int = 0,
+    short_transactions: bool = False,
+) -> ReplayStats:
+    """Replay ``source`` and return the per-view aggregate (this worker's share of it).
+
+    Raises :class:`~django_profilecmds.exceptions.ProfileCmdsError` for an unknown ``--user``
+    or a Host that ALLOWED_HOSTS rejects.
+    """
+    return Replayer(options, worker, short_transactions).run(source, progress)
+
+
+class Replayer:
+    def __init__(self, options: ReplayOptions, worker: int, short_transactions: bool) -> None:
+        from django_profilecmds.collectors import Observer
+        from django_profilecmds.collectors.sql import QueryCollector
+        from django_profilecmds.collectors.timing import TimingCollector
+
+        self.options = options
+        self.worker = worker
+        # One transaction per request instead of one for the whole replay: SQLite allows one
+        # writer at a time, so parallel workers must not hold a write lock for long.
+        self.short = short_transactions
+        self.queries = QueryCollector()
+        self.timing = TimingCollector()
+        self.observer = Observer([self.queries, self.timing])
+        self.drivers: dict[bool, Any] = {}
+        self.identities: dict[str, Any] = {}
+        self.unknown_users: set[str] = set()
+        self.stats = ReplayStats(reservoir_size=options.reservoir_size, seed=options.seed)
+        from django_profilecmds.reports.redact import sensitive_name_pattern
+
+        # Paths and raw lines are printed and saved: values of tokens in them are masked.
+        self.names = sensitive_name_pattern()
+
+    @property
+    def owns_totals(self) -> bool:
+        """Counts of what was not replayed are kept by one worker only, so merging is exact."""
+        return self.worker == 0
+
+    def run(self, source: Source, progress: Progress | None) -> ReplayStats:
+        from django_profilecmds.drivers import keep_connections_open
+        from django_profilecmds.sandbox import capture_email, rollback_all_databases
+
+        options = self.options
+        stats = self.stats
+        chooser = random.Random(options.seed)
+        eligible = 0
+        read = 0
+        next_report = time.monotonic() + PROGRESS_EVERY
+        with ExitStack() as stack:
+            stack.enter_context(keep_connections_open())
+            outbox = stack.enter_context(capture_email()) if options.capture_email else []
+            if not self.short:
+                stack.enter_context(rollback_all_databases())
+            if options.user is not None:
+                self._check_user(options.user)
+            stack.enter_context(self.queries.installed())
+            for request in source:
+                read += 1
+                if progress is not None and read % 64 == 0 and time.monotonic() >= next_report:
+                    progress(read)
+                    next_report = time.monotonic() + PROGRESS_EVERY
+                if options.sample is not None and chooser.random() >= options.sample:
+                    stats.sampled_out += self.owns_totals
+                    continue
+                if request.method not in SAFE_METHODS and not options.include_unsafe:
+                    if self.owns_totals:
+                        stats.skip_method(request.method)
+                    continue
+                match = _resolve(unquote(urlsplit(request.path).path))
+                if match is None:
+                    if self.owns_totals:
+                        stats.add_not_found(self._masked(request.path))
+                    continue
+                if options.limit is not None and eligible >= options.limit:
+                    break
+                eligible += 1
+                if (eligible - 1) % options.workers != self.worker:
+                    continue
+                sample = self._replay_one(request, match)
+                if sample is not None:
+                    stats.add(sample)
+                stats.emails += len(outbox)
+                del outbox[:]
+        if progress is not None:
+            progress(read)
+        if self.owns_totals:
+            stats.read = read
+            stats.problem_count = source.problem_count
+            stats.problems = [
+                {"line": p.line, "text": self._masked(p.text), "reason": p.reason}
+                for p in source.problems[:5]
+            ]
+        return stats
+
+    def _replay_one(self, request: Any, match: Any) -> RequestSample | None:
+        from django_profilecmds.sandbox import isolated_run, rollback_all_databases
+
+        user = request.user if request.user is not None else self.options.user
+        with rollback_all_databases() if self.short else isolated_run():
+            identity = None
+            if user is not None:
+                identity = self._identity(user)
+                if identity is None:
+                    self.stats.unknown_users[user] = self.stats.unknown_users.get(user, 0) + 1
+                    return None
+            driver = self._driver(match)
+            built = build_request(request, identity, self.options.host)
+            before = self._pending_on_commit()
+            outcome = driver.execute(built, self.observer)
+            self._run_on_commit(before)
+        return self._sample(request, match, outcome)
+
+    def _sample(self, request: Any, match: Any, outcome: Any) -> RequestSample:
+        from django_profilecmds.analysis.sql import analyse
+
+        records = self.queries.queries
+        flags = analyse(records, 1, self.options.nplusone_threshold).nplusone if records else []
+        status = outcome.response.status_code if outcome.response is not None else None
+        sample = RequestSample(
+            view=view_key(match),
+            function=match._func_path,
+            method=request.method,
+            path=self._masked(request.path),
+            wall=self.timing.wall[-1],
+            queries=len(records),
+            db_time=sum(record.duration for record in records),
+            status=status,
+            nplusone=tuple(dict.fromkeys(_where(flag) for flag in flags)),
+            error=outcome.error is not None or status is None or status >= 500,
+        )
+        self.queries.clear()
+        self.timing.wall.clear()
+        self.timing.cpu.clear()
+        return sample
+
+    def _masked(self, text: str) -> str:
+        from django_profilecmds.reports.redact import mask_pairs
+
+        return mask_pairs(text, self.names) if "=" in text else text
+
+    def _driver(self, match: Any) -> Any:
+        from django_profilecmds.drivers import FullStackDriver, view_is_async
+
+        is_async = view_is_async(match)
+        driver = self.drivers.get(is_async)
+        if driver is None:
+            # The handler only needs to know which path (sync or async) to load middleware for.
+            driver = self.drivers[is_async] = FullStackDriver(match)
+        return driver
+
+    def _check_user(self, user: str) -> None:
+        """Fail before replaying anything when ``--user`` names nobody."""
+        from django_profilecmds.users import describe_user, resolve_user
+
+        self.stats.user = describe_user(resolve_user(user))
+
+    def _identity(self, user: str) -> Any:
+        from django_profilecmds.exceptions import UserNotFound
+        from django_profilecmds.users import log_in, resolve_user
+
+        if user in self.unknown_users:
+            return None
+        identity = None if self.short else self.identities.get(user)
+        if identity is None:
+            try:
+                identity = log_in(resolve_user(user))
+            except UserNotFound:
+                self.unknown_users.add(user)
+                return None
+            if not self.short:
+                self.identities[user] = identity
+        return identity
+
+    def _pending_on_commit(self) -> dict[str, int]:
+        from django.db import connections
+
+        return {alias: len(connections[alias].run_on_commit) for alias in connections}
+
+    def _run_on_commit(self, before: dict[str, int]) -> None:
+        from django_profilecmds.runner import run_on_commit_callbacks
+
+        run_on_commit_callbacks(before)
+
+
+def build_request(request: Any, identity: Any, host: str | None) -> Any:
+    """A Django request for a recorded one, logged in as ``identity``."""
+    from django.http.request import HttpHeaders
+
+    from django_profilecmds.request_builder import default_host
+
+    headers = {name.title(): value for name, value in request.headers.items()}
+    headers["Host"] = host or default_host()
+    if identity is not None and identity.session_cookie:
+        headers["Cookie"] = f"{identity.session_cookie}={identity.session_key}"
+    content_type = headers.pop("Content-Type", "application/octet-stream")
+    meta: dict[str, Any] = dict(HttpHeaders.to_wsgi_names(headers))
+    path, _, query = request.path.partition("?")
+    meta["QUERY_STRING"] = query
+    built = _factory().generic(
+        request.method, unquote(path), request.body or "", content_type=content_type, **meta
+    )
+    built._dont_enforce_csrf_checks = True
+    return built
+
+
+@lru_cache(maxsize=1)
+def _factory() -> Any:
+    from django.test.client import RequestFactory
+
+    return RequestFactory()
+
+
+@lru_cache(maxsize=4096)
+def _resolve(path: str) -> Any:
+    """The resolver match of ``path``, or None when no pattern matches (cached: logs repeat)."""
+    from django.conf import settings
+    from django.urls import get_resolver
+    from django.urls.exceptions import Resolver404
+    from django.utils import translation
+
+    language = translation.get_language_from_path(path) if settings.USE_I18N else None
+    with translation.override(language or translation.get_language()):
+        try:
+            return get_resolver().resolve(path)
+        except Resolver404:
+            return None
+
+
+def _where(flag: Any) -> str:
+    """An N+1's origin, with the template line of the loop when a template ran it."""
+    if flag.template:
+        return f"{flag.origin}, template {flag.loop or flag.template}"
+    return str(flag.origin)
+
+
+def view_key(match: Any) -> str:
+    """The URL name (with its namespaces) when the pattern has one, else the view's path."""
+    return str(match.view_name if match.url_name else match._func_path)
+
+
+def replay_in_workers(
+    open_source: Callable[[], Source],
+    options: ReplayOptions,
+    progress: Progress | None = None,
+) -> ReplayStats:
+    """Replay in ``options.workers`` forked processes and merge their aggregates."""
+    import multiprocessing
+
+    from django.db import connections
+
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:
+        raise ProfileCmdsError(
+            "--workers needs processes started by fork (Linux, macOS); run without it."
+        ) from None
+    for alias in connections:
+        settings_dict = connections[alias].settings_dict
+        if connections[alias].vendor == "sqlite" and _in_memory(settings_dict["NAME"]):
+            raise ProfileCmdsError(
+                f"--workers cannot share the in-memory SQLite database {alias!r} between "
+                "processes; use a database file or a server."
+            )
+    short = any(connections[alias].vendor == "sqlite" for alias in connections)
+    if options.user is not None:
+        from django_profilecmds.users import resolve_user
+
+        resolve_user(options.user)  # a clear error before any process starts
+    # Children must open their own connections, never share the parent's sockets or files.
+    connections.close_all()
+    read = context.Value("q", 0, lock=False)
+    results = context.SimpleQueue()
+    processes = [
+        context.Process(
+            target=_worker, args=(open_source, options, index, short, read, results), daemon=True
+        )
+        for index in range(options.workers)
+    ]
+    for process in processes:
+        process.start()
+    merged: ReplayStats | None = None
+    failure = None
+    try:
+        for _ in processes:
+            while results.empty():
+                if progress is not None:
+                    progress(read.value)
+                if not any(process.is_alive() for process in processes) and results.empty():
+                    raise ProfileCmdsError("A replay worker died without reporting.")
+                time.sleep(PROGRESS_EVERY)
+            kind, payload = results.get()
+            if kind == "error":
+                failure = failure or payload
+                continue
+            if merged is None:
+                merged = payload
+            else:
+                merged.merge(payload)
+    finally:
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+    if failure is not None:
+        raise ProfileCmdsError(failure)
+    assert merged is not None
+    if progress is not None:
+        progress(read.value)
+    return merged
+
+
+def _worker(
+    open_source: Callable[[], Source],
+    options: ReplayOptions,
+    index: int,
+    short: bool,
+    read: Any,
+    results: Any,
+) -> None:
+    try:
+
+        def report(count: int) -> None:
+            if index == 0:
+                read.value = count
+
+        stats = replay(open_source(), options, report, worker=index, short_transactions=short)
+        results.put(("stats", stats))
+    except ProfileCmdsError as exc:
+        results.put(("error", str(exc)))
+    except BaseException:
+        results.put(("error", f"A replay worker failed:\n{traceback.format_exc()}"))
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+
+
+def _in_memory(name: Any) -> bool:
+    text = str(name)
+    return text == ":memory:" or "mode=memory" in text or text == ""
+
+
+def run_replay(
+    open_source: Callable[[], Source], options: ReplayOptions, progress: Progress | None = None
+) -> ReplayStats:
+    """Replay in this process, or in ``options.workers`` processes."""
+    if options.workers > 1:
+        return replay_in_workers(open_source, options, progress)
+    return replay(open_source(), options, progress)
+
+
+def replay_file(
+    path: Any,
+    options: ReplayOptions,
+    format: str | None = None,
+    progress: Progress | None = None,
+) -> ReplayStats:
+    """Replay the requests recorded in the file at ``path`` (format detected from its content
+    unless given). Bad files raise :class:`~django_profilecmds.exceptions.ProfileCmdsError`."""
+    from pathlib import Path
+
+    from django_profilecmds.replay.sources import SourceError, open_source
+
+    source_path = Path(path)
+    try:
+        detected = open_source(source_path, format).format
+    except SourceError as exc:
+        raise ProfileCmdsError(str(exc)) from None
+    return run_replay(lambda: open_source(source_path, detected), options, progress)

@@ -1,0 +1,98 @@
+"""Write a locustfile that sends recorded requests to a running server.
+
+``profile_replay`` runs requests one at a time inside this process, which measures where the
+time goes. Concurrency, a real web server and many machines are a load generator's job: the
+locustfile sends the same requests (same filters: methods, ``--limit``, ``--sample``), named by
+the view they reach so Locust's statistics line up with the replay's table.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django_profilecmds.exceptions import ProfileCmdsError
+
+TEMPLATE = '''\
+"""Replays {count} requests recorded in {source} (written by django-profilecmds).
+
+    locust -f {name} --host https://staging.example.com
+    locust -f {name} --master   # and on each load machine: locust -f {name} --worker
+
+Requests are sent in the recorded order, round robin over the simulated users, without the
+recorded cookies. Every request is sent anonymously: to log users in, fill in on_start().
+"""
+
+import itertools
+import json
+
+from locust import HttpUser, constant, task
+
+# (method, path, headers, body, name): name is the Django view the path resolved to.
+REQUESTS = json.loads(r\'\'\'{data}\'\'\')
+_NEXT = itertools.cycle(REQUESTS)
+
+
+class ReplayUser(HttpUser):
+    wait_time = constant(0)
+
+    def on_start(self):
+        """Log in here if the recorded requests need a user, e.g. with self.client.post()."""
+
+    @task
+    def replay(self):
+        method, path, headers, body, name = next(_NEXT)
+        self.client.request(method, path, headers=headers, data=body, name=name)
+'''
+
+
+@dataclass(frozen=True)
+class Exported:
+    path: Path
+    requests: int
+    views: int
+
+
+def export_locustfile(source: Path, target: Path, options: Any, format: str | None) -> Exported:
+    """Write ``target``: a locustfile sending the requests of ``source`` that a replay with
+    ``options`` would send (unsafe methods only with ``include_unsafe``; no unresolvable paths)."""
+    from urllib.parse import unquote, urlsplit
+
+    from django_profilecmds.replay.engine import SAFE_METHODS, _resolve, view_key
+    from django_profilecmds.replay.sources import SourceError, open_source
+
+    try:
+        requests = open_source(source, format)
+    except SourceError as exc:
+        raise ProfileCmdsError(str(exc)) from None
+    chooser = random.Random(options.seed)
+    rows: list[list[Any]] = []
+    views: set[str] = set()
+    for request in requests:
+        if options.sample is not None and chooser.random() >= options.sample:
+            continue
+        if request.method not in SAFE_METHODS and not options.include_unsafe:
+            continue
+        match = _resolve(unquote(urlsplit(request.path).path))
+        if match is None:
+            continue
+        if options.limit is not None and len(rows) >= options.limit:
+            break
+        name = view_key(match)
+        views.add(name)
+        rows.append([request.method, request.path, request.headers, request.body, name])
+    if not rows:
+        raise ProfileCmdsError(f"No request of {source} resolves to a view: nothing to export.")
+    # No single quote in the data, so it fits a raw triple-quoted string whatever it holds.
+    data = "[\n" + ",\n".join(json.dumps(row) for row in rows) + "\n]"
+    data = data.replace("'", "\\u0027")
+    text = TEMPLATE.format(count=len(rows), source=source.name, name=target.name, data=data)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ProfileCmdsError(f"Cannot write {target}: {exc.strerror or exc}.") from None
+    return Exported(target, len(rows), len(views))

@@ -1,0 +1,155 @@
+"""Terminal text of a replay: views ranked by their share of the time, and comparisons."""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlencode
+
+from django_profilecmds.reports.text import plural
+
+if TYPE_CHECKING:
+    from django_profilecmds.analysis.compare import Change
+    from django_profilecmds.analysis.replay import ReplayStats
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}"
+
+
+def dig_command(method: str, path: str, user: str | None, program: str = "python manage.py") -> str:
+    """The ``profile_view`` command that profiles a view's request (its slowest one).
+
+    Query parameters with sensitive names (token, key, password...) are left out: the command
+    is printed, and may be pasted into a chat.
+    """
+    from django_profilecmds.reports.redact import sensitive_name_pattern
+
+    names = sensitive_name_pattern()
+    path, _, query = path.partition("?")
+    if query:
+        kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not names.search(k)]
+        path = f"{path}?{urlencode(kept)}" if kept else path
+    parts = [program, "profile_view", shlex.quote(path)]
+    if method != "GET":
+        parts.append(f"--method={method}")
+    if user is not None:
+        parts.append(f"--user={shlex.quote(user)}")
+    return " ".join(parts)
+
+
+def render_replay(
+    stats: ReplayStats,
+    *,
+    user: str | None = None,
+    top: int = 20,
+    program: str = "python manage.py",
+) -> str:
+    lines = [summary_line(stats, stats.user or user)]
+    views = stats.ranked()
+    if views:
+        lines.append("")
+        header = (
+            f"{'share':>6} {'requests':>8} {'mean ms':>8} {'p50 ms':>7} {'p95 ms':>7} "
+            f"{'queries':>7} {'N+1':>5} {'errors':>6}  view  ->  dig in with"
+        )
+        lines.append(header)
+        for view in views[:top]:
+            approx = "" if view.exact else "~"
+            lines.append(
+                f"{stats.share(view):>6.1%} {view.requests:>8} {ms(view.mean):>8} "
+                f"{approx + ms(view.p50):>7} {approx + ms(view.p95):>7} "
+                f"{view.queries_per_request:>7.1f} {view.flagged_requests:>5} {view.errors:>6}  "
+                f"{view.view}  ->  "
+                f"{dig_command(view.slowest_method, view.slowest_path, user, program)}"
+            )
+        if len(views) > top:
+            rest = views[top:]
+            share = sum(stats.share(view) for view in rest)
+            lines.append(f"{share:>6.1%} in {plural(len(rest), 'more view')} (--top to see them)")
+        if any(not view.exact for view in views):
+            lines.append(
+                f"~ percentiles estimated from a uniform sample of {stats.reservoir_size} "
+                "requests per view."
+            )
+        flagged = [view for view in views[:top] if view.nplusone]
+        if flagged:
+            lines.append("")
+            lines.append("N+1 queries (requests that ran one, by where the loop is):")
+            for view in flagged:
+                for origin, count in sorted(view.nplusone.items(), key=lambda kv: -kv[1])[:3]:
+                    lines.append(f"  {view.view}: {origin} ({plural(count, 'request')})")
+    lines.extend(_not_replayed(stats))
+    return "\n".join(lines)
+
+
+def summary_line(stats: ReplayStats, user: str | None) -> str:
+    who = f"as {user}" if user else "anonymous unless a line names its user"
+    text = (
+        f"Replayed {plural(stats.replayed, 'request')} ({who}): "
+        f"{stats.total_time:.2f} s in views, {plural(len(stats.views), 'view')}"
+    )
+    if stats.errors:
+        text += f", {plural(stats.errors, 'error')} (5xx or raised)"
+    if stats.emails:
+        text += f", {plural(stats.emails, 'email')} captured, not sent"
+    return text + ". Every request was rolled back."
+
+
+def _not_replayed(stats: ReplayStats) -> list[str]:
+    lines: list[str] = []
+    not_found = sum(stats.not_found.values())
+    if not_found:
+        lines.append("")
+        lines.append(f"Not replayed, no URL pattern matches ({not_found}), by path prefix:")
+        for prefix, count in sorted(stats.not_found.items(), key=lambda kv: -kv[1])[:10]:
+            examples = ", ".join(stats.not_found_examples.get(prefix, []))
+            lines.append(f"  {count:>6}  {prefix}  e.g. {examples}")
+        if len(stats.not_found) > 10:
+            lines.append(f"  ... and {plural(len(stats.not_found) - 10, 'more prefix')}")
+    if stats.skipped_methods:
+        methods = ", ".join(f"{m} {n}" for m, n in sorted(stats.skipped_methods.items()))
+        lines.append("")
+        lines.append(f"Not replayed, unsafe methods ({methods}): pass --include-unsafe.")
+    if stats.unknown_users:
+        users = ", ".join(f"{u!r} ({n})" for u, n in sorted(stats.unknown_users.items())[:5])
+        lines.append("")
+        lines.append(f"Not replayed, no such user: {users}.")
+    if stats.sampled_out:
+        lines.append(f"Left out by --sample: {stats.sampled_out}.")
+    if stats.problem_count:
+        lines.append("")
+        lines.append(f"Lines that are not requests: {stats.problem_count}. The first ones:")
+        for problem in stats.problems:
+            lines.append(f"  line {problem['line']}: {problem['reason']}: {problem['text']}")
+    return lines
+
+
+def render_changes(changes: list[Change], alpha: float, min_change: float) -> str:
+    lines = [
+        f"Compared with the baseline (Mann-Whitney U, alpha {alpha:g}; changes under "
+        f"{min_change:.0%} count as noise):",
+        f"  {'verdict':<22} {'median before':>13} {'after':>9} {'change':>8} "
+        f"{'queries':>15} {'p-value':>9}  key",
+    ]
+    for change in changes:
+        before = f"{ms(change.median_before)} ms" if change.median_before is not None else "-"
+        after = f"{ms(change.median_after)} ms" if change.median_after is not None else "-"
+        delta = f"{change.change:+.1%}" if change.change is not None else ""
+        queries = _queries(change)
+        p_value = f"{change.p_value:.2g}" if change.p_value is not None else ""
+        key = change.key
+        if change.baseline_key:
+            key = f"{change.key} (baseline: {change.baseline_key})"
+        lines.append(
+            f"  {change.verdict:<22} {before:>13} {after:>9} {delta:>8} {queries:>15} "
+            f"{p_value:>9}  {key}"
+        )
+    return "\n".join(lines)
+
+
+def _queries(change: Change) -> str:
+    if change.queries_before is None or change.queries_after is None:
+        value = change.queries_before if change.queries_after is None else change.queries_after
+        return f"{value:.1f}" if value is not None else ""
+    return f"{change.queries_before:.1f} -> {change.queries_after:.1f}"

@@ -1,0 +1,289 @@
+"""profile_replay on the test project: ranking, safety, save/compare, workers, bad input."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from io import StringIO
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+from django.urls import Resolver404, resolve
+
+from django_profilecmds.replay.engine import ReplayOptions, replay_file
+from django_profilecmds.replay.sources import open_source
+from tests.testapp.models import AuditEntry, Book
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+FIXTURES = Path(__file__).parent / "fixtures" / "replay"
+LINE = '203.0.113.{n} - - [20/Nov/2026:10:00:{s:02d} +0000] "{request}" {status} 512 "-" "curl/8"'
+
+
+def write_log(path: Path, requests: list[str]) -> Path:
+    lines = [
+        request
+        if request.startswith("!")
+        else LINE.format(n=i % 250, s=i % 60, request=request, status=200)
+        for i, request in enumerate(requests)
+    ]
+    path.write_text("\n".join(line.lstrip("!") for line in lines) + "\n")
+    return path
+
+
+def replay(*args, **options):
+    out, err = StringIO(), StringIO()
+    call_command("profile_replay", *[str(a) for a in args], stdout=out, stderr=err, **options)
+    return out.getvalue(), err.getvalue()
+
+
+def expected_views(path: Path, users: set[str]) -> Counter[str]:
+    """Per view, the requests of a fixture that a replay should send (found with Django's own
+    resolver, independently of the replay code); lines naming another user are left out."""
+    counts: Counter[str] = Counter()
+    for request in open_source(path):
+        if request.method not in ("GET", "HEAD") or request.user not in (None, *users):
+            continue
+        try:
+            match = resolve(unquote(urlsplit(request.path).path))
+        except Resolver404:
+            continue
+        counts[match.view_name if match.url_name else match._func_path] += 1
+    return counts
+
+
+def test_views_are_ranked_by_share_with_the_command_to_dig_in(books, member, tmp_path):
+    log = write_log(
+        tmp_path / "access.log",
+        ["GET /books/ HTTP/1.1"] * 20
+        + ["GET /echo/?page=2 HTTP/1.1"] * 5
+        + ["GET /wp-login.php HTTP/1.1"] * 3
+        + ["GET /static/app.css HTTP/1.1"] * 2
+        + ["POST /books/create/ HTTP/1.1"] * 2
+        + ["!this is not a log line"],
+    )
+    out, err = replay(log, user=member.email, no_files=True)
+    rows = [line for line in out.splitlines() if "profile_view" in line]
+    assert "book-list" in rows[0] and "echo" in rows[1]
+    assert rows[0].split()[1] == "20" and rows[1].split()[1] == "5"
+    assert rows[0].endswith(f"python manage.py profile_view /books/ --user={member.email}")
+    assert "profile_view '/echo/?page=2'" in rows[1]
+    assert f"Replayed 25 requests (as ada@example.com (pk={member.pk}))" in out
+    # The book list is an N+1 in every request, and says where.
+    assert int(rows[0].split()[6]) == 20
+    assert "book_list.html" in out.split("N+1 queries")[1]
+    assert "/wp-login.php" in out and "/static/" in out
+    assert "unsafe methods (POST 2): pass --include-unsafe" in out
+    assert "Lines that are not requests: 1" in out and "this is not a log line" in out
+    assert err == ""  # no progress bar when stderr is not a terminal
+
+
+def test_unsafe_requests_are_replayed_only_when_asked_and_rolled_back(tmp_path):
+    log = tmp_path / "requests.jsonl"
+    log.write_text(
+        "\n".join(
+            json.dumps({"method": "POST", "path": "/books/create/", "body": {"title": f"T{i}"}})
+            for i in range(3)
+        )
+        + "\n"
+    )
+    stats = replay_file(log, ReplayOptions(include_unsafe=True))
+    assert stats.views["book-create"].requests == 3
+    assert stats.views["book-create"].statuses == {"201": 3}
+    assert stats.emails == 3
+    assert Book.objects.count() == 0 and AuditEntry.objects.using("audit").count() == 0
+    assert not getattr(mail, "outbox", [])
+
+
+@pytest.mark.parametrize("name", ["access.log", "common.log", "session.har", "requests.jsonl"])
+def test_each_recorded_format_replays_the_requests_that_resolve(books, member, name):
+    source = FIXTURES / name
+    stats = replay_file(source, ReplayOptions(user=member.email))
+    expected = expected_views(source, {member.email})
+    assert {key: view.requests for key, view in stats.views.items()} == dict(expected)
+    parsed = open_source(source)
+    read = sum(1 for _ in parsed)
+    assert stats.read == read and stats.problem_count == parsed.problem_count > 0
+    assert len(stats.problems) == min(5, parsed.problem_count)
+    assert (
+        stats.replayed
+        + sum(stats.not_found.values())
+        + sum(stats.skipped_methods.values())
+        + sum(stats.unknown_users.values())
+        == read
+    )
+
+
+def test_json_lines_name_their_own_users(books, member, tmp_path):
+    log = tmp_path / "users.jsonl"
+    lines = [
+        {"path": "/echo/", "user": member.email},
+        {"path": "/echo/", "user": str(member.pk)},
+        {"path": "/echo/", "user": "nobody@example.com"},
+        {"path": "/echo/"},
+    ]
+    log.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    out, _ = replay(log, no_files=True)
+    assert "echo" in out and " 3 " in out.splitlines()[3]
+    assert "no such user: 'nobody@example.com' (1)" in out
+
+
+def test_limit_and_seeded_sample(books, tmp_path):
+    log = write_log(tmp_path / "a.log", [f"GET /books/{i}/ HTTP/1.1" for i in range(200)])
+    assert replay_file(log, ReplayOptions(limit=7)).replayed == 7
+    first = replay_file(log, ReplayOptions(sample=0.25, seed=3))
+    again = replay_file(log, ReplayOptions(sample=0.25, seed=3))
+    other = replay_file(log, ReplayOptions(sample=0.25, seed=4))
+    assert first.replayed == again.replayed and first.sampled_out == 200 - first.replayed
+    assert 30 <= first.replayed <= 70
+    assert sorted(first.views["book-detail"].times.values) != sorted(
+        other.views["book-detail"].times.values
+    )
+
+
+def test_secrets_in_recorded_paths_stay_out_of_output_and_files(tmp_path):
+    log = write_log(
+        tmp_path / "a.log",
+        [
+            "GET /echo/?api_key=SEKRETKEY123&page=1 HTTP/1.1",
+            "GET /nowhere/?token=SEKRETTOKEN456 HTTP/1.1",
+            "!garbage line with password=SEKRETPASS789",
+        ],
+    )
+    out, err = replay(log, output_dir=tmp_path / "profiles", save=tmp_path / "s.json")
+    written = [path.read_text() for path in (tmp_path / "profiles").iterdir()]
+    written.append((tmp_path / "s.json").read_text())
+    for text in [out, err, *written]:
+        for secret in ("SEKRETKEY123", "SEKRETTOKEN456", "SEKRETPASS789"):
+            assert secret not in text
+    assert "profile_view '/echo/?page=1'" in out
+
+
+def test_report_and_index_list_the_replay(books, tmp_path):
+    log = write_log(tmp_path / "shop.log", ["GET /books/ HTTP/1.1"] * 3 + ["GET /x/ HTTP/1.1"])
+    out, _ = replay(log, output_dir=tmp_path)
+    page = next(tmp_path.glob("replay-shop-log-*.html")).read_text()
+    assert "book-list" in page and "python manage.py profile_view /books/" in page
+    assert "/x/" in page
+    index = (tmp_path / "index.html").read_text()
+    assert "Replays" in index and "shop.log" in index
+    data = json.loads(next(tmp_path.glob("replay-shop-log-*.json")).read_text())
+    assert data["replay"]["views"]["book-list"]["requests"] == 3
+
+
+def timed_log(path: Path, count: int = 30) -> Path:
+    return write_log(path, ["GET /timed/steady/ HTTP/1.1", "GET /timed/tunable/ HTTP/1.1"] * count)
+
+
+def test_compare_detects_a_slowed_view_and_not_an_unchanged_one(tmp_path):
+    log = timed_log(tmp_path / "timed.log")
+    replay(log, save=tmp_path / "before.json", no_files=True)
+    with override_settings(TESTAPP_TUNABLE_DELAY=0.009):
+        out, _ = replay(log, compare=tmp_path / "before.json", output_dir=tmp_path / "p")
+    verdicts = {line.split()[-1]: line for line in out.splitlines() if "ms" in line and "%" in line}
+    assert verdicts["tunable"].split()[0] == "slower"
+    assert verdicts["steady"].lstrip().startswith("no significant change")
+    page = next((tmp_path / "p").glob("replay-*.html")).read_text()
+    assert "Compared with the baseline" in page and "slower" in page
+    assert "1 no significant change, 1 slower" in (tmp_path / "p" / "index.html").read_text()
+
+
+def test_profile_view_repeat_save_and_compare(tmp_path):
+    options = {"repeat": 15, "profiler": "none", "output_dir": tmp_path}
+    call_command(
+        "profile_view", "/timed/tunable/", save=tmp_path / "a.json", stdout=StringIO(), **options
+    )
+    out = StringIO()
+    with override_settings(TESTAPP_TUNABLE_DELAY=0.009):
+        call_command(
+            "profile_view", "/timed/tunable/", compare=tmp_path / "a.json", stdout=out, **options
+        )
+    text = out.getvalue()
+    assert "Compared with the baseline" in text
+    assert any(line.strip().startswith("slower") for line in text.splitlines())
+    report = max(tmp_path.glob("get-timed-tunable-*.html"), key=lambda p: p.stat().st_mtime)
+    assert "Compared with the baseline" in report.read_text()
+    assert "slower +" in (tmp_path / "index.html").read_text()
+
+
+@pytest.mark.django_db(databases="__all__", transaction=True)
+def test_workers_merge_to_the_single_process_counts(tmp_path):
+    from tests.testapp.models import Author
+
+    author = Author.objects.create(name="Committed")  # workers see committed rows only
+    Book.objects.bulk_create(Book(title=f"B{i}", author=author) for i in range(8))
+    log = FIXTURES / "access.log"
+    single = replay_file(log, ReplayOptions())
+    parallel = replay_file(log, ReplayOptions(workers=2))
+    assert parallel.replayed == single.replayed > 0
+    assert parallel.read == single.read and parallel.problem_count == single.problem_count
+    assert parallel.not_found == single.not_found
+    assert parallel.skipped_methods == single.skipped_methods
+    for key, view in single.views.items():
+        other = parallel.views[key]
+        assert (other.requests, other.total_queries, other.statuses, other.flagged_requests) == (
+            view.requests,
+            view.total_queries,
+            view.statuses,
+            view.flagged_requests,
+        )
+
+
+def test_export_locust_writes_the_same_requests(tmp_path):
+    log = write_log(
+        tmp_path / "a.log",
+        [
+            "GET /books/ HTTP/1.1",
+            "GET /echo/?q=1 HTTP/1.1",
+            "GET /none/ HTTP/1.1",
+            "POST /echo/ HTTP/1.1",
+        ],
+    )
+    out, _ = replay(log, export_locust=tmp_path / "locustfile.py")
+    assert "2 requests for 2 views" in out
+    source = (tmp_path / "locustfile.py").read_text()
+    compile(source, "locustfile.py", "exec")
+    data = source.split("r'''", 1)[1].split("'''", 1)[0]
+    rows = json.loads(data)
+    assert [(row[0], row[1], row[4]) for row in rows] == [
+        ("GET", "/books/", "book-list"),
+        ("GET", "/echo/?q=1", "echo"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "options", "message"),
+    [
+        (["missing.log"], {}, "does not exist"),
+        (["."], {}, "directory"),
+        (["{empty}"], {}, "empty"),
+        (["{log}"], {"limit": 0}, "--limit must be at least 1"),
+        (["{log}"], {"sample": 0.0}, "--sample is a fraction"),
+        (["{log}"], {"sample": 1.5}, "--sample is a fraction"),
+        (["{log}"], {"workers": 0}, "--workers must be at least 1"),
+        (["{log}"], {"user": "nobody@example.com"}, "nobody@example.com"),
+        (["{log}"], {"compare": "nope.json"}, "does not exist"),
+        (["{log}"], {"alpha": 1.5}, "--alpha"),
+        (["{log}"], {"min_change": -0.1}, "--min-change"),
+        (["{log}"], {"format": "jsonl"}, "No request was replayed"),
+        (["{lost}"], {}, "No request was replayed"),
+        (["{log}"], {"export_locust": "{log}/x.py"}, "Cannot write"),
+    ],
+)
+def test_bad_input_is_a_clear_error(tmp_path, monkeypatch, args, options, message):
+    monkeypatch.chdir(tmp_path)
+    log = write_log(tmp_path / "a.log", ["GET /echo/ HTTP/1.1"])
+    lost = write_log(tmp_path / "lost.log", ["GET /nowhere/ HTTP/1.1"])
+    (tmp_path / "empty.log").write_text("")
+    names = {"log": log, "lost": lost, "empty": tmp_path / "empty.log"}
+    args = [arg.format(**names) for arg in args]
+    options = {k: v.format(**names) if isinstance(v, str) else v for k, v in options.items()}
+    before = Book.objects.count()
+    with pytest.raises(CommandError, match=message):
+        replay(*args, no_files=True, **options)
+    assert Book.objects.count() == before
