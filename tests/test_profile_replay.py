@@ -287,3 +287,17 @@ def test_bad_input_is_a_clear_error(tmp_path, monkeypatch, args, options, messag
     with pytest.raises(CommandError, match=message):
         replay(*args, no_files=True, **options)
     assert Book.objects.count() == before
+
+
+class Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_on_a_terminal_with_rate_and_eta(tmp_path):
+    log = timed_log(tmp_path / "timed.log", count=60)  # 0.4 s of views: several updates
+    err = Terminal()
+    call_command("profile_replay", str(log), no_files=True, stdout=StringIO(), stderr=err)
+    updates = [part for part in err.getvalue().split("\r") if "lines" in part]
+    assert updates and "/120 lines" in updates[-1] and "/s" in updates[-1] and "ETA" in updates[-1]
+    assert err.getvalue().endswith("\r\x1b[K")  # the bar is cleared before the table

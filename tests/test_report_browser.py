@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 from contextlib import contextmanager
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,35 @@ def check_index(browser, last):
     page.wait_for_load_state("load")
     assert page.locator("#timings").is_visible()
     assert problems == []
+
+
+def test_replay_report_ranks_sorts_and_shows_the_comparison(books, tmp_path):
+    from django.core.management import call_command
+
+    log = tmp_path / "access.log"
+    line = '203.0.113.7 - - [20/Nov/2026:08:00:00 +0000] "GET {} HTTP/1.1" 200 512 "-" "curl/8"'
+    log.write_text("\n".join(line.format(p) for p in ["/books/"] * 6 + ["/echo/"] * 9) + "\n")
+    quiet = {"stdout": StringIO(), "output_dir": tmp_path / "profiles"}
+    call_command("profile_replay", str(log), save=str(tmp_path / "before.json"), **quiet)
+    call_command("profile_replay", str(log), compare=str(tmp_path / "before.json"), **quiet)
+    with chromium() as browser:
+        check_replay(browser, tmp_path / "profiles")
+
+
+def check_replay(browser, directory: Path):
+    latest = max(directory.glob("replay-*.html"), key=lambda path: path.stat().st_mtime_ns)
+    page, problems = open_page(browser, latest)
+    rows = page.locator("#replay-views tbody tr")
+    assert rows.count() == 2
+    assert "book-list" in rows.nth(0).inner_text()  # the larger share of the time first
+    assert "profile_view /books/" in rows.nth(0).inner_text()
+    page.locator("#replay-views th", has_text="requests").click()
+    assert "book-list" in rows.nth(0).inner_text()  # 6 requests before 9 (ascending)
+    page.locator("#replay-views th", has_text="requests").click()
+    assert "echo" in rows.nth(0).inner_text()
+    assert page.locator("#comparison").is_visible()
+    assert page.locator("#comparison-table tbody tr").count() == 2
+    page.screenshot(path=str(ARTIFACTS / "replay.png"), full_page=True)
+    index, more = open_page(browser, directory / "index.html")
+    assert index.locator("#replays tbody tr").count() == 2
+    assert problems == [] and more == []

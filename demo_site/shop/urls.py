@@ -7,6 +7,7 @@ from . import views
 # No app_name: the README and the profiler examples reverse these unnamespaced.
 urlpatterns = [
     path("", views.home, name="home"),
+    path("health/", views.health, name="health"),
     path("listings/", views.listing_list, name="listing-list"),
     path("listings/fast/", views.listing_list_fast, name="listing-list-fast"),
     path("listings/cbv/", views.ListingList.as_view(), name="listing-list-cbv"),
