@@ -301,3 +301,48 @@ def test_progress_shows_on_a_terminal_with_rate_and_eta(tmp_path):
     updates = [part for part in err.getvalue().split("\r") if "lines" in part]
     assert updates and "/120 lines" in updates[-1] and "/s" in updates[-1] and "ETA" in updates[-1]
     assert err.getvalue().endswith("\r\x1b[K")  # the bar is cleared before the table
+
+
+def test_exported_locustfile_sends_the_recorded_requests_to_a_server(tmp_path):
+    """Real Locust, in its own process, against a real HTTP server that records what it gets."""
+    import subprocess
+    import sys
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    log = write_log(
+        tmp_path / "a.log",
+        ["GET /books/ HTTP/1.1", "GET /echo/?q=caf%C3%A9 HTTP/1.1", "GET /nowhere/ HTTP/1.1"],
+    )
+    replay(log, export_locust=tmp_path / "locustfile.py")
+    seen: list[tuple[str, str]] = []
+
+    def app(environ, start_response):
+        query = environ.get("QUERY_STRING")
+        path = environ["PATH_INFO"] + (f"?{query}" if query else "")
+        seen.append((environ["REQUEST_METHOD"], path))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = make_server("127.0.0.1", 0, app, handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "locust", "-f", str(tmp_path / "locustfile.py"), "--headless"]
+            + ["--users", "1", "--spawn-rate", "1", "--run-time", "2s", "--only-summary"]
+            + ["--host", f"http://127.0.0.1:{server.server_port}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        server.shutdown()
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(seen) >= 4
+    # In the recorded order, round and round; the unresolvable path was left out.
+    assert seen[:4] == [("GET", "/books/"), ("GET", "/echo/?q=caf%C3%A9")] * 2
