@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import statistics
 import subprocess
@@ -53,13 +54,18 @@ def interleaved(
     the machine cancel out) and the raw figures."""
     base: list[float] = []
     cand: list[float] = []
+
+    def measure(function: Callable[[], float]) -> float:
+        gc.collect()  # each side starts without the other's garbage to collect
+        return function()
+
     for index in range(rounds):
         if index % 2:
-            cand.append(candidate())
-            base.append(baseline())
+            cand.append(measure(candidate))
+            base.append(measure(baseline))
         else:
-            base.append(baseline())
-            cand.append(candidate())
+            base.append(measure(baseline))
+            cand.append(measure(candidate))
     ratios = [c / b for b, c in zip(base, cand, strict=True)]
     return statistics.median(ratios), base, cand
 

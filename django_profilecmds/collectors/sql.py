@@ -34,6 +34,7 @@ MAX_STACK = 3  # the origin and two callers: what the report shows
 # it is BEGIN/COMMIT, which never reach a cursor: they are not the view's queries.
 SANDBOX_STATEMENTS = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")
 LIBRARY, PROJECT, STOP = 0, 1, 2  # what a frame's file is, for the origin walk
+RENDER, HANDOFF = 3, 4  # a template node rendering; sync_to_async running a function
 
 
 @dataclass
@@ -103,6 +104,8 @@ class QueryCollector:
         # Frames of the harness that sent the request: the walk stops there.
         self.harness_files = {drivers.__file__, asgi.__file__}
         self.frame_kinds: dict[str, int] = {}
+        # id(code) -> (code, LIBRARY, PROJECT, STOP, RENDER or HANDOFF)
+        self.code_kinds: dict[int, tuple[Any, int]] = {}
         from asgiref.sync import SyncToAsync
 
         # Where sync_to_async runs a function: the frames outside are not its callers.
@@ -110,8 +113,7 @@ class QueryCollector:
         self.sync_to_async_code = SyncToAsync.__call__.__code__
         self.crossed = False
         self.render_code, self.for_node = _template_hooks()
-        # Code objects of line-profiled functions (set by the runner for lineprof).
-        self.line_codes: dict[Any, tuple[str, int, str]] = {}
+        self.line_ids: dict[int, tuple[Any, tuple[str, int, str]]] = {}
         self.root: FrameType | None = None
 
     @contextmanager
@@ -175,69 +177,93 @@ class QueryCollector:
     def _locate(self, frame: FrameType | None) -> tuple[Any, Any, Any, Any]:
         """Project-code stack, template line, {% for %} line and line-profiled lines.
 
-        Hot path (every query): locals only, one dict lookup per frame for the common case.
+        Hot path (every query, and traced line by line under lineprof): one dict lookup per
+        frame classifies its code object, so most frames cost a lookup and a comparison.
         """
         sys._getframe().f_trace_lines = False
         stack: list[tuple[str, int, str]] = []
         lines: list[tuple[tuple[str, int, str], int]] = []
         template = loop_line = template_origin = None
         self.crossed = False
-        kinds = self.frame_kinds
-        render_code = self.render_code
-        line_codes = self.line_codes
+        kinds = self.code_kinds
+        line_codes = self.line_ids
         while frame is not None:
             code = frame.f_code
-            filename = code.co_filename
+            # Keyed by id(): hashing a code object hashes its bytecode and constants.
+            entry = kinds.get(id(code))
+            if entry is None or entry[0] is not code:
+                entry = kinds[id(code)] = (code, self._code_kind(code))
+            kind = entry[1]
             if line_codes:
-                key = line_codes.get(code)
-                if key is not None:
-                    lines.append((key, frame.f_lineno))
-            if code is self.thread_handler_code:
-                self.crossed = True  # what lies further out only waits for a coroutine
-                break
-            if code is render_code:
-                node = frame.f_locals.get("self")
-                token = getattr(node, "token", None)
-                origin = getattr(node, "origin", None)
-                if token is not None and origin is not None:
-                    if template is None:
-                        template_origin = origin
-                        name = origin.template_name or origin.name
-                        template = (str(name), token.lineno)
-                    elif (
-                        loop_line is None
-                        and origin is template_origin
-                        and isinstance(node, self.for_node)
-                    ):
-                        loop_line = token.lineno
-            else:
-                kind = kinds.get(filename)
-                if kind is None:
-                    kind = kinds[filename] = self._kind_of(filename)
-                if kind == STOP:
-                    break
-                if kind == PROJECT and len(stack) < MAX_STACK:
-                    stack.append((filename, frame.f_lineno, _function_name(code)))
-                elif len(stack) >= MAX_STACK and (template is None or loop_line is not None):
+                lined = line_codes.get(id(code))
+                if lined is not None and lined[0] is code:
+                    lines.append((lined[1], frame.f_lineno))
+            if kind == LIBRARY:
+                frame = frame.f_back
+                continue
+            if kind == PROJECT:
+                stack.append((code.co_filename, frame.f_lineno, _function_name(code)))
+                if len(stack) == MAX_STACK and (template is None or loop_line is not None):
                     if line_codes:
                         # Only line-profiled frames are left to find: a tight loop to the
                         # driver's frame (or sync_to_async's boundary).
                         self._profiled_lines(frame.f_back, lines)
                     break  # nothing more to learn further out
+            elif kind == RENDER:
+                if template is None or loop_line is None:
+                    node = frame.f_locals.get("self")
+                    token = getattr(node, "token", None)
+                    origin = getattr(node, "origin", None)
+                    if token is not None and origin is not None:
+                        if template is None:
+                            template_origin = origin
+                            name = origin.template_name or origin.name
+                            template = (str(name), token.lineno)
+                        elif origin is template_origin and isinstance(node, self.for_node):
+                            loop_line = token.lineno
+                            if len(stack) >= MAX_STACK:
+                                if line_codes:
+                                    self._profiled_lines(frame.f_back, lines)
+                                break
+            elif kind == HANDOFF:
+                self.crossed = True  # what lies further out only waits for a coroutine
+                break
+            else:  # STOP: the harness that sent the request
+                break
             frame = frame.f_back
         return stack, template, loop_line, lines
+
+    @property
+    def line_codes(self) -> dict[Any, tuple[str, int, str]]:
+        """Code objects of line-profiled functions and their line_profiler keys (lineprof)."""
+        return dict(self.line_ids.values())
+
+    @line_codes.setter
+    def line_codes(self, codes: dict[Any, tuple[str, int, str]]) -> None:
+        self.line_ids = {id(code): (code, key) for code, key in codes.items()}
+
+    def _code_kind(self, code: Any) -> int:
+        if code is self.render_code:
+            return RENDER
+        if code is self.thread_handler_code:
+            return HANDOFF
+        kind = self.frame_kinds.get(code.co_filename)
+        if kind is None:
+            kind = self.frame_kinds[code.co_filename] = self._kind_of(code.co_filename)
+        return kind
 
     def _profiled_lines(
         self, frame: FrameType | None, lines: list[tuple[tuple[str, int, str], int]]
     ) -> None:
-        line_codes = self.line_codes
+        sys._getframe().f_trace_lines = False  # no line events from this loop under lineprof
+        line_codes = self.line_ids
         root = self.root
         boundary = self.thread_handler_code
         while frame is not None and frame is not root:
             code = frame.f_code
-            key = line_codes.get(code)
-            if key is not None:
-                lines.append((key, frame.f_lineno))
+            lined = line_codes.get(id(code))
+            if lined is not None and lined[0] is code:
+                lines.append((lined[1], frame.f_lineno))
             elif code is boundary:
                 self.crossed = True
                 return
