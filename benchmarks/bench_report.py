@@ -28,7 +28,7 @@ def main() -> None:
     from django_profilecmds import profile_request
     from django_profilecmds.reports.files import prepare_output_dir, write_reports
 
-    result = profile_request("/listings/", repeat=5, interval=0.0007)
+    result = profile_request("/listings/", repeat=5, interval=0.0003)
     session = result.calltree
     assert session is not None
     samples, queries = session.sample_count, len(result.queries)

@@ -96,11 +96,19 @@ def render_report(result: RunResult, data: dict[str, Any], calltree_html: str | 
         "nplusone": [{**flag, "ms": flag["duration"] * 1000} for flag in sql.get("nplusone", [])],
         "explains": sql.get("explains", []),
         "lines": lines,
-        "calltree_html": calltree_html,
+        "calltree_srcdoc": srcdoc(calltree_html) if calltree_html else None,
         "function_stats": _function_stats_text(result),
         "comparison": comparison_rows(data.get("comparison", [])),
     }
     return engine().get_template("django_profilecmds/report.html").render(_context(context))
+
+
+def srcdoc(page: str) -> Any:
+    """``page`` as the value of a double-quoted ``srcdoc`` attribute. Only ``&`` and ``"`` need
+    escaping there; pyinstrument's page is megabytes, where each full escape pass counts."""
+    from django.utils.safestring import mark_safe
+
+    return mark_safe(page.replace("&", "&amp;").replace('"', "&quot;"))
 
 
 def _function_stats_text(result: RunResult) -> str:
