@@ -273,8 +273,9 @@ def build_request(request: Any, identity: Any, host: str | None) -> Any:
     meta: dict[str, Any] = dict(HttpHeaders.to_wsgi_names(headers))
     path, _, query = request.path.partition("?")
     meta["QUERY_STRING"] = query
+    # The factory percent-decodes the path itself, as a server would.
     built = _factory().generic(
-        request.method, unquote(path), request.body or "", content_type=content_type, **meta
+        request.method, path, request.body or "", content_type=content_type, **meta
     )
     built._dont_enforce_csrf_checks = True
     return built
@@ -287,9 +288,16 @@ def _factory() -> Any:
     return RequestFactory()
 
 
-@lru_cache(maxsize=4096)
 def _resolve(path: str) -> Any:
     """The resolver match of ``path``, or None when no pattern matches (cached: logs repeat)."""
+    from django.conf import settings
+    from django.urls import get_urlconf
+
+    return _resolve_in(path, get_urlconf() or settings.ROOT_URLCONF)
+
+
+@lru_cache(maxsize=4096)
+def _resolve_in(path: str, urlconf: str) -> Any:
     from django.conf import settings
     from django.urls import get_resolver
     from django.urls.exceptions import Resolver404
@@ -298,7 +306,7 @@ def _resolve(path: str) -> Any:
     language = translation.get_language_from_path(path) if settings.USE_I18N else None
     with translation.override(language or translation.get_language()):
         try:
-            return get_resolver().resolve(path)
+            return get_resolver(urlconf).resolve(path)
         except Resolver404:
             return None
 
