@@ -62,6 +62,17 @@ def test_agrees_with_scipy_on_large_samples():
     assert ours.p_value == pytest.approx(theirs.pvalue, rel=1e-9)
 
 
+@pytest.mark.parametrize("shift", [0.7, 0.8, 1.2])
+def test_agrees_with_scipy_far_in_the_tail(shift):
+    # p from about 1e-16 down to 1e-44, where 1 - cdf(z) or 1 + erf(-z) cancels to nothing.
+    rng = random.Random(11)
+    x = [rng.gauss(0, 1) for _ in range(400)]
+    y = [rng.gauss(shift, 1) for _ in range(400)]
+    ours, theirs = mann_whitney_u(x, y), scipy_test(x, y)
+    assert 0 < theirs.pvalue < 1e-12
+    assert ours.p_value == pytest.approx(theirs.pvalue, rel=1e-9)
+
+
 @given(samples, samples)
 def test_swapping_the_samples_swaps_u_and_keeps_p(x, y):
     forward, backward = mann_whitney_u(x, y), mann_whitney_u(y, x)
