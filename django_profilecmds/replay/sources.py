@@ -1,8 +1,10 @@
 """Recorded traffic as requests: nginx/Apache access logs, HAR files and JSON lines.
 
-Line formats are read one line at a time (a log of any length takes constant memory), and
-rotated logs compressed with gzip are read as they are. A HAR file is one JSON document, so it
-is loaded whole. Lines that are not requests are counted, and the first few kept, never fatal.
+Access logs and JSON lines are read one line at a time, so a log of any length takes constant
+memory (a line longer than ``MAX_LINE`` characters is skipped in pieces, as a problem). Rotated
+logs compressed with gzip are read as they are. A HAR file is a single JSON document, so it is
+loaded whole, once, when the source is opened. Lines or entries that are not requests are
+counted, and the first ``MAX_PROBLEMS`` kept; they are never fatal.
 
 Recorded cookies, Host and hop-by-hop headers are dropped: the replay logs in its own user and
 sends its own Host, and recorded cookies are someone's session.
@@ -13,196 +15,344 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 FORMATS = ("combined", "har", "jsonl")
 MAX_PROBLEMS = 5
+PROBLEM_TEXT = 120  # characters of an offending line kept for display
+MAX_LINE = 64 * 1024  # characters; a longer line is not a request
+DETECT_CHARS = 64 * 1024
 DETECT_LINES = 20
-DETECT_BYTES = 64 * 1024
+ENCODING = "utf-8-sig"  # UTF-8, without the byte order mark some Windows tools write
 DROPPED_HEADERS = frozenset(
     {"cookie", "host", "content-length", "connection", "transfer-encoding", "keep-alive", "upgrade"}
 )
-METHOD = re.compile(r"^[A-Za-z]{1,20}$")
-# host ident user [time] "request" status size ["referer" "user agent"]
-COMBINED = re.compile(
-    r'^(?P<host>\S+) \S+ (?P<user>\S+) \[(?P<time>[^\]]*)\] "(?P<request>(?:[^"\\]|\\.)*)" '
-    r"(?P<status>\d{3}|-) (?P<size>\d+|-)"
-    r'(?: "(?P<referer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)")?'
-)
+
+
+def _combined(quoted: str) -> re.Pattern[str]:
+    """client ident user [time] "request" status size ["referer" "user agent"], then the end of
+    the line or more fields (a line cut off inside the referer or user agent does not match); a
+    plain request line (method, target, optional HTTP version) is split by the expression."""
+    return re.compile(
+        r'\S+ \S+ \S+ \[[^\]]*\] (?:"([A-Za-z]{1,20}) ([^\s"\\]+)(?: HTTP/[^\s"\\]*)?"|'
+        rf"{quoted}) (?:\d{{3}}|-) (?:\d+|-)"
+        rf"(?: {quoted} {quoted}(?=\s|$)|(?=\s*$|\s+[^\s\"]))"
+    )
+
+
+COMBINED = _combined(r'"([^"\\]*(?:\\.[^"\\]*)*)"')  # quoted fields may hold \" and \\
+COMBINED_PLAIN = _combined(r'"([^"\\]*)"')  # the same without escapes: faster, for most lines
+BACKSLASH_ESCAPE = re.compile(r'\\(["\\])')
+HAR_LOG = re.compile(r'"log"\s*:\s*\{')
+HAR_KEY = re.compile(r'"(?:version|creator|pages|entries)"\s*:')
+JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number"}
 
 
 class SourceError(ValueError):
     """The file cannot be read as recorded traffic at all."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReplayRequest:
     method: str  # upper case
-    path: str  # path plus "?query" when there is one, as recorded
+    path: str  # path plus "?query" when there is one, as recorded (percent-encoding kept)
     headers: dict[str, str] = field(default_factory=dict)
-    body: str | None = None
+    body: str | None = None  # HAR postData text, JSON lines body
     user: str | None = None  # only from JSON lines
-    line: int = 0  # 1-based line number (HAR: entry number)
+    line: int = 0  # 1-based line number (HAR: 1-based entry number)
 
 
 @dataclass(frozen=True)
 class Problem:
     line: int
-    text: str
+    text: str  # the offending line or entry, at most PROBLEM_TEXT characters
     reason: str
 
 
 class Skip(Exception):
-    """A line that is not a request, with the reason."""
+    """A line or entry that is not a request; the message says why."""
 
 
 class RequestSource:
-    """The requests of one file; counts the lines that were not requests as it reads."""
+    """Iterable of ReplayRequest; counts the lines it could not parse as it goes.
 
-    def __init__(self, path: Path, format: str) -> None:
+    Each iteration reads the file again (a HAR file: its entries, loaded once) and counts afresh.
+    """
+
+    def __init__(self, path: Path, format: str, entries: list[Any] | None = None) -> None:
         self.path = path
         self.format = format
         self.problem_count = 0
         self.problems: list[Problem] = []
+        self._entries = entries
 
     def __iter__(self) -> Iterator[ReplayRequest]:
         self.problem_count = 0
         self.problems = []
         if self.format == "har":
-            yield from self._har()
+            entries = self._entries if self._entries is not None else _har_entries(self.path)
+            yield from self._har(entries)
             return
-        parse = _combined_line if self.format == "combined" else _json_line
-        with _open_text(self.path) as handle:
-            for number, raw in enumerate(handle, start=1):
-                text = raw.rstrip("\r\n")
-                if not text.strip():
-                    continue
-                try:
-                    yield parse(text, number)
-                except Skip as skip:
-                    self._problem(number, text, str(skip))
+        yield from self._lines(_combined_line if self.format == "combined" else _json_line)
 
-    def _har(self) -> Iterator[ReplayRequest]:
-        try:
-            with _open_text(self.path) as handle:
-                document = json.load(handle)
-            entries = document["log"]["entries"]
-            if not isinstance(entries, list):
-                raise TypeError
-        except (ValueError, KeyError, TypeError):
-            raise SourceError(
-                f"{self.path} is not a HAR file (no log.entries list in a JSON document)."
-            ) from None
+    def _lines(self, parse: Callable[[str, int], ReplayRequest]) -> Iterator[ReplayRequest]:
+        number = 0
+        with _open_text(self.path) as handle:
+            readline = handle.readline
+            try:
+                while raw := readline(MAX_LINE):
+                    number += 1
+                    if len(raw) == MAX_LINE and raw[-1] != "\n" and _skip_rest(handle):
+                        self._problem(number, raw, f"line longer than {MAX_LINE:,} characters")
+                        continue
+                    if raw.isspace():
+                        continue
+                    try:
+                        yield parse(raw, number)
+                    except Skip as skip:
+                        self._problem(number, raw.rstrip("\r\n"), str(skip))
+            except EOFError:
+                self._problem(number + 1, "", "the compressed file ends early (cut off)")
+            except (zlib.error, gzip.BadGzipFile) as exc:
+                self._problem(number + 1, "", f"unreadable compressed data: {exc}")
+
+    def _har(self, entries: list[Any]) -> Iterator[ReplayRequest]:
         for number, entry in enumerate(entries, start=1):
             try:
                 yield _har_entry(entry, number)
             except Skip as skip:
-                self._problem(number, json.dumps(entry)[:200], str(skip))
+                request = entry.get("request") if isinstance(entry, dict) else None
+                shown = request if isinstance(request, dict) else entry
+                self._problem(number, json.dumps(shown, separators=(",", ":")), str(skip))
 
     def _problem(self, line: int, text: str, reason: str) -> None:
         self.problem_count += 1
         if len(self.problems) < MAX_PROBLEMS:
-            shortened = text if len(text) <= 120 else text[:117] + "..."
-            self.problems.append(Problem(line, shortened, reason))
+            self.problems.append(Problem(line, _shorten(text), reason))
 
 
 def open_source(path: Path, format: str | None = None) -> RequestSource:
-    """The requests of ``path``, in ``format`` or the one its content shows."""
+    """The requests recorded in ``path``, in ``format`` or the one its content shows.
+
+    Raises :class:`SourceError` for a missing, unreadable or empty file, a directory, an unknown
+    format name, content that matches no format, and a HAR file that is not valid JSON.
+    """
     path = Path(path)
     if format is not None and format not in FORMATS:
         raise SourceError(f"Unknown format {format!r}; choose from {', '.join(FORMATS)}.")
+    head = _read_head(path)
+    if format is None:
+        format = _detect(head)
+        if format is None:
+            raise SourceError(_no_format_message(path))
+    entries = _har_entries(path) if format == "har" else None
+    return RequestSource(path, format, entries)
+
+
+def detect_format(path: Path) -> str:
+    """Guess the format from content (not the file name): read the start of the file.
+
+    A first non-blank character ``{`` means a HAR document (``{"log": {"version": ...`` in the
+    first 64 KiB; the document is not loaded) or JSON lines (a whole JSON object on one line);
+    otherwise one of the first 20 non-blank lines must be a combined or common log line.
+    """
+    path = Path(path)
+    format = _detect(_read_head(path))
+    if format is None:
+        raise SourceError(_no_format_message(path))
+    return format
+
+
+def _read_head(path: Path) -> str:
+    """The first ``DETECT_CHARS`` characters of ``path``; a SourceError if there are none."""
     if path.is_dir():
         raise SourceError(f"{path} is a directory, not a log file.")
     if not path.exists():
         raise SourceError(f"{path} does not exist.")
-    return RequestSource(path, format or detect_format(path))
-
-
-def detect_format(path: Path) -> str:
-    """Guess the format from the start of the file (not its name)."""
+    chunks: list[str] = []
     try:
         with _open_text(path) as handle:
-            head = handle.read(DETECT_BYTES)
+            while len(chunks) < DETECT_CHARS // 4096 and (chunk := handle.read(4096)):
+                chunks.append(chunk)
     except OSError as exc:
         raise SourceError(f"Cannot read {path}: {exc.strerror or exc}.") from None
-    text = head.lstrip()
-    if not text:
+    except EOFError as exc:  # a gzip file cut off: what comes before the cut can be read
+        if not chunks:
+            raise SourceError(f"Cannot read {path}: broken gzip data ({exc}).") from None
+    except zlib.error as exc:
+        raise SourceError(f"Cannot read {path}: broken gzip data ({exc}).") from None
+    head = "".join(chunks)
+    if not head.strip():
         raise SourceError(f"{path} is empty: there are no requests to replay.")
-    if text.startswith("{"):
-        if re.match(r'\{\s*"log"\s*:', text):
-            return "har"
-        first = text.split("\n", 1)[0]
-        try:
-            if isinstance(json.loads(first), dict):
-                return "jsonl"
-        except ValueError:
-            pass
+    return head
+
+
+def _detect(head: str) -> str | None:
+    text = head.lstrip()
     lines = [line for line in text.splitlines() if line.strip()][:DETECT_LINES]
+    if text.startswith("{"):
+        first = _json_object(lines[0])
+        if first is not None:
+            log = first.get("log")
+            is_har = isinstance(log, dict) and ("entries" in log or "version" in log)
+            return "har" if is_har else "jsonl"
+        log_key = HAR_LOG.search(text)
+        if log_key is not None and HAR_KEY.search(text, log_key.end()):
+            return "har"
+        if any(_json_object(line) is not None for line in lines):
+            return "jsonl"
     if any(COMBINED.match(line) for line in lines):
         return "combined"
-    raise SourceError(
+    return None
+
+
+def _no_format_message(path: Path) -> str:
+    return (
         f"{path} is not an access log (combined or common format), a HAR file or JSON lines; "
         f"if it is one of these, say which with --format {{{','.join(FORMATS)}}}."
     )
 
 
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def _open_text(path: Path) -> IO[str]:
+    """``path`` as text, gunzipped when it starts with the gzip magic bytes; lines end at \\n."""
     with path.open("rb") as probe:
         magic = probe.read(2)
     if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return path.open("r", encoding="utf-8", errors="replace")
+        return gzip.open(path, "rt", encoding=ENCODING, errors="replace", newline="\n")
+    return path.open("r", encoding=ENCODING, errors="replace", newline="\n")
+
+
+def _skip_rest(handle: IO[str]) -> bool:
+    """Read past the rest of an overlong line, in pieces; false if there was none (the line was
+    exactly ``MAX_LINE`` characters and the last one)."""
+    rest = handle.readline(MAX_LINE)
+    if not rest:
+        return False
+    while rest and rest[-1] != "\n":
+        rest = handle.readline(MAX_LINE)
+    return True
+
+
+def _har_entries(path: Path) -> list[Any]:
+    try:
+        with _open_text(path) as handle:
+            document = json.load(handle)
+    except OSError as exc:
+        raise SourceError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    except (EOFError, zlib.error) as exc:
+        raise SourceError(f"Cannot read {path}: broken gzip data ({exc}).") from None
+    except json.JSONDecodeError as exc:
+        raise SourceError(
+            f"{path} is not a HAR file: invalid JSON at line {exc.lineno}, column {exc.colno} "
+            f"({exc.msg})."
+        ) from None
+    log = document.get("log") if isinstance(document, dict) else None
+    entries = log.get("entries") if isinstance(log, dict) else None
+    if not isinstance(entries, list):
+        raise SourceError(f"{path} is not a HAR file (no log.entries list in a JSON document).")
+    return entries
 
 
 def _combined_line(text: str, number: int) -> ReplayRequest:
-    match = COMBINED.match(text)
+    match = COMBINED_PLAIN.match(text) or COMBINED.match(text)
     if match is None:
         raise Skip("not a combined or common log line")
-    request = match["request"].replace('\\"', '"')
+    method, target, request, referer, agent = match.groups()
+    if method is None:
+        method, target = _request_line(request)
+    elif not method.isupper():
+        method = method.upper()
+    headers = {}
+    if referer and referer != "-":
+        headers["Referer"] = _unescape(referer)
+    if agent and agent != "-":
+        headers["User-Agent"] = _unescape(agent)
+    return ReplayRequest(method, _path(target), headers, None, None, number)
+
+
+def _request_line(request: str) -> tuple[str, str]:
+    """Method and target of a logged request line (``GET /a HTTP/1.1``, or ``GET /a``)."""
     if request in ("-", ""):
         raise Skip('no request line ("-")')
-    parts = request.split(" ")
-    if len(parts) not in (2, 3) or (len(parts) == 3 and not parts[2].startswith("HTTP/")):
-        raise Skip("not an HTTP request line")
-    method = _method(parts[0])
-    path = _path(parts[1])
-    headers = {}
-    for name, value in (("Referer", match["referer"]), ("User-Agent", match["agent"])):
-        if value and value != "-":
-            headers[name] = value.replace('\\"', '"')
-    return ReplayRequest(method, path, headers, None, None, number)
+    if request.startswith("\\x16\\x03"):  # a TLS record header, as nginx escapes it
+        raise Skip("a TLS handshake sent to a plain HTTP port")
+    parts = _unescape(request).split(" ")
+    if len(parts) == 2 or (len(parts) == 3 and parts[2].startswith("HTTP/")):
+        return _method(parts[0]), parts[1]
+    raise Skip("not an HTTP request line")
+
+
+def _unescape(text: str) -> str:
+    """Undo the ``\\"`` and ``\\\\`` escapes of a quoted log field (``\\xHH`` stays as is)."""
+    return BACKSLASH_ESCAPE.sub(r"\1", text) if "\\" in text else text
 
 
 def _json_line(text: str, number: int) -> ReplayRequest:
     try:
-        data = json.loads(text)
+        data = json.loads(text.rstrip("\r\n"))
     except ValueError as exc:
         raise Skip(f"invalid JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise Skip(f"a JSON {type(data).__name__}, not an object")
+        raise Skip(f"{_json_type(data)}, not a JSON object")
     path = data.get("path")
+    if path is None:
+        raise Skip('no "path"')
     if not isinstance(path, str):
-        raise Skip('no "path" string')
-    method = _method(data.get("method", "GET"))
-    headers_in = data.get("headers") or {}
-    if not isinstance(headers_in, dict):
-        raise Skip('"headers" is not an object')
-    headers = _kept_headers((str(k), str(v)) for k, v in headers_in.items())
+        raise Skip(f'"path" is {_json_type(path)}, not a string')
+    method = data.get("method")
+    headers = _json_headers(data.get("headers"))
     body = data.get("body")
-    if body is not None and not isinstance(body, str):
+    if isinstance(body, (dict, list)):
         body = json.dumps(body)
         if not any(name.lower() == "content-type" for name in headers):
             headers["Content-Type"] = "application/json"
+    elif body is not None and not isinstance(body, str):
+        raise Skip(f'"body" is {_json_type(body)}, not a string, object or array')
     user = data.get("user")
-    if user is not None and not isinstance(user, (str, int)):
-        raise Skip('"user" is neither a string nor a number')
+    if isinstance(user, bool) or not isinstance(user, (str, int, type(None))):
+        raise Skip(f'"user" is {_json_type(user)}, not a string or an integer')
     return ReplayRequest(
-        method, _path(path), headers, body, None if user is None else str(user), number
+        "GET" if method is None else _method(method),
+        _path(path),
+        headers,
+        body,
+        None if user is None else str(user),
+        number,
     )
+
+
+def _json_headers(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Skip(f'"headers" is {_json_type(value)}, not an object')
+    pairs = []
+    for name, given in value.items():
+        if isinstance(given, bool) or not isinstance(given, (str, int, float)):
+            raise Skip(f"header {name!r} is {_json_type(given)}, not a string")
+        pairs.append((name, str(given)))
+    return _kept_headers(pairs)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return JSON_TYPES.get(type(value), "an object")
 
 
 def _har_entry(entry: Any, number: int) -> ReplayRequest:
@@ -212,28 +362,46 @@ def _har_entry(entry: Any, number: int) -> ReplayRequest:
     url, method = request.get("url"), request.get("method")
     if not isinstance(url, str) or not url:
         raise Skip("request without a url")
-    if not isinstance(method, str):
+    if not isinstance(method, str) or not method:
         raise Skip("request without a method")
-    if urlsplit(url).scheme not in ("http", "https"):
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
         raise Skip(f"not an HTTP URL: {url[:60]}")
-    pairs = [
-        (str(h.get("name", "")), str(h.get("value", "")))
-        for h in request.get("headers") or []
-        if isinstance(h, dict)
-    ]
+    headers = _kept_headers(
+        (str(header.get("name", "")), str(header.get("value", "")))
+        for header in request.get("headers") or []
+        if isinstance(header, dict)
+    )
+    body = None
     post = request.get("postData")
-    body = post.get("text") if isinstance(post, dict) else None
-    headers = _kept_headers(pairs)
-    has_type = any(name.lower() == "content-type" for name in headers)
-    if isinstance(post, dict) and post.get("mimeType") and not has_type:
-        headers["Content-Type"] = str(post["mimeType"])
+    if isinstance(post, dict):
+        body = _har_body(post)
+        mime = post.get("mimeType")
+        if mime and not any(name.lower() == "content-type" for name in headers):
+            headers["Content-Type"] = str(mime)
     return ReplayRequest(_method(method), _path(url), headers, body, None, number)
 
 
+def _har_body(post: dict[str, Any]) -> str | None:
+    """``postData.text``; else its ``params`` as a form (some exporters give only those)."""
+    text = post.get("text")
+    if isinstance(text, str):
+        return text
+    params = post.get("params")
+    if isinstance(params, list) and params:
+        return urlencode(
+            [
+                (str(p.get("name", "")), str(p.get("value", "")))
+                for p in params
+                if isinstance(p, dict)
+            ]
+        )
+    return None
+
+
 def _method(value: Any) -> str:
-    if not isinstance(value, str) or not METHOD.match(value):
-        raise Skip(f"invalid method {str(value)[:20]!r}")
-    return value.upper()
+    if isinstance(value, str) and len(value) <= 20 and value.isascii() and value.isalpha():
+        return value if value.isupper() else value.upper()
+    raise Skip(f"invalid method {str(value)[:20]!r}")
 
 
 def _path(target: str) -> str:
@@ -241,16 +409,20 @@ def _path(target: str) -> str:
     if target.startswith("/"):
         return target
     parts = urlsplit(target)
-    if parts.scheme in ("http", "https") and parts.netloc:
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
         path = parts.path or "/"
         return f"{path}?{parts.query}" if parts.query else path
-    raise Skip(f"not a path: {target[:60]!r}")
+    raise Skip(f"path neither starts with '/' nor is an http(s) URL: {target[:60]!r}")
 
 
-def _kept_headers(pairs: Any) -> dict[str, str]:
+def _kept_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     headers: dict[str, str] = {}
     for name, value in pairs:
         if not name or name.startswith(":") or name.lower() in DROPPED_HEADERS:
             continue
         headers[name] = value
     return headers
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= PROBLEM_TEXT else text[: PROBLEM_TEXT - 3] + "..."
