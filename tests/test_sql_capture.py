@@ -180,3 +180,33 @@ def test_async_view_origin_under_asgi(books):
     call_command("profile_view", "/async/authors/", asgi=True, no_files=True, stdout=out)
     assert "N+1: 12 similar queries from one line" in out.getvalue()
     assert "in async_authors" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "path, driver, lines",
+    [
+        ("/books/", "full", ()),
+        ("/books/cbv/", "direct", ()),
+        ("/books/authors/", "full", ("tests.testapp.views.book_authors",)),
+        ("/async/", "full", ()),
+        ("/async/authors/", "asgi", ()),
+    ],
+)
+def test_remembered_frames_give_the_origins_of_a_full_walk(books, monkeypatch, path, driver, lines):
+    # The walk stops at a frame an earlier query's walk met and reuses what lay beyond it; with
+    # nothing remembered every query walks out to the harness. Both must find the same origins.
+    from django_profilecmds.collectors.sql import QueryCollector
+    from django_profilecmds.runner import run
+    from django_profilecmds.spec import RequestSpec, RunSpec
+
+    spec = RunSpec(request=RequestSpec(path), driver=driver, profiler="none", lines=lines, repeat=2)
+
+    def origins():
+        result = run(spec)
+        assert len(result.queries) >= 4
+        return [(q.sql, q.stack, q.template, q.loop_line, q.lines) for q in result.queries]
+
+    remembered = origins()
+    monkeypatch.setattr(QueryCollector, "_remember", lambda self, new, items, known: None)
+    assert origins() == remembered
+    assert all(stack or template for _sql, stack, template, *_rest in remembered)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 import os
 import sys
 import sysconfig
@@ -33,8 +34,15 @@ MAX_STACK = 3  # the origin and two callers: what the report shows
 # Inside the sandbox's transaction a view's atomic() becomes savepoints, where in production
 # it is BEGIN/COMMIT, which never reach a cursor: they are not the view's queries.
 SANDBOX_STATEMENTS = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")
-LIBRARY, PROJECT, STOP = 0, 1, 2  # what a frame's file is, for the origin walk
-RENDER, HANDOFF = 3, 4  # a template node rendering; sync_to_async running a function
+# What a frame's file is, for the origin walk (flags). A file with SPECIAL code holds a template
+# node's render_annotated or sync_to_async's thread handler; a PROFILED one, line-profiled code.
+LIBRARY, PROJECT, STOP, SPECIAL, PROFILED = 0, 1, 2, 4, 8
+# What the walk learns from one frame (the first field of an item tuple).
+FRAME, LINE, RENDER, HANDOFF, END = 0, 1, 2, 3, 4
+HANDOFF_ITEMS = ((HANDOFF,),)
+END_ITEMS = ((END,),)
+# A generator or coroutine frame can be resumed by another caller: never a cached anchor.
+RESUMABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
 
 @dataclass
@@ -103,18 +111,21 @@ class QueryCollector:
 
         # Frames of the harness that sent the request: the walk stops there.
         self.harness_files = {drivers.__file__, asgi.__file__}
-        self.frame_kinds: dict[str, int] = {}
-        # id(code) -> (code, LIBRARY, PROJECT, STOP, RENDER or HANDOFF)
-        self.code_kinds: dict[int, tuple[Any, int]] = {}
+        self.file_kinds: dict[str, int] = {}
         from asgiref.sync import SyncToAsync
 
         # Where sync_to_async runs a function: the frames outside are not its callers.
         self.thread_handler_code = SyncToAsync.thread_handler.__code__
         self.sync_to_async_code = SyncToAsync.__call__.__code__
-        self.crossed = False
         self.render_code, self.for_node = _template_hooks()
+        self.special_files = {self.render_code.co_filename, self.thread_handler_code.co_filename}
         self.line_ids: dict[int, tuple[Any, tuple[str, int, str]]] = {}
-        self.root: FrameType | None = None
+        self.profiled_files: set[str] = set()
+        # Frames met by earlier walks that may still be on the stack, and what lies outside them:
+        # id(frame) -> (frame, height, items further out, the frame's own items if fixed,
+        # digests of the walks that ended there).
+        self.anchors: dict[int, tuple[FrameType, int, tuple[Any, ...], Any, dict[Any, Any]]] = {}
+        self.anchor_path: list[FrameType] = []  # the anchors of the last walk, by height
 
     @contextmanager
     def installed(self) -> Iterator[None]:
@@ -140,8 +151,8 @@ class QueryCollector:
             finally:
                 duration = time.perf_counter() - start
                 rowcount = getattr(context.get("cursor"), "rowcount", -1)
-                stack, template, loop_line, lines = self._locate(sys._getframe(1))
-                if self.crossed and ASYNC_LOOP.get() is not None and len(stack) < MAX_STACK:
+                stack, template, loop_line, lines, crossed = self._locate(sys._getframe(1))
+                if crossed and ASYNC_LOOP.get() is not None and len(stack) < MAX_STACK:
                     # Run by sync_to_async: the callers are the awaiting coroutine's frames.
                     awaiting = self._awaiting_stack(ASYNC_LOOP.get())
                     stack = [*stack, *awaiting][:MAX_STACK]
@@ -174,64 +185,106 @@ class QueryCollector:
         self._raw.clear()
         self._records.clear()
 
-    def _locate(self, frame: FrameType | None) -> tuple[Any, Any, Any, Any]:
-        """Project-code stack, template line, {% for %} line and line-profiled lines.
+    def _locate(self, frame: FrameType | None) -> tuple[Any, Any, Any, Any, bool]:
+        """Project-code stack, template line, {% for %} line, line-profiled lines, and whether
+        the query runs for a coroutine on another thread (sync_to_async).
 
-        Hot path (every query, and traced line by line under lineprof): one dict lookup per
-        frame classifies its code object, so most frames cost a lookup and a comparison.
+        Hot path (every query, and traced line by line under lineprof). A frame of a library
+        file costs one dict lookup by file name. The walk outwards ends at the harness, or at
+        a frame an earlier query's walk met: while a frame runs, the frames outside it wait on
+        the same call, so what they told that walk still holds (the N+1 queries of one loop
+        share every frame from the loop outwards).
         """
         sys._getframe().f_trace_lines = False
-        stack: list[tuple[str, int, str]] = []
-        lines: list[tuple[tuple[str, int, str], int]] = []
-        template = loop_line = template_origin = None
-        self.crossed = False
-        kinds = self.code_kinds
-        line_codes = self.line_ids
+        kinds = self.file_kinds
+        anchors = self.anchors
+        render, handoff = self.render_code, self.thread_handler_code
+        items: list[Any] = []
+        new: list[tuple[FrameType, int, Any]] = []  # frames to remember, innermost first
+        known = None
         while frame is not None:
             code = frame.f_code
-            # Keyed by id(): hashing a code object hashes its bytecode and constants.
-            entry = kinds.get(id(code))
-            if entry is None or entry[0] is not code:
-                entry = kinds[id(code)] = (code, self._code_kind(code))
-            kind = entry[1]
-            if line_codes:
-                lined = line_codes.get(id(code))
-                if lined is not None and lined[0] is code:
-                    lines.append((lined[1], frame.f_lineno))
-            if kind == LIBRARY:
-                frame = frame.f_back
+            kind = kinds.get(code.co_filename)
+            if kind is None:
+                kind = self._file_kind(code.co_filename)
+            if not kind or (kind == SPECIAL and code is not render and code is not handoff):
+                frame = frame.f_back  # library code
                 continue
-            if kind == PROJECT:
-                stack.append((code.co_filename, frame.f_lineno, _function_name(code)))
-                if len(stack) == MAX_STACK and (template is None or loop_line is not None):
-                    if line_codes:
-                        # Only line-profiled frames are left to find: a tight loop to the
-                        # driver's frame (or sync_to_async's boundary).
-                        self._profiled_lines(frame.f_back, lines)
-                    break  # nothing more to learn further out
-            elif kind == RENDER:
-                if template is None or loop_line is None:
-                    node = frame.f_locals.get("self")
-                    token = getattr(node, "token", None)
-                    origin = getattr(node, "origin", None)
-                    if token is not None and origin is not None:
-                        if template is None:
-                            template_origin = origin
-                            name = origin.template_name or origin.name
-                            template = (str(name), token.lineno)
-                        elif origin is template_origin and isinstance(node, self.for_node):
-                            loop_line = token.lineno
-                            if len(stack) >= MAX_STACK:
-                                if line_codes:
-                                    self._profiled_lines(frame.f_back, lines)
-                                break
-            elif kind == HANDOFF:
-                self.crossed = True  # what lies further out only waits for a coroutine
+            if kind == STOP:
+                items.append(END_ITEMS[0])
                 break
-            else:  # STOP: the harness that sent the request
-                break
+            known = anchors.get(id(frame))
+            if known is not None and known[0] is frame:
+                items.extend(known[3] or self._frame_items(frame, code, kind))
+                # The queries of a loop repeat the same few inner paths: digest each once.
+                signature = tuple(items)
+                found = known[4].get(signature)
+                if found is None:
+                    found = known[4][signature] = _digest([*items, *known[2]])
+                self._remember(new, items, known)
+                stack, template, loop_line, lines, crossed = found
+                return list(stack), template, loop_line, list(lines), crossed
+            known = None
+            own = self._frame_items(frame, code, kind)
+            if own:
+                items.extend(own)
+                if own[-1][0] == HANDOFF:
+                    break
+                if not code.co_flags & RESUMABLE:
+                    fixed = own if own[0][0] == RENDER else None
+                    new.append((frame, len(items), fixed))
             frame = frame.f_back
-        return stack, template, loop_line, lines
+        self._remember(new, items, None)
+        return _digest(items)
+
+    def _frame_items(self, frame: FrameType, code: Any, kind: int) -> tuple[Any, ...]:
+        """What one frame of a project, special or line-profiled file adds to the walk."""
+        items: tuple[Any, ...] = ()
+        if kind & PROFILED:
+            lined = self.line_ids.get(id(code))
+            if lined is not None and lined[0] is code:
+                items = ((LINE, lined[1], frame.f_lineno),)
+        if kind & PROJECT:
+            return (*items, (FRAME, (code.co_filename, frame.f_lineno, _function_name(code))))
+        if kind & SPECIAL:
+            if code is self.render_code:
+                node = frame.f_locals.get("self")
+                token = getattr(node, "token", None)
+                origin = getattr(node, "origin", None)
+                if token is not None and origin is not None:
+                    name = str(origin.template_name or origin.name)
+                    is_for = isinstance(node, self.for_node)
+                    # id(): an Origin is not hashable, and items are digest keys.
+                    return (*items, (RENDER, id(origin), name, token.lineno, is_for))
+            elif code is self.thread_handler_code:
+                return HANDOFF_ITEMS
+        return items
+
+    def _remember(
+        self, new: list[tuple[FrameType, int, Any]], items: list[Any], known: Any
+    ) -> None:
+        """Keep the frames of this walk as anchors, dropping those of earlier walks that are no
+        longer on the stack: at most one stack's worth of frames is held."""
+        anchors, path = self.anchors, self.anchor_path
+        height = 0
+        if known is not None:
+            height = known[1] + 1
+            if len(path) < height or path[height - 1] is not known[0]:
+                # Another thread's walk came between: start afresh next time.
+                anchors.clear()
+                path.clear()
+                return
+        for stale in path[height:]:
+            del anchors[id(stale)]
+        del path[height:]
+        outward = known[2] if known is not None else ()
+        for frame, after, fixed in reversed(new):
+            anchors[id(frame)] = (frame, len(path), (*items[after:], *outward), fixed, {})
+            path.append(frame)
+
+    def forget_frames(self) -> None:
+        self.anchors.clear()
+        self.anchor_path.clear()
 
     @property
     def line_codes(self) -> dict[Any, tuple[str, int, str]]:
@@ -241,33 +294,21 @@ class QueryCollector:
     @line_codes.setter
     def line_codes(self, codes: dict[Any, tuple[str, int, str]]) -> None:
         self.line_ids = {id(code): (code, key) for code, key in codes.items()}
+        self.profiled_files = {code.co_filename for code in codes}
+        self.file_kinds.clear()
+        self.forget_frames()
 
-    def _code_kind(self, code: Any) -> int:
-        if code is self.render_code:
-            return RENDER
-        if code is self.thread_handler_code:
-            return HANDOFF
-        kind = self.frame_kinds.get(code.co_filename)
-        if kind is None:
-            kind = self.frame_kinds[code.co_filename] = self._kind_of(code.co_filename)
+    def _file_kind(self, filename: str) -> int:
+        if filename in self.harness_files:
+            kind = STOP
+        else:
+            kind = PROJECT if self.is_project(filename) else LIBRARY
+            if filename in self.special_files:
+                kind |= SPECIAL
+            if filename in self.profiled_files:
+                kind |= PROFILED
+        self.file_kinds[filename] = kind
         return kind
-
-    def _profiled_lines(
-        self, frame: FrameType | None, lines: list[tuple[tuple[str, int, str], int]]
-    ) -> None:
-        sys._getframe().f_trace_lines = False  # no line events from this loop under lineprof
-        line_codes = self.line_ids
-        root = self.root
-        boundary = self.thread_handler_code
-        while frame is not None and frame is not root:
-            code = frame.f_code
-            lined = line_codes.get(id(code))
-            if lined is not None and lined[0] is code:
-                lines.append((lined[1], frame.f_lineno))
-            elif code is boundary:
-                self.crossed = True
-                return
-            frame = frame.f_back
 
     def _awaiting_stack(self, loop: Any) -> list[tuple[str, int, str]]:
         """Project frames of the coroutine suspended while this query runs for it: the task
@@ -282,10 +323,10 @@ class QueryCollector:
             stack = []
             for frame in reversed(chain):
                 code = frame.f_code
-                kind = self.frame_kinds.get(code.co_filename)
+                kind = self.file_kinds.get(code.co_filename)
                 if kind is None:
-                    kind = self.frame_kinds[code.co_filename] = self._kind_of(code.co_filename)
-                if kind == PROJECT:
+                    kind = self._file_kind(code.co_filename)
+                if kind & PROJECT:
                     stack.append((code.co_filename, frame.f_lineno, _function_name(code)))
                     if len(stack) == MAX_STACK:
                         break
@@ -293,21 +334,48 @@ class QueryCollector:
                 return stack
         return []
 
-    def _kind_of(self, filename: str) -> int:
-        if filename in self.harness_files:
-            return STOP
-        return PROJECT if self.is_project(filename) else LIBRARY
-
     def start(self, frame: FrameType | None) -> None:
-        self.root = frame  # the driver's frame: nothing further out ran for the request
         self.recording = True
 
     def stop(self) -> None:
         self.recording = False
         self.run += 1
+        self.forget_frames()  # hold no frame of a finished run
 
     def for_run(self, run: int) -> list[QueryRecord]:
         return [q for q in self.queries if q.run == run]
+
+
+def _digest(items: list[Any]) -> tuple[Any, Any, Any, Any, bool]:
+    """The walk's findings, innermost first, as a query's origin: up to MAX_STACK project
+    frames, the template line being rendered and the {% for %} around it in the same template
+    (nothing further out is needed once the stack is full, unless a template line was found
+    without its loop), every line-profiled line, and whether sync_to_async ran the query."""
+    stack: list[tuple[str, int, str]] = []
+    lines: list[tuple[tuple[str, int, str], int]] = []
+    template = loop_line = template_origin = None
+    learning = True
+    for item in items:
+        tag = item[0]
+        if tag == LINE:
+            lines.append((item[1], item[2]))
+        elif tag == HANDOFF:
+            return stack, template, loop_line, lines, True
+        elif tag == END:
+            break
+        elif not learning:
+            continue
+        elif tag == FRAME:
+            if len(stack) < MAX_STACK:
+                stack.append(item[1])
+            learning = len(stack) < MAX_STACK or (template is not None and loop_line is None)
+        elif template is None:  # (RENDER, id(origin), name, line, is a {% for %})
+            template_origin = item[1]
+            template = (item[2], item[3])
+        elif loop_line is None and item[4] and item[1] == template_origin:
+            loop_line = item[3]
+            learning = len(stack) < MAX_STACK
+    return stack, template, loop_line, lines, False
 
 
 def _await_chain(coroutine: Any) -> list[FrameType]:
