@@ -45,13 +45,15 @@ def profile_request(
     max_duplicates: int | None = None,
     max_db_time_ms: float | None = None,
     output_dir: str | os.PathLike[str] | None = None,
+    speedscope: bool = False,
 ) -> RunResult:
     """Profile one request through the full Django stack (or the view alone with ``direct``).
 
     Every run is rolled back and email is captured unless ``commit``/``capture_email`` say
     otherwise. SQL analysis (``result.sql``: groups, N+1 flags, EXPLAIN plans) is always done;
     exceeded budgets are listed in ``result.budget_failures``. Report files are written only
-    when ``output_dir`` is given; their paths are in ``result.files``.
+    when ``output_dir`` is given (``speedscope`` adds every sample in time order as speedscope
+    JSON); their paths are in ``result.files``.
     Bad input raises :class:`django_profilecmds.exceptions.ProfileCmdsError`.
     """
     from django_profilecmds.analysis.budgets import Budgets
@@ -93,7 +95,7 @@ def profile_request(
     if directory is not None:
         from django_profilecmds.reports.files import write_reports
 
-        write_reports(result, directory)
+        write_reports(result, directory, speedscope=speedscope)
     return result
 
 

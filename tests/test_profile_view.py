@@ -217,21 +217,34 @@ def test_repeat_and_warmup_statistics(books, tmp_path):
     assert "after 2 warm-up" in out
 
 
-def test_files_written_and_listed_last(books, tmp_path):
-    out, _ = profile_view("/books/", output_dir=tmp_path)
-    listed = [
+def listed_files(out: str) -> list[Path]:
+    return [
         Path(line.strip().split(" (")[0])
         for line in out.split("Reports:")[1].splitlines()
         if line.strip()
     ]
+
+
+def test_files_written_and_listed_last(books, tmp_path):
+    out, _ = profile_view("/books/", output_dir=tmp_path)
+    listed = listed_files(out)
     assert {p.suffix for p in listed} == {".html", ".json", ".txt"}
     assert any(p.name.endswith(".sql.txt") for p in listed)
-    assert any(p.name.endswith(".speedscope.json") for p in listed)
+    assert not any("speedscope" in p.name for p in listed)  # on request only
     assert all(p.parent == tmp_path.resolve() and p.exists() for p in listed)
     html = next(p for p in listed if p.suffix == ".html").read_text()
     assert "pyinstrument" in html and "book_list" in html
-    speedscope = json.loads(next(p for p in listed if "speedscope" in p.name).read_text())
+
+
+def test_speedscope_on_request_keeps_every_sample_in_time_order(books, tmp_path):
+    out, _ = profile_view("/books/", output_dir=tmp_path, speedscope=True, repeat=3)
+    path = next(p for p in listed_files(out) if p.name.endswith(".speedscope.json"))
+    speedscope = json.loads(path.read_text())
     assert any(f["name"] == "book_list" for f in speedscope["shared"]["frames"])
+    # One evented profile whose events run forwards in time across the three runs.
+    (profile,) = speedscope["profiles"]
+    times = [event["at"] for event in profile["events"]]
+    assert times == sorted(times) and len(times) > 10
 
 
 def test_no_files(books, tmp_path):

@@ -73,6 +73,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_argument("--output-dir", help="Where report files go (default: profiles/).")
     output.add_argument("--no-files", action="store_true", help="Write no report files.")
     output.add_argument(
+        "--speedscope",
+        action="store_true",
+        help="Also write every pyinstrument sample, in time order, as speedscope JSON.",
+    )
+    output.add_argument(
         "--open", action="store_true", help="Open the HTML report in the default browser."
     )
 
@@ -268,7 +273,7 @@ class ProfilingCommand(BaseCommand):
             if directory is not None:
                 from django_profilecmds.reports.files import write_reports
 
-                write_reports(result, directory)
+                write_reports(result, directory, speedscope=options["speedscope"])
         except ProfileCmdsError as exc:
             raise CommandError(str(exc)) from exc
         return result

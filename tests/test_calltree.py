@@ -1,0 +1,41 @@
+"""The call tree behind the HTML report: pyinstrument's samples merged by call path."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from django_profilecmds import profile_request
+from django_profilecmds.collectors.calltree import merge_call_paths
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+def time_by_path(frame, path=(), totals=None):
+    """Total time under every call path of pyinstrument's tree, siblings of one name merged."""
+    totals = Counter() if totals is None else totals
+    path = (*path, frame.identifier)
+    totals[path] += frame.time
+    for child in frame.children:
+        time_by_path(child, path, totals)
+    return totals
+
+
+def test_merged_samples_give_the_same_call_tree(books):
+    session = profile_request("/books/", repeat=3, interval=0.0002).calltree
+    assert session is not None and len(session.frame_records) > 50
+    merged = merge_call_paths(session)
+    assert len(merged.frame_records) < len(session.frame_records)
+    assert sum(t for _s, t in merged.frame_records) == pytest.approx(
+        sum(t for _s, t in session.frame_records)
+    )
+    before, after = time_by_path(session.root_frame()), time_by_path(merged.root_frame())
+    assert before.keys() == after.keys()
+    for path, seconds in before.items():
+        assert after[path] == pytest.approx(seconds, abs=1e-9), path
+    assert any(path[-1].startswith("book_list\x00") for path in after)
+    # The line each sample was on is gone; the class of a method is kept.
+    frames = {frame for stack, _t in merged.frame_records for frame in stack}
+    assert not any("\x01l" in frame for frame in frames)
+    assert any("\x01c" in frame for frame in frames)
