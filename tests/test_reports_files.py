@@ -44,3 +44,25 @@ def test_hostile_path_and_repeated_runs_get_distinct_files_in_the_directory(book
         assert path.parent == tmp_path.resolve()
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert json.loads(first.files["json"].read_text())["status"] == 200
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_index_reads_each_run_from_the_start_of_its_json(books, tmp_path):
+    from django_profilecmds.reports.html import render_index
+
+    first = profile_request("/books/", output_dir=tmp_path, profiler="none")
+    second = profile_request("/books/cbv/", output_dir=tmp_path, profiler="none")
+    data = json.loads(first.files["json"].read_text())
+    assert data["index_row"]["queries"] == first.query_count == 13
+    assert data["index_row"]["nplusone"] == 1 and data["index_row"]["title"] == "GET /books/"
+    # Only the row at the start is read: the rest of the file may be anything, however long.
+    text = first.files["json"].read_text()
+    cut = text.index('}, "title": ') + 1  # the end of the row
+    first.files["json"].write_text(text[:cut] + ", " + "x" * 200_000)
+    # A result written without the row (an older version) is read whole.
+    old = json.loads(second.files["json"].read_text())
+    del old["index_row"]
+    second.files["json"].write_text(json.dumps(old))
+    index = render_index(tmp_path)
+    assert "GET /books/" in index and "GET /books/cbv/" in index
+    assert first.files["html"].name in index and second.files["html"].name in index

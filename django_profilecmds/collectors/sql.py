@@ -5,7 +5,10 @@ flag, so warm-up runs and the time between runs cost one attribute check per que
 
 For each recorded query the origin is found by walking frames (never by formatting a
 traceback): the innermost frames in project code, and, when a template is rendering, the
-template line being rendered and the ``{% for %}`` line around it.
+template line being rendered and the ``{% for %}`` line around it; under lineprof, also the
+line each line-profiled function is on. The walk ends at the first frame that an earlier
+query's walk met, reusing what lay beyond it, so the queries of a loop cost a walk from the
+query out to the loop, not to the top of the stack.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ LIBRARY, PROJECT, STOP, SPECIAL, PROFILED = 0, 1, 2, 4, 8
 # What the walk learns from one frame (the first field of an item tuple).
 FRAME, LINE, RENDER, HANDOFF, END = 0, 1, 2, 3, 4
 HANDOFF_ITEMS = ((HANDOFF,),)
-END_ITEMS = ((END,),)
+END_ITEM = (END,)
 # A generator or coroutine frame can be resumed by another caller: never a cached anchor.
 RESUMABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
@@ -211,7 +214,7 @@ class QueryCollector:
                 frame = frame.f_back  # library code
                 continue
             if kind == STOP:
-                items.append(END_ITEMS[0])
+                items.append(END_ITEM)
                 break
             known = anchors.get(id(frame))
             if known is not None and known[0] is frame:
@@ -275,7 +278,7 @@ class QueryCollector:
                 path.clear()
                 return
         for stale in path[height:]:
-            del anchors[id(stale)]
+            anchors.pop(id(stale), None)  # another thread may have dropped it
         del path[height:]
         outward = known[2] if known is not None else ()
         for frame, after, fixed in reversed(new):

@@ -153,9 +153,12 @@ def _write_reports(
     report_path = private_path(directory, f"{base}.html")
     data["files"]["html"] = str(report_path)
     clean = redact_result(data, redactor)
+    from django_profilecmds.reports.html import index_row, render_index, render_report
+
+    # The index row first, where render_index reads it without parsing the whole file.
     # Compact: indent would switch json to its pure-Python encoder, several times slower.
-    json_path.write_text(json.dumps(clean) + "\n", encoding="utf-8")
-    from django_profilecmds.reports.html import render_index, render_report
+    document = {"index_row": index_row(clean), **clean}
+    json_path.write_text(json.dumps(document) + "\n", encoding="utf-8")
 
     report_path.write_text(render_report(result, clean, calltree_html), encoding="utf-8")
     result.files = {"html": report_path, **result.files}

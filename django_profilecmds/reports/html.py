@@ -126,38 +126,30 @@ def _context(values: dict[str, Any]) -> Any:
 
 
 def render_index(directory: Path) -> str:
-    """A sortable table of every run whose JSON result is in ``directory``, newest first."""
+    """A sortable table of every run whose JSON result is in ``directory``, newest first.
+
+    A run's JSON starts with its row (``"index_row"``), so only the start of each file is read:
+    the index is rewritten after every run, and a directory collects hundreds of megabytes.
+    """
     runs = []
     replays: list[dict[str, Any]] = []
     for path in directory.glob("*.json"):
         if path.name.endswith(".speedscope.json"):
             continue
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict) and data.get("kind") == "replay" and "replay" in data:
-            replays.append(_replay_row(path, data))
-            continue
-        if not isinstance(data, dict) or "spec" not in data or "wall" not in data:
-            continue
+        row = _leading_row(path)
+        if row is None:
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(data, dict) and data.get("kind") == "replay" and "replay" in data:
+                replays.append(_replay_row(path, data))
+                continue
+            if not isinstance(data, dict) or "spec" not in data or "wall" not in data:
+                continue
+            row = index_row(data)
         report = path.with_suffix(".html")
-        runs.append(
-            {
-                "created": data.get("created", ""),
-                "title": data.get("title", ""),
-                "user": data.get("user") or "anonymous",
-                "driver": data.get("driver", ""),
-                "status": data.get("status"),
-                "failed": data.get("failed", False),
-                "wall_ms": data["wall"]["median"] * 1000,
-                "queries": data.get("query_count", 0),
-                "nplusone": len((data.get("sql") or {}).get("nplusone", [])),
-                "report": report.name if report.exists() else "",
-                "json": path.name,
-                "compared": _verdicts(data.get("comparison") or []),
-            }
-        )
+        runs.append({**row, "report": report.name if report.exists() else "", "json": path.name})
     runs.sort(key=lambda run: run["created"], reverse=True)
     replays.sort(key=lambda replay: replay["created"], reverse=True)
     return (
@@ -165,6 +157,41 @@ def render_index(directory: Path) -> str:
         .get_template("django_profilecmds/index.html")
         .render(_context({"runs": runs, "replays": replays}))
     )
+
+
+INDEX_ROW_START = '{"index_row": '
+
+
+def index_row(data: dict[str, Any]) -> dict[str, Any]:
+    """What ``index.html`` shows of one run (``data`` is the redacted result dict)."""
+    return {
+        "created": data.get("created", ""),
+        "title": data.get("title", ""),
+        "user": data.get("user") or "anonymous",
+        "driver": data.get("driver", ""),
+        "status": data.get("status"),
+        "failed": data.get("failed", False),
+        "wall_ms": data["wall"]["median"] * 1000,
+        "queries": data.get("query_count", 0),
+        "nplusone": len((data.get("sql") or {}).get("nplusone", [])),
+        "compared": _verdicts(data.get("comparison") or []),
+    }
+
+
+def _leading_row(path: Path) -> dict[str, Any] | None:
+    """The index row a run's JSON starts with, read from the file's first 64 KiB."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            head = handle.read(64 * 1024)
+    except (OSError, ValueError):
+        return None
+    if not head.startswith(INDEX_ROW_START):
+        return None
+    try:
+        row, _end = json.JSONDecoder().raw_decode(head, len(INDEX_ROW_START))
+    except ValueError:
+        return None
+    return row if isinstance(row, dict) and "created" in row else None
 
 
 def _replay_row(path: Path, data: dict[str, Any]) -> dict[str, Any]:
