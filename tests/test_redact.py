@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 
 from django_profilecmds import profile_request
 from django_profilecmds.reports.redact import MASK, Redactor
+from tests.testapp.models import Member
 
 PLANTED = ["Bearer planted-auth-token", "planted-password-value", "planted-api-key-value"]
 
@@ -69,3 +74,45 @@ def test_configured_names_are_masked_and_authors_are_not(settings):
         ("authors", "Ada"),
         ("auth_token", MASK),
     ]
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_parameters_bound_to_sensitive_columns_appear_in_no_file(tmp_path):
+    out = StringIO()
+    call_command(
+        "profile_call",
+        "tests.testapp.views.rotate_credentials",
+        output_dir=tmp_path,
+        profiler="cprofile",
+        explain=True,
+        explain_top=10,
+        sql="full",
+        stdout=out,
+        stderr=StringIO(),
+    )
+    assert not Member.objects.filter(email="rotated@example.com").exists()  # rolled back
+    written = out.getvalue().encode() + b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    for secret in ("plain-secret-insert", "plain-secret-update", "plain-secret-where"):
+        assert secret.encode() not in written
+    queries = json.loads(next(tmp_path.glob("call-*.json")).read_text())["queries"]
+    insert = next(q for q in queries if q["sql"].startswith('INSERT INTO "django_session"'))
+    assert insert["params"][0] == "*" * 20  # session_key
+    # Ordinary values stay readable: the email and the name.
+    assert b"rotated@example.com" in written and b"Rotated" in written
+
+
+@pytest.mark.parametrize(
+    ("sql", "positions"),
+    [
+        ('INSERT INTO "u" ("email", "password") VALUES (%s, %s), (%s, %s)', {1, 3}),
+        ('UPDATE "u" SET "name" = %s, "password" = %s WHERE "u"."id" = %s', {1}),
+        ('SELECT 1 FROM "u" WHERE "u"."api_key" IN (%s, %s) AND "u"."id" = %s', {0, 1}),
+        ("SELECT 1 FROM `u` WHERE `u`.`secret_token` LIKE %s LIMIT %s", {0}),
+        ('SELECT 1 FROM "u" WHERE "u"."author_id" = %s', set()),
+        ('SELECT "u"."password" FROM "u" WHERE "u"."id" = %s', set()),
+    ],
+)
+def test_parameters_are_matched_to_their_columns(sql, positions):
+    assert Redactor().sensitive_params(sql) == positions
+    params = list(range(sql.count("%s")))
+    assert Redactor().params(sql, params) == [MASK if i in positions else i for i in params]

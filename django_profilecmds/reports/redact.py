@@ -25,6 +25,16 @@ PASSWORD_HASH = re.compile(
 # (Also as it reads inside a JSON string, with escaped quotes.)
 CSRF_INPUT = re.compile(r'(name=\\?"csrfmiddlewaretoken\\?" value=\\?")[^"\\]*')
 EXTRA_NAMES = ("AUTHORIZATION", "COOKIE", "SESSION", "CSRF", "CREDENTIAL")
+# Which column a query's placeholders are bound to: `INSERT INTO t ("a", "b") VALUES (%s, %s)`
+# by position (several rows repeat the columns), else a column compared with or set to them:
+# `"t"."a" = %s`, `"a" IN (%s, %s)`, `a LIKE %s`, `SET "a" = %s`.
+PLACEHOLDER = re.compile(r"%s|%\((\w+)\)s")
+INSERT_COLUMNS = re.compile(r"\s*INSERT\s+INTO\s+\S+\s*\(([^)]*)\)\s*VALUES", re.IGNORECASE)
+COLUMN_PLACEHOLDERS = re.compile(
+    r'("[^"]+"|`[^`]+`|\[[^\]]+\]|\w+)\s*(?:=|<>|!=|<=|>=|<|>|\bI?LIKE\b|\bIN\b)\s*\(?\s*'
+    r"((?:%s\s*,\s*)*%s)",
+    re.IGNORECASE,
+)
 
 
 def sensitive_name_pattern() -> re.Pattern[str]:
@@ -44,6 +54,7 @@ class Redactor:
     def __init__(self, secret_values: Iterable[str] = ()) -> None:
         self.names = sensitive_name_pattern()
         self._names_seen: dict[str, bool] = {}
+        self._params_seen: dict[str, frozenset[int]] = {}
         # Longest first, so a secret containing another is masked whole.
         self.values = sorted({v for v in secret_values if v and len(v) >= 6}, key=len, reverse=True)
 
@@ -67,6 +78,45 @@ class Redactor:
         if "csrfmiddlewaretoken" in value:
             value = CSRF_INPUT.sub(rf"\g<1>{MASK}", value)
         return value
+
+    def sensitive_params(self, sql: str) -> frozenset[int]:
+        """Positions of the parameters of ``sql`` bound to a column with a sensitive name (a
+        ``password``, an ``api_key``): the values they carry are secrets whoever made them."""
+        known = self._params_seen.get(sql)
+        if known is None:
+            known = self._params_seen[sql] = self._find_sensitive_params(sql)
+        return known
+
+    def _find_sensitive_params(self, sql: str) -> frozenset[int]:
+        if "%s" not in sql or not self.names.search(sql):
+            return frozenset()
+        starts = [match.start() for match in PLACEHOLDER.finditer(sql)]
+        insert = INSERT_COLUMNS.match(sql)
+        if insert is not None:
+            columns = [_unquote(column) for column in insert[1].split(",")]
+            return frozenset(
+                index
+                for index in range(len(starts))
+                if self.is_sensitive(columns[index % len(columns)])
+            )
+        index_of = {start: index for index, start in enumerate(starts)}
+        return frozenset(
+            index_of[placeholder.start()]
+            for match in COLUMN_PLACEHOLDERS.finditer(sql)
+            if self.is_sensitive(_unquote(match[1]))
+            for placeholder in PLACEHOLDER.finditer(sql, match.start(2), match.end(2))
+        )
+
+    def params(self, sql: str, params: Any, many: bool = False) -> Any:
+        """``params`` with the values bound to sensitive columns (or named so) masked."""
+        if many and isinstance(params, (list, tuple)):
+            return [self.params(sql, row) for row in params]
+        if isinstance(params, dict):
+            return {k: MASK if self.is_sensitive(str(k)) else v for k, v in params.items()}
+        positions = self.sensitive_params(sql)
+        if not positions or not isinstance(params, (list, tuple)):
+            return params
+        return [MASK if index in positions else value for index, value in enumerate(params)]
 
     def pairs(self, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         return [(k, MASK if self.is_sensitive(k) else self.text(v)) for k, v in pairs]
@@ -123,6 +173,16 @@ def redactor_for(result: dict[str, Any], secret_values: Iterable[str] = ()) -> R
         sent.extend(_json_pairs(json.dumps(dict(call["kwargs"]), default=str)))
     planted = [value for name, value in sent if names.is_sensitive(name)]
     planted += [part for value in planted for part in value.split()]
+    # Values the code itself wrote to or looked up by a sensitive column (a generated token)
+    # are masked wherever else they show up too: EXPLAIN plans, response bodies.
+    for query in result.get("queries", []):
+        positions = names.sensitive_params(query["sql"])
+        for row in query["params"] if query["many"] else [query["params"]]:
+            if isinstance(row, dict):
+                planted += [v for k, v in row.items() if names.is_sensitive(str(k))]
+            elif positions and isinstance(row, (list, tuple)):
+                planted += [row[i] for i in positions if i < len(row)]
+    planted = [value for value in planted if isinstance(value, str)]
     return Redactor([*secret_values, *planted])
 
 
@@ -130,6 +190,8 @@ def redact_result(result: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
     """A copy of ``RunResult.to_dict()`` that is safe to write anywhere."""
     request = result["spec"]["request"]
     clean = redactor.data(result)
+    for query in clean.get("queries", []):
+        query["params"] = redactor.params(query["sql"], query["params"], query["many"])
     if request is None:
         return clean  # type: ignore[no-any-return]
     clean_request = clean["spec"]["request"]
@@ -139,6 +201,10 @@ def redact_result(result: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
         clean_request["json_body"] = redactor.json_text(request["json_body"])
     clean["response"]["body_preview"] = redactor.json_text(result["response"]["body_preview"])
     return clean  # type: ignore[no-any-return]
+
+
+def _unquote(identifier: str) -> str:
+    return identifier.strip().strip('"`[]')
 
 
 def _json_pairs(text: str) -> list[tuple[str, str]]:

@@ -109,7 +109,8 @@ def render_sql_file(result: RunResult, redactor: Redactor) -> str:
         lines.extend(f"--   at {describe_frame(frame)}" for frame in query.stack)
         if query.template:
             lines.append(f"--   template {query.template[0]}:{query.template[1]}")
-        lines.append(f"--   params {redactor.text(repr(query.params))}")
+        params = redactor.params(query.sql, query.params, query.many)
+        lines.append(f"--   params {redactor.text(repr(params))}")
         lines.append(query.sql.rstrip(";") + ";")
         lines.append("")
     return "\n".join(lines)

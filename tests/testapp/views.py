@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
-from tests.testapp.models import AuditEntry, Author, Book
+from tests.testapp.models import AuditEntry, Author, Book, Member
 
 
 def book_list(request: HttpRequest) -> HttpResponse:
@@ -136,3 +136,15 @@ def tunable(request: HttpRequest) -> HttpResponse:
 
     time.sleep(getattr(settings, "TESTAPP_TUNABLE_DELAY", 0.003))
     return HttpResponse("tunable")
+
+
+def rotate_credentials() -> str:
+    """Writes and looks up secrets the request never sent: only SQL parameters carry them."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    member = Member.objects.create(email="rotated@example.com", password="plain-secret-insert")
+    Member.objects.filter(pk=member.pk).update(name="Rotated", password="plain-secret-update")
+    Member.objects.filter(password__in=["plain-secret-where", "x"]).exists()
+    session = SessionStore()
+    session.create()
+    return f"rotated {member.email}"
