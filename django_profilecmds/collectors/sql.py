@@ -242,6 +242,7 @@ class QueryCollector:
 
     def _frame_items(self, frame: FrameType, code: Any, kind: int) -> tuple[Any, ...]:
         """What one frame of a project, special or line-profiled file adds to the walk."""
+        sys._getframe().f_trace_lines = False  # as in _locate
         items: tuple[Any, ...] = ()
         if kind & PROFILED:
             lined = self.line_ids.get(id(code))
@@ -268,6 +269,7 @@ class QueryCollector:
     ) -> None:
         """Keep the frames of this walk as anchors, dropping those of earlier walks that are no
         longer on the stack: at most one stack's worth of frames is held."""
+        sys._getframe().f_trace_lines = False  # as in _locate
         anchors, path = self.anchors, self.anchor_path
         height = 0
         if known is not None:
@@ -354,6 +356,7 @@ def _digest(items: list[Any]) -> tuple[Any, Any, Any, Any, bool]:
     frames, the template line being rendered and the {% for %} around it in the same template
     (nothing further out is needed once the stack is full, unless a template line was found
     without its loop), every line-profiled line, and whether sync_to_async ran the query."""
+    sys._getframe().f_trace_lines = False  # as in _locate
     stack: list[tuple[str, int, str]] = []
     lines: list[tuple[tuple[str, int, str], int]] = []
     template = loop_line = template_origin = None
