@@ -4,7 +4,7 @@ Goal: under 0.5 s for everything a run writes by default: the one-page report wi
 pyinstrument's call tree in it, that page alone, the JSON result, the SQL listing and the
 refreshed index. The run is real: the demo's N+1 page profiled five times (418 queries each)
 with a sampling interval fine enough for more than 10,000 samples, cut to the first 10,000.
-The speedscope file (on request, every sample in time order) is timed apart for reference.
+The speedscope file (on request, the samples in time order) is timed apart for reference.
 
 Run with ``make bench`` (or ``python -m benchmarks.bench_report`` from the repository root).
 """

@@ -52,7 +52,7 @@ def profile_request(
     Every run is rolled back and email is captured unless ``commit``/``capture_email`` say
     otherwise. SQL analysis (``result.sql``: groups, N+1 flags, EXPLAIN plans) is always done;
     exceeded budgets are listed in ``result.budget_failures``. Report files are written only
-    when ``output_dir`` is given (``speedscope`` adds every sample in time order as speedscope
+    when ``output_dir`` is given (``speedscope`` adds the samples in time order as speedscope
     JSON); their paths are in ``result.files``.
     Bad input raises :class:`django_profilecmds.exceptions.ProfileCmdsError`.
     """

@@ -19,6 +19,7 @@ import inspect
 import os
 import sys
 import sysconfig
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -129,6 +130,7 @@ class QueryCollector:
         # digests of the walks that ended there).
         self.anchors: dict[int, tuple[FrameType, int, tuple[Any, ...], Any, dict[Any, Any]]] = {}
         self.anchor_path: list[FrameType] = []  # the anchors of the last walk, by height
+        self.anchor_owner: int | None = None  # the thread whose frames they are
 
     @contextmanager
     def installed(self) -> Iterator[None]:
@@ -248,9 +250,7 @@ class QueryCollector:
             lined = self.line_ids.get(id(code))
             if lined is not None and lined[0] is code:
                 items = ((LINE, lined[1], frame.f_lineno),)
-        if kind & PROJECT:
-            return (*items, (FRAME, (code.co_filename, frame.f_lineno, _function_name(code))))
-        if kind & SPECIAL:
+        if kind & SPECIAL:  # before PROJECT: asgiref or Django may be installed as project code
             if code is self.render_code:
                 node = frame.f_locals.get("self")
                 token = getattr(node, "token", None)
@@ -260,8 +260,11 @@ class QueryCollector:
                     is_for = isinstance(node, self.for_node)
                     # id(): an Origin is not hashable, and items are digest keys.
                     return (*items, (RENDER, id(origin), name, token.lineno, is_for))
-            elif code is self.thread_handler_code:
+                return items
+            if code is self.thread_handler_code:
                 return HANDOFF_ITEMS
+        if kind & PROJECT:
+            return (*items, (FRAME, (code.co_filename, frame.f_lineno, _function_name(code))))
         return items
 
     def _remember(
@@ -270,12 +273,19 @@ class QueryCollector:
         """Keep the frames of this walk as anchors, dropping those of earlier walks that are no
         longer on the stack: at most one stack's worth of frames is held."""
         sys._getframe().f_trace_lines = False  # as in _locate
+        # One thread keeps anchors (the one that ran the first query): concurrent walks on
+        # other threads still reuse nothing wrong, as their frames are never anchors.
+        owner, thread = self.anchor_owner, threading.get_ident()
+        if owner is None:
+            self.anchor_owner = owner = thread
+        if owner != thread:
+            return
         anchors, path = self.anchors, self.anchor_path
         height = 0
         if known is not None:
             height = known[1] + 1
             if len(path) < height or path[height - 1] is not known[0]:
-                # Another thread's walk came between: start afresh next time.
+                # Not the last walk's path (defensive): start afresh next time.
                 anchors.clear()
                 path.clear()
                 return
@@ -290,6 +300,7 @@ class QueryCollector:
     def forget_frames(self) -> None:
         self.anchors.clear()
         self.anchor_path.clear()
+        self.anchor_owner = None
 
     @property
     def line_codes(self) -> dict[Any, tuple[str, int, str]]:

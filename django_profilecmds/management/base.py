@@ -75,7 +75,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_argument(
         "--speedscope",
         action="store_true",
-        help="Also write every pyinstrument sample, in time order, as speedscope JSON.",
+        help="Also write pyinstrument's samples, in time order, as speedscope JSON.",
     )
     output.add_argument(
         "--open", action="store_true", help="Open the HTML report in the default browser."

@@ -76,7 +76,7 @@ def write_reports(
 
     The call tree goes into the report as pyinstrument's page, drawn from the samples merged by
     call path (see ``merge_call_paths``), and is also written alone (``.pyinstrument.html``).
-    ``speedscope`` adds every sample in time order as speedscope JSON, which takes seconds on a
+    ``speedscope`` adds the samples in time order as speedscope JSON, which takes seconds on a
     long run.
     """
     with _collector_paused():
