@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from io import StringIO
 
 import pytest
@@ -51,6 +52,28 @@ def test_hits_match_line_profilers_own(db):
         )
         assert int(columns[1]) == hits, (lineno, columns)
     assert "Returned int" in out
+
+
+def test_hits_match_line_profilers_own_around_queries(books):
+    """The query bookkeeping runs with line tracing suspended: no line event of the profiled
+    function is lost, even on the lines right after a query, and the tracer is put back."""
+    bare = LineProfiler()
+    bare.add_function(lines.queries_then_arithmetic)
+    bare.enable_by_count()
+    lines.queries_then_arithmetic(6)
+    bare.disable_by_count()
+    ((_key, expected),) = bare.get_stats().timings.items()
+    tracer = sys.gettrace()  # None, or a coverage tool's
+
+    out = lineprof("tests.testapp.lines.queries_then_arithmetic", call="", call_args="[6]")
+    assert sys.gettrace() is tracer
+    assert row(out, "total += i")[1] == "6"
+    for lineno, hits, _time in expected:
+        columns = next(
+            line.split() for line in out.splitlines() if line.split()[:1] == [str(lineno)]
+        )
+        assert int(columns[1]) == hits, (lineno, columns)
+    assert row(out, "cursor.execute(")[5] == "6q"
 
 
 def test_sql_lands_on_the_loop_line_of_a_view(books):

@@ -131,6 +131,9 @@ class QueryCollector:
         self.anchors: dict[int, tuple[FrameType, int, tuple[Any, ...], Any, dict[Any, Any]]] = {}
         self.anchor_path: list[FrameType] = []  # the anchors of the last walk, by height
         self.anchor_owner: int | None = None  # the thread whose frames they are
+        # line_profiler's trace function while lineprof runs (line_profiler 5 and later: its
+        # manager, which a suspension with sys.settrace can hand back to).
+        self.line_tracer: Any = None
 
     @contextmanager
     def installed(self) -> Iterator[None]:
@@ -155,30 +158,60 @@ class QueryCollector:
                 return execute(sql, params, many, context)
             finally:
                 duration = time.perf_counter() - start
-                rowcount = getattr(context.get("cursor"), "rowcount", -1)
-                stack, template, loop_line, lines, crossed = self._locate(sys._getframe(1))
-                if crossed and ASYNC_LOOP.get() is not None and len(stack) < MAX_STACK:
-                    # Run by sync_to_async: the callers are the awaiting coroutine's frames.
-                    awaiting = self._awaiting_stack(ASYNC_LOOP.get())
-                    stack = [*stack, *awaiting][:MAX_STACK]
-                self._raw.append(
-                    (
-                        alias,
-                        sql,
-                        params,
-                        many,
-                        duration,
-                        self.run,
-                        stack,
-                        template,
-                        loop_line,
-                        connection.in_atomic_block,
-                        rowcount if isinstance(rowcount, int) and rowcount >= 0 else None,
-                        lines,
+                tracer = self.line_tracer
+                if tracer is not None and sys.gettrace() is tracer:
+                    # The bookkeeping is none of the user's lines: line_profiler need not
+                    # trace it (with its tracer on, every bytecode costs a callback).
+                    sys.settrace(None)
+                else:
+                    tracer = None
+                try:
+                    self._record(
+                        alias, connection, sql, params, many, context, duration, sys._getframe(1)
                     )
-                )
+                finally:
+                    if tracer is not None:
+                        sys.settrace(tracer)
+                        # The next call goes to line_profiler, which puts its C callback back.
+                        _hand_back()
 
         return record
+
+    def _record(
+        self,
+        alias: str,
+        connection: Any,
+        sql: str,
+        params: Any,
+        many: bool,
+        context: Any,
+        duration: float,
+        caller: FrameType | None,
+    ) -> None:
+        """Keep the query with its origin, as a raw tuple in QueryRecord's field order."""
+        sys._getframe().f_trace_lines = False
+        rowcount = getattr(context.get("cursor"), "rowcount", -1)
+        stack, template, loop_line, lines, crossed = self._locate(caller)
+        if crossed and ASYNC_LOOP.get() is not None and len(stack) < MAX_STACK:
+            # Run by sync_to_async: the callers are the awaiting coroutine's frames.
+            awaiting = self._awaiting_stack(ASYNC_LOOP.get())
+            stack = [*stack, *awaiting][:MAX_STACK]
+        self._raw.append(
+            (
+                alias,
+                sql,
+                params,
+                many,
+                duration,
+                self.run,
+                stack,
+                template,
+                loop_line,
+                connection.in_atomic_block,
+                rowcount if isinstance(rowcount, int) and rowcount >= 0 else None,
+                lines,
+            )
+        )
 
     @property
     def queries(self) -> list[QueryRecord]:
@@ -194,8 +227,8 @@ class QueryCollector:
         """Project-code stack, template line, {% for %} line, line-profiled lines, and whether
         the query runs for a coroutine on another thread (sync_to_async).
 
-        Hot path (every query, and traced line by line under lineprof). A frame of a library
-        file costs one dict lookup by file name. The walk outwards ends at the harness, or at
+        Hot path (every query; traced too under lineprof with line_profiler 4). A library
+        frame costs one dict lookup by file name. The walk outwards ends at the harness, or at
         a frame an earlier query's walk met: while a frame runs, the frames outside it wait on
         the same call, so what they told that walk still holds (the N+1 queries of one loop
         share every frame from the loop outwards).
@@ -352,14 +385,24 @@ class QueryCollector:
 
     def start(self, frame: FrameType | None) -> None:
         self.recording = True
+        tracer = sys.gettrace()
+        # line_profiler 5's manager restores its C callback on the next call it sees after
+        # sys.settrace(manager); line_profiler 4 installs itself in a way that cannot be.
+        if self.profiled_files and hasattr(tracer, "active_instances"):
+            self.line_tracer = tracer
 
     def stop(self) -> None:
         self.recording = False
+        self.line_tracer = None
         self.run += 1
         self.forget_frames()  # hold no frame of a finished run
 
     def for_run(self, run: int) -> list[QueryRecord]:
         return [q for q in self.queries if q.run == run]
+
+
+def _hand_back() -> None:
+    """A call for the trace function that sys.settrace just installed to see."""
 
 
 def _digest(items: list[Any]) -> tuple[Any, Any, Any, Any, bool]:

@@ -7,6 +7,8 @@ import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from django.db import connection
+
 from tests.testapp.models import Author, Book
 
 NOT_A_FUNCTION = 42
@@ -17,6 +19,17 @@ def author_names() -> list[str]:
     for book in Book.objects.all():
         names.append(book.author.name)  # one query per book: the N+1
     return names
+
+
+def queries_then_arithmetic(n: int) -> int:
+    total = 0
+    with connection.cursor() as cursor:
+        for i in range(n):
+            cursor.execute("SELECT COUNT(*) FROM testapp_book WHERE id > %s", [i])
+            total += i  # no call between the query and this line
+            if total % 2:
+                total += 1
+    return total
 
 
 def arithmetic(n: int, scale: int = 1) -> int:
