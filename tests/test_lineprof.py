@@ -9,6 +9,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.backends.utils import CursorWrapper
 from line_profiler import LineProfiler
 
 from django_profilecmds.targets import resolve_target
@@ -74,6 +75,28 @@ def test_hits_match_line_profilers_own_around_queries(books):
         )
         assert int(columns[1]) == hits, (lineno, columns)
     assert row(out, "cursor.execute(")[5] == "6q"
+
+
+def test_profiled_django_code_gets_no_hits_from_the_query_bookkeeping(books):
+    """Recording each query runs none of the Python a user may be line-profiling (here the
+    method behind Django's cursor attributes): its hits are exactly a bare LineProfiler's."""
+    bare = LineProfiler()
+    bare.add_function(CursorWrapper.__getattr__)
+    bare.enable_by_count()
+    lines.author_names()
+    bare.disable_by_count()
+    ((_key, expected),) = bare.get_stats().timings.items()
+
+    out = lineprof(
+        "django.db.backends.utils.CursorWrapper.__getattr__",
+        call="tests.testapp.lines.author_names",
+    )
+    assert "13 queries" in out
+    for lineno, hits, _time in expected:
+        columns = next(
+            line.split() for line in out.splitlines() if line.split()[:1] == [str(lineno)]
+        )
+        assert int(columns[1]) == hits, (lineno, columns)
 
 
 def test_sql_lands_on_the_loop_line_of_a_view(books):

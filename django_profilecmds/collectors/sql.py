@@ -161,7 +161,8 @@ class QueryCollector:
                 tracer = self.line_tracer
                 if tracer is not None and sys.gettrace() is tracer:
                     # The bookkeeping is none of the user's lines: line_profiler need not
-                    # trace it (with its tracer on, every bytecode costs a callback).
+                    # trace it (with a tracer on, every bytecode takes the interpreter's slow
+                    # tracing path, and every call and line calls the tracer back).
                     sys.settrace(None)
                 else:
                     tracer = None
@@ -190,7 +191,10 @@ class QueryCollector:
     ) -> None:
         """Keep the query with its origin, as a raw tuple in QueryRecord's field order."""
         sys._getframe().f_trace_lines = False
-        rowcount = getattr(context.get("cursor"), "rowcount", -1)
+        # The database cursor's own rowcount: Django's wrapper would answer through its
+        # __getattr__, Python code a user may be line-profiling.
+        cursor = context.get("cursor")
+        rowcount = getattr(getattr(cursor, "cursor", cursor), "rowcount", -1)
         stack, template, loop_line, lines, crossed = self._locate(caller)
         if crossed and ASYNC_LOOP.get() is not None and len(stack) < MAX_STACK:
             # Run by sync_to_async: the callers are the awaiting coroutine's frames.
@@ -385,11 +389,8 @@ class QueryCollector:
 
     def start(self, frame: FrameType | None) -> None:
         self.recording = True
-        tracer = sys.gettrace()
-        # line_profiler 5's manager restores its C callback on the next call it sees after
-        # sys.settrace(manager); line_profiler 4 installs itself in a way that cannot be.
-        if self.profiled_files and hasattr(tracer, "active_instances"):
-            self.line_tracer = tracer
+        if self.profiled_files:
+            self.line_tracer = _suspendable_tracer()
 
     def stop(self) -> None:
         self.recording = False
@@ -399,6 +400,19 @@ class QueryCollector:
 
     def for_run(self, run: int) -> list[QueryRecord]:
         return [q for q in self.queries if q.run == run]
+
+
+def _suspendable_tracer() -> Any:
+    """line_profiler's trace function on this thread, if it is one that sys.settrace can take
+    off and put back: line_profiler 5's manager, which reinstalls its C callback on the first
+    call it sees after sys.settrace(manager). line_profiler 4 installs itself in a way that
+    cannot be restored, and a later major version may change that detail: those stay traced."""
+    tracer = sys.gettrace()
+    if tracer is None or not hasattr(tracer, "active_instances"):
+        return None
+    from line_profiler import __version__
+
+    return tracer if __version__.split(".", 1)[0] == "5" else None
 
 
 def _hand_back() -> None:
