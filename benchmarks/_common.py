@@ -29,6 +29,12 @@ def demo_environment() -> dict[str, str]:
 def setup_demo_django() -> None:
     """Seed a throwaway demo database and configure Django in this process to use it."""
     os.environ.update(demo_environment())
+    setup_django()
+
+
+def setup_django() -> None:
+    """Configure Django in this process for the demo project, on the database the environment
+    names (``DEMO_DATABASE_PATH``)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo_site.settings")
     sys.path.insert(0, str(DEMO))
     import django

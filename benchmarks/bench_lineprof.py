@@ -33,13 +33,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from benchmarks._common import (
-    DEMO,
     ROOT,
     bare_handler,
     demo_environment,
     interleaved,
     report,
     setup_demo_django,
+    setup_django,
 )
 
 PATH = "/listings/"
@@ -118,11 +118,7 @@ def main() -> None:
 
 def child(name: str, requests: int) -> None:
     """Run under callgrind: set up Django on the given database, warm up, send the requests."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo_site.settings")
-    sys.path.insert(0, str(DEMO))
-    import django
-
-    django.setup()
+    setup_django()
     request = sides()[name]
     for _ in range(requests + 1):
         request()

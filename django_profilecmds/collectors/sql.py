@@ -131,8 +131,8 @@ class QueryCollector:
         self.anchors: dict[int, tuple[FrameType, int, tuple[Any, ...], Any, dict[Any, Any]]] = {}
         self.anchor_path: list[FrameType] = []  # the anchors of the last walk, by height
         self.anchor_owner: int | None = None  # the thread whose frames they are
-        # line_profiler's trace function while lineprof runs (line_profiler 5 and later: its
-        # manager, which a suspension with sys.settrace can hand back to).
+        # line_profiler's trace function while lineprof runs, when sys.settrace can take it
+        # off and put it back (line_profiler 5's manager; see _suspendable_tracer).
         self.line_tracer: Any = None
 
     @contextmanager

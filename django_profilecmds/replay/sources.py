@@ -145,11 +145,10 @@ def open_source(path: Path, format: str | None = None) -> RequestSource:
     path = Path(path)
     if format is not None and format not in FORMATS:
         raise SourceError(f"Unknown format {format!r}; choose from {', '.join(FORMATS)}.")
-    head = _read_head(path)
     if format is None:
-        format = _detect(head)
-        if format is None:
-            raise SourceError(_no_format_message(path))
+        format = detect_format(path)
+    else:
+        _read_head(path)  # the same errors for a missing, unreadable or empty file
     entries = _har_entries(path) if format == "har" else None
     return RequestSource(path, format, entries)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 MASK = "********************"
@@ -111,12 +111,25 @@ class Redactor:
         """``params`` with the values bound to sensitive columns (or named so) masked."""
         if many and isinstance(params, (list, tuple)):
             return [self.params(sql, row) for row in params]
-        if isinstance(params, dict):
-            return {k: MASK if self.is_sensitive(str(k)) else v for k, v in params.items()}
-        positions = self.sensitive_params(sql)
-        if not positions or not isinstance(params, (list, tuple)):
+        secret = self._secret_keys(sql, params)
+        if not secret:
             return params
-        return [MASK if index in positions else value for index, value in enumerate(params)]
+        if isinstance(params, dict):
+            return {k: MASK if k in secret else v for k, v in params.items()}
+        return [MASK if index in secret else value for index, value in enumerate(params)]
+
+    def secret_params(self, sql: str, params: Any, many: bool = False) -> list[Any]:
+        """The values that ``params`` masks: those bound to sensitive columns (or named so)."""
+        rows = params if many and isinstance(params, (list, tuple)) else [params]
+        return [row[key] for row in rows for key in self._secret_keys(sql, row)]
+
+    def _secret_keys(self, sql: str, row: Any) -> Collection[Any]:
+        """The keys (a dict) or positions (a list) of one row of parameters that are secret."""
+        if isinstance(row, dict):
+            return {k for k in row if self.is_sensitive(str(k))}
+        if isinstance(row, (list, tuple)):
+            return [index for index in self.sensitive_params(sql) if index < len(row)]
+        return ()
 
     def pairs(self, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         return [(k, MASK if self.is_sensitive(k) else self.text(v)) for k, v in pairs]
@@ -176,12 +189,7 @@ def redactor_for(result: dict[str, Any], secret_values: Iterable[str] = ()) -> R
     # Values the code itself wrote to or looked up by a sensitive column (a generated token)
     # are masked wherever else they show up too: EXPLAIN plans, response bodies.
     for query in result.get("queries", []):
-        positions = names.sensitive_params(query["sql"])
-        for row in query["params"] if query["many"] else [query["params"]]:
-            if isinstance(row, dict):
-                planted += [v for k, v in row.items() if names.is_sensitive(str(k))]
-            elif positions and isinstance(row, (list, tuple)):
-                planted += [row[i] for i in positions if i < len(row)]
+        planted += names.secret_params(query["sql"], query["params"], query["many"])
     planted = [value for value in planted if isinstance(value, str)]
     return Redactor([*secret_values, *planted])
 
