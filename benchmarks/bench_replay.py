@@ -48,9 +48,9 @@ def throughput() -> None:
     from django.db import transaction
     from django.urls import Resolver404, resolve
 
-    from django_profilecmds.drivers import keep_connections_open
     from django_profilecmds.replay.engine import ReplayOptions, replay
     from django_profilecmds.replay.sources import open_source
+    from django_profilecmds.sandbox import keep_connections_open
 
     requests: list[Any] = []
     for request in open_source(LOG):

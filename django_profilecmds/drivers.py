@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Any
+from typing import Any, Protocol
 
 from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.conf import settings
@@ -38,31 +38,17 @@ class Outcome:
     output: dict[str, str] | None = None  # a management command's stdout and stderr
 
 
+class Driver(Protocol):
+    """How the work reaches the code: ``execute`` runs it once under ``observer``."""
+
+    name: str
+    description: str
+
+    def execute(self, request: Any, observer: Observer) -> Outcome: ...
+
+
 def view_is_async(match: ResolverMatch) -> bool:
     return iscoroutinefunction(match.func)
-
-
-@contextmanager
-def keep_connections_open() -> Iterator[None]:
-    """Stop request signals from touching database connections, as Django's test client does.
-
-    ``close_old_connections`` would close a connection that is inside our atomic block (its
-    autocommit differs from the settings), which would lose the rollback; ``reset_queries``
-    would empty the query log a caller may be reading (``CaptureQueriesContext``).
-    """
-    from django.db import close_old_connections, reset_queries
-
-    detached = [
-        (signal, receiver)
-        for signal in (signals.request_started, signals.request_finished)
-        for receiver in (close_old_connections, reset_queries)
-        if signal.disconnect(receiver)
-    ]
-    try:
-        yield
-    finally:
-        for signal, receiver in detached:
-            signal.connect(receiver)
 
 
 def mark_async_loop() -> None:
@@ -350,7 +336,7 @@ def summarise_value(value: Any) -> str:
 
 def make_driver(
     name: str, match: ResolverMatch, identity: Identity | None, enforce_csrf: bool = False
-) -> Any:
+) -> Driver:
     if name == "direct":
         return DirectDriver(match, identity)
     if name == "asgi":

@@ -73,6 +73,11 @@ class RunResult:
     comparison: list[dict[str, Any]] = field(default_factory=list)  # against a --compare file
     comparison_settings: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # What the sandbox refused (statements that would have escaped the rollback).
+    refused: list[str] = field(default_factory=list)
+    files_written: list[str] = field(default_factory=list)  # through a storage, discarded
+    files_deleted: list[str] = field(default_factory=list)  # through a storage, kept
+    caches: list[dict[str, Any]] = field(default_factory=list)  # per alias, counted runs
     files: dict[str, Path] = field(default_factory=dict)
     calltree: Session | None = field(default=None, repr=False)
     function_stats: pstats.Stats | None = field(default=None, repr=False)
@@ -85,8 +90,12 @@ class RunResult:
 
     @property
     def failed(self) -> bool:
-        """The view raised, or answered with a server error."""
-        return bool(self.errors) or (self.status is not None and self.status >= 500)
+        """The view raised, answered with a server error, or the sandbox refused a write."""
+        return (
+            bool(self.errors)
+            or bool(self.refused)
+            or (self.status is not None and self.status >= 500)
+        )
 
     @property
     def query_count(self) -> int:
@@ -141,6 +150,10 @@ class RunResult:
             "comparison": self.comparison,
             "comparison_settings": self.comparison_settings,
             "warnings": self.warnings,
+            "refused": self.refused,
+            "files_written": self.files_written,
+            "files_deleted": self.files_deleted,
+            "caches": self.caches,
             "files": {kind: str(path) for kind, path in self.files.items()},
         }
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import platform
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
-
-from django.db import connections
 
 from django_profilecmds.analysis.budgets import check_budgets
 from django_profilecmds.analysis.sql import analyse
@@ -17,21 +16,16 @@ from django_profilecmds.analysis.stats import summarise
 from django_profilecmds.collectors import NULL_OBSERVER, Collector, Observer
 from django_profilecmds.collectors.sql import QueryCollector
 from django_profilecmds.collectors.timing import TimingCollector
-from django_profilecmds.drivers import (
-    CallDriver,
-    CommandDriver,
-    Outcome,
-    keep_connections_open,
-    make_driver,
-)
+from django_profilecmds.drivers import CallDriver, CommandDriver, Driver, Outcome, make_driver
 from django_profilecmds.exceptions import ProfileCmdsError
+from django_profilecmds.harness import Harness
 from django_profilecmds.request_builder import RequestBuilder
 from django_profilecmds.result import EmailSummary, ResponseSummary, RunResult, RunTiming
 from django_profilecmds.routing import resolve_path
-from django_profilecmds.sandbox import isolated_run, sandbox
+from django_profilecmds.sandbox import SandboxOptions
 from django_profilecmds.spec import RunSpec
 from django_profilecmds.targets import TargetError, import_dotted, resolve_target
-from django_profilecmds.users import Identity, log_in, resolve_user
+from django_profilecmds.users import Identity
 
 
 def run(spec: RunSpec) -> RunResult:
@@ -66,54 +60,42 @@ def run(spec: RunSpec) -> RunResult:
         queries.line_codes = lines.codes
         collectors.append(lines)
     # Timing innermost, so profiler start/stop is not part of the measured time.
-    observer = Observer([*collectors, queries, timing])
 
     outcomes: list[Outcome] = []
-    with keep_connections_open(), sandbox(commit=spec.commit, capture=spec.capture_email) as box:
-        identity: Identity | None = None
-        if spec.user is not None:
-            identity = _identity(spec)
-        driver: Any
-        build: Any
-        if spec.command is not None:
-            driver = CommandDriver(spec.command.name, list(spec.command.args))
-            build = lambda: None  # noqa: E731
-        elif call is not None:
-            function, args, kwargs = call
-            if spec.call and spec.call.input:
-                factory, _module = import_dotted(spec.call.input)
-                args = [factory(), *args]
-            driver = CallDriver(function, args, kwargs)
-            build = lambda: None  # noqa: E731
-        else:
-            assert spec.request is not None and match is not None
-            builder = RequestBuilder(spec.request, identity)
-            builder.check_host()
-            driver = make_driver(spec.driver, match, identity, spec.request.enforce_csrf)
-            build = builder.build
+    harness = Harness(
+        SandboxOptions(
+            commit=spec.commit, capture_email=spec.capture_email, isolate_cache=spec.isolate_cache
+        ),
+        queries,
+    )
+    observer = Observer([*collectors, queries, harness.caches, timing])
+    with harness:
+        identity = _identity(spec, harness) if spec.user is not None else None
+        driver, build = _driver(spec, match, identity, call)
         warmup_errors: list[str] = []
         emails_before = 0
-        with queries.installed():
-            for index in range(spec.warmup + spec.repeat):
-                counted = index >= spec.warmup
-                if index == spec.warmup:
-                    emails_before = len(box)
-                with isolated_run(commit=spec.commit):
-                    before = {alias: len(connections[alias].run_on_commit) for alias in connections}
-                    outcome = driver.execute(build(), observer if counted else NULL_OBSERVER)
-                    if not spec.commit:
-                        run_on_commit_callbacks(before)
-                if counted:
-                    outcomes.append(outcome)
-                elif outcome.error:
-                    warmup_errors.append(outcome.error)
-        emails = [_email_summary(message) for message in box[emails_before:]]
+        for index in range(spec.warmup + spec.repeat):
+            counted = index >= spec.warmup
+            if index == spec.warmup:
+                emails_before = len(harness.outbox)
+            watching = observer if counted else NULL_OBSERVER
+
+            def execute(_identity: Identity | None, watching: Observer = watching) -> Outcome:
+                return driver.execute(build(), watching)
+
+            outcome = harness.run_once(execute)
+            if counted:
+                outcomes.append(outcome)
+            elif outcome.error:
+                warmup_errors.append(outcome.error)
+        emails = [_email_summary(message) for message in harness.outbox[emails_before:]]
         explains: list[Any] = []
         if spec.explain:
             from django_profilecmds.analysis.explain import explain_queries
 
             # Still inside the sandbox: EXPLAIN ANALYZE's effects are rolled back too.
             explains = explain_queries(queries.queries, spec.explain_top, spec.explain_analyze)
+    box = harness.sandbox.report
 
     runs = []
     for index, outcome in enumerate(outcomes):
@@ -128,7 +110,7 @@ def run(spec: RunSpec) -> RunResult:
             )
         )
     errors = list(dict.fromkeys(o.error for o in outcomes if o.error)) or warmup_errors[:1]
-    warnings = []
+    warnings = list(box.warnings)
     if identity is not None and not getattr(identity.user, "is_active", True):
         warnings.append(
             f"User {identity.description} is inactive: most authentication backends treat "
@@ -149,6 +131,10 @@ def run(spec: RunSpec) -> RunResult:
         response=_response_summary(outcomes[-1]),
         queries=queries.queries,
         emails=emails,
+        refused=[refusal.describe() for refusal in box.refused],
+        files_written=box.files_written,
+        files_deleted=box.files_deleted,
+        caches=[dataclasses.asdict(stats) for stats in harness.caches.totals()],
         environment=environment(),
         errors=errors,
         warnings=warnings,
@@ -178,41 +164,37 @@ def run(spec: RunSpec) -> RunResult:
     return result
 
 
-def _identity(spec: RunSpec) -> Identity:
-    from django.db import DatabaseError
+def _driver(
+    spec: RunSpec, match: Any, identity: Identity | None, call: Any
+) -> tuple[Driver, Callable[[], Any]]:
+    """The driver of ``spec``, and what builds the request each run sends (or None)."""
+    if spec.command is not None:
+        return CommandDriver(spec.command.name, list(spec.command.args)), _no_request
+    if call is not None:
+        function, args, kwargs = call
+        if spec.call and spec.call.input:
+            factory, _module = import_dotted(spec.call.input)
+            args = [factory(), *args]
+        return CallDriver(function, args, kwargs), _no_request
+    assert spec.request is not None and match is not None
+    builder = RequestBuilder(spec.request, identity)
+    builder.check_host()
+    return make_driver(spec.driver, match, identity, spec.request.enforce_csrf), builder.build
 
+
+def _no_request() -> None:
+    return None
+
+
+def _identity(spec: RunSpec, harness: Harness) -> Identity:
     assert spec.user is not None
-    try:
-        identity = log_in(resolve_user(spec.user))
-    except DatabaseError as exc:
-        raise ProfileCmdsError(
-            f"The database failed while looking up --user {spec.user!r}: {exc}. "
-            "Is it migrated (manage.py migrate)?"
-        ) from exc
+    identity = harness.identity(spec.user)
     if identity.session_key is None and spec.driver != "direct" and spec.request is not None:
         raise ProfileCmdsError(
             "--user needs SessionMiddleware (or a subclass) in MIDDLEWARE to log the user in "
             "through the full stack; use --direct to attach the user to the view's request."
         )
     return identity
-
-
-def run_on_commit_callbacks(before: dict[str, int]) -> None:
-    """Run the on_commit callbacks a run registered, as the commit would have, inside the
-    sandbox (their writes are rolled back too, their emails captured)."""
-    from django.db import connections
-
-    for alias, start in before.items():
-        connection = connections[alias]
-        pending = connection.run_on_commit[start:]
-        del connection.run_on_commit[start:]
-        for entry in pending:
-            function, robust = entry[1], entry[2] if len(entry) > 2 else False
-            try:
-                function()
-            except Exception:
-                if not robust:
-                    raise
 
 
 def _resolve_call(spec: RunSpec) -> tuple[Any, list[Any], dict[str, Any]]:

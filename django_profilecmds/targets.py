@@ -110,7 +110,7 @@ def resolve_target(path: str, inherited: bool = False) -> Target:
 def _add_class_members(target: Target, cls: type, inherited: bool) -> None:
     classes = [cls]
     if inherited:
-        from django_profilecmds.collectors.sql import ProjectCode
+        from django_profilecmds.projectcode import ProjectCode
 
         is_project = ProjectCode()
         classes += [

@@ -17,6 +17,7 @@ from django_profilecmds.analysis.stats import percentile
 
 RESERVOIR_SIZE = 1000
 NOT_FOUND_EXAMPLES = 3
+REFUSALS_KEPT = 20
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,10 @@ class ReplayStats:
     problems: list[dict[str, Any]] = field(default_factory=list)
     reservoir_size: int = RESERVOIR_SIZE
     seed: int = 0
+    # Statements the sandbox refused: "path: what and where", the first REFUSALS_KEPT of them.
+    refused: list[str] = field(default_factory=list)
+    refused_count: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def replayed(self) -> int:
@@ -227,6 +232,12 @@ class ReplayStats:
         if len(examples) < NOT_FOUND_EXAMPLES and path not in examples:
             examples.append(path)
 
+    def add_refused(self, path: str, refusals: list[str]) -> None:
+        self.refused_count += len(refusals)
+        for refusal in refusals:
+            if len(self.refused) < REFUSALS_KEPT:
+                self.refused.append(f"{path}: {refusal}" if path else refusal)
+
     def skip_method(self, method: str) -> None:
         self.skipped_methods[method] = self.skipped_methods.get(method, 0) + 1
 
@@ -245,6 +256,9 @@ class ReplayStats:
         _add_counts(self.skipped_methods, other.skipped_methods)
         _add_counts(self.unknown_users, other.unknown_users)
         self.emails += other.emails
+        self.refused_count += other.refused_count
+        self.refused = (self.refused + other.refused)[:REFUSALS_KEPT]
+        self.warnings = list(dict.fromkeys(self.warnings + other.warnings))
         self.user = self.user or other.user
         self.sampled_out += other.sampled_out
         self.read += other.read
@@ -266,6 +280,8 @@ class ReplayStats:
             "replayed": self.replayed,
             "total_time": self.total_time,
             "errors": self.errors,
+            "refused": self.refused,
+            "refused_count": self.refused_count,
             "views": {
                 view.view: {**view.to_dict(), "share": self.share(view)} for view in self.ranked()
             },

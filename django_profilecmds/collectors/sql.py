@@ -16,9 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
-import os
 import sys
-import sysconfig
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +26,8 @@ from types import FrameType
 from typing import Any
 
 from django.db import connections
+
+from django_profilecmds.projectcode import ProjectCode
 
 # The event loop of an async run (set by the async drivers): a query that async code runs
 # through sync_to_async executes on another thread, where the view's coroutine frames are not
@@ -70,30 +70,6 @@ class QueryRecord:
     @property
     def origin(self) -> tuple[str, int, str] | None:
         return self.stack[0] if self.stack else None
-
-
-class ProjectCode:
-    """Decides, once per file, whether a frame belongs to the user's project."""
-
-    def __init__(self) -> None:
-        import django
-
-        import django_profilecmds
-
-        paths = sysconfig.get_paths()
-        roots = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
-        roots |= {os.path.dirname(django.__file__), os.path.dirname(django_profilecmds.__file__)}
-        self.excluded = tuple(os.path.join(os.path.realpath(r), "") for r in roots if r)
-        self.cache: dict[str, bool] = {}
-
-    def __call__(self, filename: str) -> bool:
-        known = self.cache.get(filename)
-        if known is None:
-            known = not filename.startswith("<") and not os.path.realpath(filename).startswith(
-                self.excluded
-            )
-            self.cache[filename] = known
-        return known
 
 
 def _template_hooks() -> tuple[Any, type]:

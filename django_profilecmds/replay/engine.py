@@ -11,11 +11,11 @@ source, makes the same sampling and limit decisions (same seed, same order) and 
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
@@ -50,6 +50,7 @@ class ReplayOptions:
     workers: int = 1
     reservoir_size: int = RESERVOIR_SIZE
     capture_email: bool = True
+    isolate_cache: bool = False
 
     def __post_init__(self) -> None:
         from django_profilecmds.exceptions import InvalidOption
@@ -85,106 +86,148 @@ def replay(
     return Replayer(options, worker, short_transactions).run(source, progress)
 
 
-class Replayer:
-    def __init__(self, options: ReplayOptions, worker: int, short_transactions: bool) -> None:
-        from django_profilecmds.collectors import Observer
-        from django_profilecmds.collectors.sql import QueryCollector
-        from django_profilecmds.collectors.timing import TimingCollector
+@dataclass
+class Eligible:
+    """A request the replay sends, with the view it reaches."""
 
-        self.options = options
-        self.worker = worker
-        # One transaction per request instead of one for the whole replay: SQLite allows one
-        # writer at a time, so parallel workers must not hold a write lock for long.
-        self.short = short_transactions
-        self.queries = QueryCollector()
-        self.timing = TimingCollector()
-        self.observer = Observer([self.queries, self.timing])
-        self.drivers: dict[bool, Any] = {}
-        self.identities: dict[str, Any] = {}
-        self.unknown_users: set[str] = set()
-        self.stats = ReplayStats(reservoir_size=options.reservoir_size, seed=options.seed)
+    request: Any
+    match: Any
+
+
+class RequestFilter:
+    """Which requests of a source a replay sends: sampling, methods, resolution, ``--limit``,
+    and this worker's share. Counts what it leaves out in ``stats`` (worker 0 only, so that
+    merged counts are exact). The Locust export uses the same filter."""
+
+    def __init__(self, options: ReplayOptions, stats: ReplayStats, worker: int = 0) -> None:
         from django_profilecmds.reports.redact import sensitive_name_pattern
 
+        self.options = options
+        self.stats = stats
+        self.worker = worker
+        self.read = 0
         # Paths and raw lines are printed and saved: values of tokens in them are masked.
         self.names = sensitive_name_pattern()
 
     @property
     def owns_totals(self) -> bool:
-        """Counts of what was not replayed are kept by one worker only, so merging is exact."""
         return self.worker == 0
 
-    def run(self, source: Source, progress: Progress | None) -> ReplayStats:
-        from django_profilecmds.drivers import keep_connections_open
-        from django_profilecmds.sandbox import capture_email, rollback_all_databases
+    def masked(self, text: str) -> str:
+        from django_profilecmds.reports.redact import mask_pairs
 
+        return mask_pairs(text, self.names) if "=" in text else text
+
+    def requests(self, source: Source, progress: Progress | None = None) -> Iterator[Eligible]:
         options = self.options
         stats = self.stats
         chooser = random.Random(options.seed)
         eligible = 0
-        read = 0
         next_report = time.monotonic() + PROGRESS_EVERY
-        with ExitStack() as stack:
-            stack.enter_context(keep_connections_open())
-            outbox = stack.enter_context(capture_email()) if options.capture_email else []
-            if not self.short:
-                stack.enter_context(rollback_all_databases())
-            if options.user is not None:
-                self._check_user(options.user)
-            stack.enter_context(self.queries.installed())
-            for request in source:
-                read += 1
-                if progress is not None and read % 64 == 0 and time.monotonic() >= next_report:
-                    progress(read)
-                    next_report = time.monotonic() + PROGRESS_EVERY
-                if options.sample is not None and chooser.random() >= options.sample:
-                    stats.sampled_out += self.owns_totals
-                    continue
-                if request.method not in SAFE_METHODS and not options.include_unsafe:
-                    if self.owns_totals:
-                        stats.skip_method(request.method)
-                    continue
-                match = _resolve(unquote(urlsplit(request.path).path))
-                if match is None:
-                    if self.owns_totals:
-                        stats.add_not_found(self._masked(request.path))
-                    continue
-                if options.limit is not None and eligible >= options.limit:
-                    break
-                eligible += 1
-                if (eligible - 1) % options.workers != self.worker:
-                    continue
-                sample = self._replay_one(request, match)
+        for request in source:
+            self.read += 1
+            if progress is not None and self.read % 64 == 0 and time.monotonic() >= next_report:
+                progress(self.read)
+                next_report = time.monotonic() + PROGRESS_EVERY
+            if options.sample is not None and chooser.random() >= options.sample:
+                stats.sampled_out += self.owns_totals
+                continue
+            if request.method not in SAFE_METHODS and not options.include_unsafe:
+                if self.owns_totals:
+                    stats.skip_method(request.method)
+                continue
+            match = _resolve(unquote(urlsplit(request.path).path))
+            if match is None:
+                if self.owns_totals:
+                    stats.add_not_found(self.masked(request.path))
+                continue
+            if options.limit is not None and eligible >= options.limit:
+                break
+            eligible += 1
+            if (eligible - 1) % options.workers == self.worker:
+                yield Eligible(request, match)
+
+
+class Replayer:
+    def __init__(self, options: ReplayOptions, worker: int, short_transactions: bool) -> None:
+        from django_profilecmds.collectors import Observer
+        from django_profilecmds.collectors.timing import TimingCollector
+        from django_profilecmds.harness import Harness
+        from django_profilecmds.sandbox import SandboxOptions
+
+        self.options = options
+        # One transaction per request instead of one for the whole replay: SQLite allows one
+        # writer at a time, so parallel workers must not hold a write lock for long.
+        self.harness = Harness(
+            SandboxOptions(
+                capture_email=options.capture_email,
+                isolate_cache=options.isolate_cache,
+                per_run_transactions=short_transactions,
+            )
+        )
+        self.queries = self.harness.queries
+        self.timing = TimingCollector()
+        self.observer = Observer([self.queries, self.harness.caches, self.timing])
+        self.drivers: dict[bool, Any] = {}
+        self.unknown_users: set[str] = set()
+        self.stats = ReplayStats(reservoir_size=options.reservoir_size, seed=options.seed)
+        self.filter = RequestFilter(options, self.stats, worker)
+
+    def run(self, source: Source, progress: Progress | None) -> ReplayStats:
+        stats = self.stats
+        with self.harness as harness:
+            if self.options.user is not None:
+                self._check_user(self.options.user)
+            outbox = harness.outbox
+            refused = harness.sandbox.refused
+            for eligible in self.filter.requests(source, progress):
+                before = len(refused)
+                sample = self._replay_one(eligible.request, eligible.match)
+                if len(refused) > before:
+                    path = self.filter.masked(eligible.request.path)
+                    stats.add_refused(path, [r.describe() for r in refused[before:]])
+                    if sample is not None:
+                        sample = dataclasses.replace(sample, error=True)
                 if sample is not None:
                     stats.add(sample)
                 stats.emails += len(outbox)
                 del outbox[:]
+            during = len(refused)
+        report = harness.sandbox.report
+        # Writes of threads that outlived their request, refused as the replay ended.
+        stats.add_refused("", [r.describe() for r in report.refused[during:]])
+        stats.warnings = list(report.warnings)
         if progress is not None:
-            progress(read)
-        if self.owns_totals:
-            stats.read = read
+            progress(self.filter.read)
+        if self.filter.owns_totals:
+            stats.read = self.filter.read
             stats.problem_count = source.problem_count
             stats.problems = [
-                {"line": p.line, "text": self._masked(p.text), "reason": p.reason}
+                {"line": p.line, "text": self.filter.masked(p.text), "reason": p.reason}
                 for p in source.problems[:5]
             ]
         return stats
 
     def _replay_one(self, request: Any, match: Any) -> RequestSample | None:
-        from django_profilecmds.sandbox import isolated_run, rollback_all_databases
+        from django_profilecmds.exceptions import UserNotFound
 
         user = request.user if request.user is not None else self.options.user
-        with rollback_all_databases() if self.short else isolated_run():
-            identity = None
-            if user is not None:
-                identity = self._identity(user)
-                if identity is None:
-                    self.stats.unknown_users[user] = self.stats.unknown_users.get(user, 0) + 1
-                    return None
-            driver = self._driver(match)
+        if user is not None and user in self.unknown_users:
+            self.stats.unknown_users[user] = self.stats.unknown_users.get(user, 0) + 1
+            return None
+        driver = self._driver(match)
+
+        def execute(identity: Any) -> Any:
             built = build_request(request, identity, self.options.host)
-            before = self._pending_on_commit()
-            outcome = driver.execute(built, self.observer)
-            self._run_on_commit(before)
+            return driver.execute(built, self.observer)
+
+        try:
+            outcome = self.harness.run_once(execute, user)
+        except UserNotFound:
+            assert user is not None
+            self.unknown_users.add(user)
+            self.stats.unknown_users[user] = self.stats.unknown_users.get(user, 0) + 1
+            return None
         return self._sample(request, match, outcome)
 
     def _sample(self, request: Any, match: Any, outcome: Any) -> RequestSample:
@@ -197,7 +240,7 @@ class Replayer:
             view=view_key(match),
             function=match._func_path,
             method=request.method,
-            path=self._masked(request.path),
+            path=self.filter.masked(request.path),
             wall=self.timing.wall[-1],
             queries=len(records),
             db_time=sum(record.duration for record in records),
@@ -209,11 +252,6 @@ class Replayer:
         self.timing.wall.clear()
         self.timing.cpu.clear()
         return sample
-
-    def _masked(self, text: str) -> str:
-        from django_profilecmds.reports.redact import mask_pairs
-
-        return mask_pairs(text, self.names) if "=" in text else text
 
     def _driver(self, match: Any) -> Any:
         from django_profilecmds.drivers import FullStackDriver, view_is_async
@@ -230,33 +268,6 @@ class Replayer:
         from django_profilecmds.users import describe_user, resolve_user
 
         self.stats.user = describe_user(resolve_user(user))
-
-    def _identity(self, user: str) -> Any:
-        from django_profilecmds.exceptions import UserNotFound
-        from django_profilecmds.users import log_in, resolve_user
-
-        if user in self.unknown_users:
-            return None
-        identity = None if self.short else self.identities.get(user)
-        if identity is None:
-            try:
-                identity = log_in(resolve_user(user))
-            except UserNotFound:
-                self.unknown_users.add(user)
-                return None
-            if not self.short:
-                self.identities[user] = identity
-        return identity
-
-    def _pending_on_commit(self) -> dict[str, int]:
-        from django.db import connections
-
-        return {alias: len(connections[alias].run_on_commit) for alias in connections}
-
-    def _run_on_commit(self, before: dict[str, int]) -> None:
-        from django_profilecmds.runner import run_on_commit_callbacks
-
-        run_on_commit_callbacks(before)
 
 
 def build_request(request: Any, identity: Any, host: str | None) -> Any:

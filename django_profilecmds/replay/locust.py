@@ -8,8 +8,8 @@ the view they reach so Locust's statistics line up with the replay's table.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,29 +59,21 @@ class Exported:
 def export_locustfile(source: Path, target: Path, options: Any, format: str | None) -> Exported:
     """Write ``target``: a locustfile sending the requests of ``source`` that a replay with
     ``options`` would send (unsafe methods only with ``include_unsafe``; no unresolvable paths)."""
-    from urllib.parse import unquote, urlsplit
-
-    from django_profilecmds.replay.engine import SAFE_METHODS, _resolve, view_key
+    from django_profilecmds.analysis.replay import ReplayStats
+    from django_profilecmds.replay.engine import RequestFilter, view_key
     from django_profilecmds.replay.sources import SourceError, open_source
 
     try:
         requests = open_source(source, format)
     except SourceError as exc:
         raise ProfileCmdsError(str(exc)) from None
-    chooser = random.Random(options.seed)
     rows: list[list[Any]] = []
     views: set[str] = set()
-    for request in requests:
-        if options.sample is not None and chooser.random() >= options.sample:
-            continue
-        if request.method not in SAFE_METHODS and not options.include_unsafe:
-            continue
-        match = _resolve(unquote(urlsplit(request.path).path))
-        if match is None:
-            continue
-        if options.limit is not None and len(rows) >= options.limit:
-            break
-        name = view_key(match)
+    # The same choice of requests a single-process replay with these options makes.
+    single = dataclasses.replace(options, workers=1)
+    for eligible in RequestFilter(single, ReplayStats()).requests(requests):
+        request = eligible.request
+        name = view_key(eligible.match)
         views.add(name)
         rows.append([request.method, request.path, request.headers, request.body, name])
     if not rows:

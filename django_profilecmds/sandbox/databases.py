@@ -1,0 +1,452 @@
+"""Databases: every alias inside a transaction that is rolled back, and nothing can end it early.
+
+The sandbox's own connections (one per alias, on the thread that runs the code) are guarded at
+two levels, so that a commit from the profiled code is refused whichever way it is issued:
+
+- an execute wrapper refuses transaction-control statements (``COMMIT``, ``END``, ``ROLLBACK``,
+  ``BEGIN``, ``RELEASE``/``ROLLBACK TO`` of the sandbox's own savepoints) before they reach the
+  database;
+- below Django, on the DB-API connection: on SQLite an authorizer makes the engine refuse the
+  same statements (so ``connection.connection.commit()``, ``executescript()`` and raw DB-API
+  cursors are caught); on PostgreSQL ``commit()`` and the DB-API cursors are guarded.
+
+Any other connection opened while the sandbox is active (on another thread, by
+``sync_to_async(thread_sensitive=False)``, by ``connections.create_connection()``) is outside
+the rollback, so its writes are refused: by an execute wrapper, and by the database itself
+(PostgreSQL's read-only session characteristics; an SQLite authorizer). A thread the run started
+is waited for when the run ends; one still running after that keeps that guard for good.
+
+Each refusal raises :class:`WriteRefused` in the profiled code and is recorded with the
+statement and the project line that issued it, so the run fails and says why.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import DatabaseError, connections, transaction
+from django.db.backends.signals import connection_created
+
+from django_profilecmds.exceptions import ProfileCmdsError
+
+THREAD_GRACE = 5.0  # seconds the end of a sandbox waits for the threads its run started
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A statement the sandbox refused, and where the profiled code issued it."""
+
+    alias: str
+    statement: str
+    reason: str
+    origin: str  # "shop/views.py:12 in checkout", or "" with no project frame on the stack
+    thread: str
+
+    def describe(self) -> str:
+        where = f" at {self.origin}" if self.origin else ""
+        return f"{self.statement!r} on {self.alias!r}{where} ({self.thread}): {self.reason}"
+
+
+class WriteRefused(DatabaseError):
+    """Raised in the profiled code in place of a statement that would escape the rollback."""
+
+
+# String literals, comments and dollar-quoted bodies: never statement keywords.
+_NOISE = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/|\$(\w*)\$.*?\$\1\$", re.S)
+_FAST = ("SELECT", "INSERT", "UPDATE", "DELETE")
+_ENDS = {"COMMIT", "END", "ABORT"}
+# Statements a connection outside the rollback may run: reads and transaction control
+# (harmless where nothing can be written). Anything else would write.
+_READS = {
+    "SELECT", "WITH", "SHOW", "VALUES", "EXPLAIN", "DECLARE", "FETCH", "CLOSE", "MOVE",
+    "SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "START", "COMMIT", "END", "SET", "PRAGMA",
+}  # fmt: skip
+# Ways to turn a read-only PostgreSQL session back into a read-write one.
+_READ_WRITE = re.compile(r"\bREAD\s+WRITE\b|READ_ONLY|CHARACTERISTICS", re.I)
+
+
+def statements(sql: Any) -> list[str]:
+    """The statements in ``sql`` (split on ``;``), without literals or comments."""
+    if isinstance(sql, bytes):
+        sql = sql.decode("utf-8", "replace")
+    elif not isinstance(sql, str):
+        try:  # a psycopg sql.Composable
+            sql = sql.as_string(None)
+        except Exception:
+            sql = str(sql)
+    if "'" in sql or "-" in sql or "/" in sql or "$" in sql:
+        sql = _NOISE.sub("''", sql)
+    return [part.strip() for part in sql.split(";") if part.strip()]
+
+
+def _words(statement: str) -> list[str]:
+    return statement.replace("(", " ").split()
+
+
+def _savepoint_name(words: list[str]) -> str:
+    return words[-1].strip('"`[]') if words else ""
+
+
+def control_reason(sql: Any, protected: set[str]) -> str | None:
+    """Why ``sql`` must not run on a sandbox connection, or None when it may."""
+    if isinstance(sql, str) and sql[:6].upper() in _FAST and ";" not in sql:
+        return None
+    for statement in statements(sql):
+        words = _words(statement)
+        first = words[0].upper()
+        second = words[1].upper() if len(words) > 1 else ""
+        if first in _ENDS or (first == "PREPARE" and second == "TRANSACTION"):
+            return "it would commit the sandbox's transaction"
+        if first == "BEGIN" or (first == "START" and second == "TRANSACTION"):
+            return "it would end the sandbox's transaction and start another"
+        if first == "ROLLBACK":
+            rest = [w.upper() for w in words[1:] if w.upper() not in ("WORK", "TRANSACTION")]
+            if not rest:
+                return "it would end the sandbox's transaction"
+            if rest[0] == "TO" and _savepoint_name(words) in protected:
+                return "it would undo a savepoint the sandbox owns"
+        if first == "RELEASE" and _savepoint_name(words) in protected:
+            return "it would release a savepoint the sandbox owns"
+    return None
+
+
+def write_reason(sql: Any) -> str | None:
+    """Why ``sql`` must not run on a connection outside the rollback, or None for a read."""
+    for statement in statements(sql):
+        words = _words(statement)
+        first = words[0].upper()
+        if first not in _READS:
+            return "it would write through a connection outside the sandbox's transaction"
+        if first in ("SET", "BEGIN", "START") and _READ_WRITE.search(statement):
+            return "it would make a read-only connection writable"
+        if first == "PRAGMA" and "=" in statement:
+            return "it would change a setting of a connection outside the sandbox"
+    return None
+
+
+class _ProjectOrigin:
+    """The innermost project frame of the caller, as ``file:line in function``."""
+
+    def __init__(self) -> None:
+        from django_profilecmds.projectcode import ProjectCode
+
+        self.is_project = ProjectCode()
+
+    def __call__(self) -> str:
+        import os
+
+        frame: Any = sys._getframe(1)
+        while frame is not None:
+            code = frame.f_code
+            if self.is_project(code.co_filename):
+                try:
+                    name = os.path.relpath(code.co_filename)
+                except ValueError:
+                    name = code.co_filename
+                if name.startswith(".."):
+                    name = code.co_filename
+                return f"{name}:{frame.f_lineno} in {code.co_name}"
+            frame = frame.f_back
+        return ""
+
+
+class Guard:
+    """What one connection may run, and the refusals it made (shared with its sandbox)."""
+
+    def __init__(
+        self,
+        alias: str,
+        refused: list[Refusal],
+        origin: Callable[[], str],
+        *,
+        own: bool,
+    ) -> None:
+        self.alias = alias
+        self.refused = refused
+        self.origin = origin
+        self.own = own
+        self.protected: set[str] = set()  # the sandbox's savepoints on this connection
+        self.allow = False  # while the sandbox itself rolls back
+
+    def reason(self, sql: Any) -> str | None:
+        if self.allow:
+            return None
+        return control_reason(sql, self.protected) if self.own else write_reason(sql)
+
+    def refuse(self, statement: str, reason: str) -> WriteRefused:
+        text = " ".join(statement.split())
+        text = text if len(text) <= 200 else text[:197] + "..."
+        refusal = Refusal(self.alias, text, reason, self.origin(), threading.current_thread().name)
+        self.refused.append(refusal)
+        return WriteRefused(f"django-profilecmds refused {refusal.describe()}.")
+
+    def check(self, sql: Any) -> None:
+        reason = self.reason(sql)
+        if reason is not None:
+            raise self.refuse(sql if isinstance(sql, str) else str(sql), reason)
+
+    def __call__(
+        self, execute: Callable[..., Any], sql: Any, params: Any, many: bool, context: Any
+    ) -> Any:
+        """Django's execute wrapper."""
+        self.check(sql)
+        return execute(sql, params, many, context)
+
+    # SQLite's authorizer: the engine asks before it compiles each statement.
+    def authorize(self, action: int, arg1: Any, arg2: Any, database: Any, trigger: Any) -> int:
+        if self.allow:
+            return sqlite3.SQLITE_OK
+        if self.own:
+            if action == sqlite3.SQLITE_TRANSACTION:
+                self.refuse(str(arg1), "it would end the sandbox's transaction (DB-API level)")
+                return sqlite3.SQLITE_DENY
+            if (
+                action == sqlite3.SQLITE_SAVEPOINT
+                and arg1 in ("RELEASE", "ROLLBACK")
+                and arg2 in self.protected
+            ):
+                self.refuse(f"{arg1} {arg2}", "it would end a savepoint the sandbox owns")
+                return sqlite3.SQLITE_DENY
+            return sqlite3.SQLITE_OK
+        if action in _SQLITE_WRITES or (action == sqlite3.SQLITE_PRAGMA and arg2 is not None):
+            what = _SQLITE_NAMES.get(action, "write")
+            self.refuse(
+                f"{what} {arg1 or ''}".strip(),
+                "it would write through a connection outside the sandbox's transaction",
+            )
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+
+
+_SQLITE_NAMES = {
+    getattr(sqlite3, name): name[len("SQLITE_") :].replace("_", " ")
+    for name in dir(sqlite3)
+    if name.startswith("SQLITE_")
+    and isinstance(getattr(sqlite3, name), int)
+    and any(
+        name.startswith(f"SQLITE_{kind}")
+        for kind in ("CREATE", "DROP", "INSERT", "UPDATE", "DELETE", "ALTER", "ATTACH", "DETACH")
+    )
+}
+_SQLITE_WRITES = frozenset(_SQLITE_NAMES) | {
+    getattr(sqlite3, name, -1) for name in ("SQLITE_REINDEX", "SQLITE_ANALYZE")
+}
+
+
+def _guarded_cursor_class(base: type, guard: Guard) -> type:
+    """A subclass of a psycopg cursor class whose statements the guard checks first."""
+
+    class GuardedCursor(base):  # type: ignore[misc]
+        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            guard.check(query)
+            return super().execute(query, *args, **kwargs)
+
+        def executemany(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            guard.check(query)
+            return super().executemany(query, *args, **kwargs)
+
+    GuardedCursor.__name__ = GuardedCursor.__qualname__ = f"Guarded{base.__name__}"
+    return GuardedCursor
+
+
+def _refuse_commit(guard: Guard) -> Callable[[], None]:
+    def commit() -> None:
+        raise guard.refuse("commit()", "it would commit the sandbox's transaction (DB-API level)")
+
+    return commit
+
+
+def arm(connection: Any, guard: Guard) -> Callable[[], None]:
+    """Install ``guard`` on a connected Django connection; returns what takes it off."""
+    connection.execute_wrappers.insert(0, guard)
+    raw = connection.connection
+    undo: list[Callable[[], None]] = [lambda: connection.execute_wrappers.remove(guard)]
+    if connection.vendor == "sqlite" and raw is not None:
+        raw.set_authorizer(guard.authorize)
+        undo.append(lambda: raw.set_authorizer(None))
+    elif connection.vendor == "postgresql" and raw is not None and hasattr(raw, "cursor_factory"):
+        if not guard.own:
+            with connection.cursor() as cursor:
+                guard.allow = True
+                try:
+                    cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                finally:
+                    guard.allow = False
+        factory = raw.cursor_factory
+        raw.cursor_factory = _guarded_cursor_class(factory, guard)
+        raw.commit = _refuse_commit(guard)
+
+        def restore() -> None:
+            raw.cursor_factory = factory
+            raw.__dict__.pop("commit", None)
+
+        undo.append(restore)
+
+    def disarm() -> None:
+        for step in reversed(undo):
+            # A step fails only when the connection is already gone.
+            with suppress(ValueError, DatabaseError, sqlite3.Error):
+                step()
+
+    return disarm
+
+
+# Sandboxes now active (innermost last), and threads that outlived the run that started them.
+_ACTIVE: list[DatabaseSandbox] = []
+_QUARANTINE: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+_LATE_REFUSALS: list[Refusal] = []
+
+
+def _guard_new_connection(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """``connection_created``: a connection opened during a run is outside its rollback."""
+    sandbox = _ACTIVE[-1] if _ACTIVE else None
+    if sandbox is not None and sandbox.owns(connection):
+        return
+    if sandbox is None and threading.current_thread() not in _QUARANTINE:
+        return
+    refused = sandbox.refused if sandbox is not None else _LATE_REFUSALS
+    origin = sandbox.origin if sandbox is not None else _ProjectOrigin()
+    arm(connection, Guard(connection.alias, refused, origin, own=False))
+
+
+connection_created.connect(_guard_new_connection, dispatch_uid="django_profilecmds.sandbox")
+
+
+class DatabaseSandbox:
+    """Every alias in a transaction that is rolled back, guarded as the module says.
+
+    ``per_run_transactions``: each run gets whole transactions of its own (for SQLite shared
+    between processes, which allows one writer at a time) instead of a savepoint of one long
+    transaction. ``commit``: the runs' changes are kept, nothing is guarded.
+    """
+
+    def __init__(self, *, commit: bool = False, per_run_transactions: bool = False) -> None:
+        self.commit = commit
+        self.per_run = per_run_transactions
+        self.refused: list[Refusal] = []
+        self.warnings: list[str] = []
+        self.origin = _ProjectOrigin()
+        self._own: dict[int, Guard] = {}
+        self._stack = ExitStack()
+        self._threads: set[threading.Thread] = set()
+
+    def owns(self, connection: Any) -> bool:
+        return id(connection) in self._own
+
+    def __enter__(self) -> DatabaseSandbox:
+        self._threads = set(threading.enumerate())
+        _ACTIVE.append(self)
+        try:
+            if not self.per_run:
+                self._stack.enter_context(self._transactions())
+        except BaseException:
+            _ACTIVE.remove(self)
+            raise
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        try:
+            self._stack.close()
+        finally:
+            _ACTIVE.remove(self)
+            self._wait_for_threads()
+
+    @contextmanager
+    def run(self) -> Iterator[None]:
+        """One run: its own savepoint on every alias (or its own transactions)."""
+        if self.commit:
+            yield
+            return
+        if self.per_run:
+            with self._transactions():
+                yield
+            return
+        with ExitStack() as stack:
+            for alias in connections:
+                self._enter_atomic(stack, alias)
+            try:
+                yield
+            finally:
+                for guard in self._own.values():
+                    guard.allow = True
+                try:
+                    for alias in connections:
+                        transaction.set_rollback(True, using=alias)
+                    stack.close()
+                finally:
+                    for guard in self._own.values():
+                        guard.allow = False
+
+    @contextmanager
+    def _transactions(self) -> Iterator[None]:
+        """``atomic()`` on every alias, guarded, rolled back on exit (unless ``commit``)."""
+        with ExitStack() as stack:
+            disarms: list[Callable[[], None]] = []
+            for alias in connections:
+                connection = connections[alias]
+                guard = Guard(alias, self.refused, self.origin, own=True)
+                self._own[id(connection)] = guard
+                stack.callback(self._own.pop, id(connection), None)
+                try:
+                    self._enter_atomic(stack, alias)
+                except DatabaseError as exc:
+                    raise ProfileCmdsError(
+                        f"Cannot open a transaction on database {alias!r}: {exc}"
+                    ) from exc
+                if not self.commit:
+                    disarms.append(arm(connection, guard))
+            try:
+                yield
+            finally:
+                for disarm in disarms:
+                    disarm()
+                if not self.commit:
+                    for alias in connections:
+                        transaction.set_rollback(True, using=alias)
+
+    def _enter_atomic(self, stack: ExitStack, alias: str) -> None:
+        atomic = transaction.atomic(using=alias)
+        # As under TestCase: a durable atomic block inside the sandbox runs as a savepoint.
+        atomic._from_testcase = True  # type: ignore[attr-defined]
+        stack.enter_context(atomic)
+        connection = connections[alias]
+        guard = self._own.get(id(connection))
+        if guard is not None and connection.savepoint_ids and connection.savepoint_ids[-1]:
+            guard.protected.add(connection.savepoint_ids[-1])
+
+    def _wait_for_threads(self) -> None:
+        """Let the threads the run started finish while their connections are guarded."""
+        started = [
+            thread
+            for thread in threading.enumerate()
+            if thread not in self._threads and thread is not threading.current_thread()
+        ]
+        # Executor threads (asyncio's, asgiref's) idle between tasks: never waited for.
+        workers = [t for t in started if t.name.startswith(("asyncio_", "ThreadPoolExecutor"))]
+        deadline = time.monotonic() + THREAD_GRACE
+        for thread in started:
+            if thread not in workers:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        alive = [thread for thread in started if thread.is_alive()]
+        lingering = [thread for thread in alive if thread not in workers]
+        _QUARANTINE.update(alive)
+        if lingering and not self.commit:
+            names = ", ".join(repr(thread.name) for thread in lingering)
+            self.warnings.append(
+                f"The run left {len(lingering)} thread(s) running ({names}); database "
+                "connections they open are refused writes for the rest of this process."
+            )
+
+
+def late_refusals() -> list[Refusal]:
+    """Writes refused on threads that outlived their run, after the run had ended."""
+    return list(_LATE_REFUSALS)

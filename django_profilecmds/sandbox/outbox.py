@@ -1,0 +1,94 @@
+"""Email: every message the run sends is kept in memory, none leaves the process.
+
+First, as Django's own test setup does: every ``MAILERS`` alias (Django 6.1+) or
+``EMAIL_BACKEND`` (older, or a 6.1 project that has not moved to ``MAILERS``) becomes the
+in-memory backend. Then, for code that names a backend itself (``get_connection("...smtp...")``,
+an ``EmailBackend(...)`` made by hand), every email backend class that is loaded sends into the
+same outbox while the run lasts.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+LOCMEM_EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+def _settings_override() -> dict[str, Any]:
+    import django
+    from django.conf import settings
+
+    mailers: Any = getattr(settings, "MAILERS", None)
+    if django.VERSION >= (6, 1) and mailers is not None:
+        return {"MAILERS": {alias: {"BACKEND": LOCMEM_EMAIL_BACKEND} for alias in mailers}}
+    return {"EMAIL_BACKEND": LOCMEM_EMAIL_BACKEND}
+
+
+def _backend_classes() -> list[type]:
+    from django.core.mail.backends.base import BaseEmailBackend
+    from django.core.mail.backends.locmem import EmailBackend as Locmem
+
+    found: list[type] = []
+    pending = list(BaseEmailBackend.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        if cls not in found:
+            found.append(cls)
+            pending.extend(cls.__subclasses__())
+    return [cls for cls in found if not issubclass(cls, Locmem)]
+
+
+def _opened(self: Any) -> bool:
+    return False
+
+
+def _closed(self: Any) -> None:
+    return None
+
+
+@contextmanager
+def _every_backend_captures() -> Iterator[None]:
+    from django.core.mail.backends.locmem import EmailBackend as Locmem
+
+    replaced: list[tuple[type, str, Any]] = []
+    replacements = {"send_messages": Locmem.send_messages, "open": _opened, "close": _closed}
+    for cls in _backend_classes():
+        for name, function in replacements.items():
+            if name in cls.__dict__:
+                replaced.append((cls, name, cls.__dict__[name]))
+                setattr(cls, name, function)
+    try:
+        yield
+    finally:
+        for cls, name, original in reversed(replaced):
+            setattr(cls, name, original)
+
+
+@contextmanager
+def capture_email() -> Iterator[list[Any]]:
+    """Send every email of the run to an in-memory outbox; yields it (``mail.outbox``)."""
+    from django.core import mail
+    from django.test.utils import override_settings
+
+    missing = object()
+    saved = getattr(mail, "outbox", missing)
+    outbox: list[Any] = []
+    mail.outbox = outbox
+    try:
+        with ExitStack() as stack:
+            with warnings.catch_warnings():
+                # Django 6.1 warns that EMAIL_BACKEND is deprecated: the project's setting,
+                # not ours, and the project was told at start-up.
+                warnings.filterwarnings("ignore", message=r"The EMAIL_BACKEND setting")
+                stack.enter_context(override_settings(**_settings_override()))
+            stack.enter_context(_every_backend_captures())
+            yield outbox
+    finally:
+        if saved is missing:
+            if hasattr(mail, "outbox"):
+                del mail.outbox
+        else:
+            mail.outbox = saved  # type: ignore[assignment]
