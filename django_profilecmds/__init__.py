@@ -37,6 +37,7 @@ def profile_request(
     warmup: int = 0,
     commit: bool = False,
     capture_email: bool = True,
+    isolate_cache: bool = False,
     nplusone_threshold: int = 5,
     explain: bool = False,
     explain_top: int = 3,
@@ -50,7 +51,10 @@ def profile_request(
     """Profile one request through the full Django stack (or the view alone with ``direct``).
 
     Every run is rolled back and email is captured unless ``commit``/``capture_email`` say
-    otherwise. SQL analysis (``result.sql``: groups, N+1 flags, EXPLAIN plans) is always done;
+    otherwise; files written through a storage are discarded, and statements that would
+    escape the rollback are refused (``result.refused``, and ``result.failed`` is true).
+    ``isolate_cache`` runs on private in-memory caches.
+    SQL analysis (``result.sql``: groups, N+1 flags, EXPLAIN plans) is always done;
     exceeded budgets are listed in ``result.budget_failures``. Report files are written only
     when ``output_dir`` is given (``speedscope`` adds the samples in time order as speedscope
     JSON); their paths are in ``result.files``.
@@ -80,6 +84,7 @@ def profile_request(
         warmup=warmup,
         commit=commit,
         capture_email=capture_email,
+        isolate_cache=isolate_cache,
         nplusone_threshold=nplusone_threshold,
         explain=explain or explain_analyze,
         explain_top=explain_top,

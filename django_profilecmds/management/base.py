@@ -69,6 +69,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--send-email", action="store_true", help="Really send email (default: captured)."
     )
+    run.add_argument(
+        "--isolate-cache",
+        action="store_true",
+        help="Run on private in-memory caches instead of the project's (whose writes stay).",
+    )
     output = parser.add_argument_group("output")
     output.add_argument("--output-dir", help="Where report files go (default: profiles/).")
     output.add_argument("--no-files", action="store_true", help="Write no report files.")
@@ -227,6 +232,7 @@ def sandbox_options(options: dict[str, Any]) -> dict[str, Any]:
         "warmup": options["warmup"],
         "commit": options["commit"],
         "capture_email": not options["send_email"],
+        "isolate_cache": options["isolate_cache"],
     }
 
 
@@ -323,6 +329,9 @@ class ProfilingCommand(BaseCommand):
         if len(result.runs) > 1:
             write("  " + text.distribution_line(result))
         write("  " + text.safety_line(result))
+        caches = text.cache_line(result)
+        if caches:
+            write("  " + caches)
         for warning in result.warnings:
             write("  " + self.style.WARNING(warning))
         if options["verbosity"] >= 2:
@@ -383,10 +392,22 @@ class ProfilingCommand(BaseCommand):
                 import webbrowser
 
                 webbrowser.open(result.files["html"].as_uri())
+        if result.refused:
+            self.stderr.write("")
+            self.stderr.write(
+                "Refused, so that nothing escapes the rollback (nothing was committed):"
+            )
+            for refusal in result.refused:
+                self.stderr.write(f"  {refusal}", style_func=lambda s: s)
+        spec = result.spec
+        subject = "The view" if spec.request else "The call" if spec.call else "The command"
+        if result.refused:
+            raise CommandError(
+                f"{subject} tried to write outside the sandbox's transaction: "
+                f"{len(result.refused)} statement(s) refused, listed above."
+            )
         if result.failed:
             what = "raised an exception" if result.errors else f"answered {result.status}"
-            spec = result.spec
-            subject = "The view" if spec.request else "The call" if spec.call else "The command"
             raise CommandError(f"{subject} {what}; the profile above is still complete.")
         if result.budget_failures:
             raise CommandError(

@@ -80,6 +80,13 @@ def render_replay(
                 for origin, count in sorted(view.nplusone.items(), key=lambda kv: -kv[1])[:3]:
                     lines.append(f"  {view.view}: {origin} ({plural(count, 'request')})")
     lines.extend(_not_replayed(stats))
+    if stats.refused_count:
+        lines.append("")
+        lines.append("Refused, so that nothing escapes the rollback (nothing was committed):")
+        lines.extend(f"  {refusal}" for refusal in stats.refused)
+        if stats.refused_count > len(stats.refused):
+            lines.append(f"  ... and {stats.refused_count - len(stats.refused)} more")
+    lines.extend(f"Warning: {warning}" for warning in stats.warnings)
     return "\n".join(lines)
 
 
@@ -93,7 +100,10 @@ def summary_line(stats: ReplayStats, user: str | None) -> str:
         text += f", {plural(stats.errors, 'error')} (5xx or raised)"
     if stats.emails:
         text += f", {plural(stats.emails, 'email')} captured, not sent"
-    return text + ". Every request was rolled back."
+    text += ". Every request was rolled back."
+    if stats.refused_count:
+        text += f" Refused {plural(stats.refused_count, 'statement')} (listed below)."
+    return text
 
 
 def _not_replayed(stats: ReplayStats) -> list[str]:

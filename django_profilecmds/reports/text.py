@@ -71,9 +71,43 @@ def distribution_line(result: RunResult) -> str:
 
 
 def safety_line(result: RunResult) -> str:
+    """What became of the run's changes: database, files, refused statements."""
+    files = ""
+    if result.files_written or result.files_deleted:
+        written, deleted = len(result.files_written), len(result.files_deleted)
+        parts = [plural(written, "file") + " written"] if written else []
+        parts += [plural(deleted, "file") + " deleted"] if deleted else []
+        fate = "KEPT" if result.spec.commit else "discarded"
+        files = f" {' and '.join(parts).capitalize()}, {fate}."
     if result.spec.commit:
-        return "--commit: database changes made by the view were KEPT."
-    return "Database changes rolled back."
+        return "--commit: database changes made by the view were KEPT." + files
+    refused = ""
+    if result.refused:
+        refused = f" Refused {plural(len(result.refused), 'statement')} (see below)."
+    return "Database changes rolled back." + files + refused
+
+
+def cache_line(result: RunResult) -> str:
+    """``cache default: 12 gets (10 hits, 2 misses) · 2 sets · 0 deletes · 0.4 ms``."""
+    per_run = len(result.runs)
+    parts = []
+    for stats in result.caches:
+        parts.append(
+            f"cache {stats['alias']}: {plural(round(stats['gets'] / per_run), 'get')} "
+            f"({round(stats['hits'] / per_run)} hits, {round(stats['misses'] / per_run)} misses)"
+            f" · {plural(round(stats['sets'] / per_run), 'set')} · "
+            f"{plural(round(stats['deletes'] / per_run), 'delete')} · "
+            f"{ms(stats['time'] / per_run)}"
+        )
+    if not parts:
+        return ""
+    kept = any(stats["sets"] or stats["deletes"] for stats in result.caches)
+    text = " | ".join(parts) + (" per run" if per_run > 1 else "")
+    if kept and not result.spec.isolate_cache:
+        text += " (cache writes are kept: --isolate-cache runs on private in-memory caches)"
+    elif result.spec.isolate_cache:
+        text += " (private in-memory caches, discarded)"
+    return text
 
 
 def runs_table(result: RunResult) -> str:
@@ -92,10 +126,14 @@ def render_calltree(
     """pyinstrument's own console renderer; library frames are collapsed unless show_all."""
     from pyinstrument.renderers import ConsoleRenderer
 
-    from django_profilecmds import collectors
+    from django_profilecmds import collectors, sandbox
 
-    # Our own SQL wrapper sits under every query; it is harness, not the user's code.
-    harness = re.escape(os.path.dirname(collectors.__file__)) + ".*"
+    # Our own SQL wrapper and the sandbox's guards sit under every query: harness, not the
+    # user's code.
+    harness = "|".join(
+        re.escape(os.path.dirname(str(package.__file__))) + ".*"
+        for package in (collectors, sandbox)
+    )
     renderer = ConsoleRenderer(
         unicode=unicode,
         color=color,

@@ -300,22 +300,20 @@ def arm(connection: Any, guard: Guard) -> Callable[[], None]:
     return disarm
 
 
-# Sandboxes now active (innermost last), and threads that outlived the run that started them.
+# Sandboxes now active (innermost last), and the threads runs started, with the sandbox of
+# their run: a thread that outlives its run stays guarded, its refusals reported by that run.
 _ACTIVE: list[DatabaseSandbox] = []
-_QUARANTINE: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
-_LATE_REFUSALS: list[Refusal] = []
+_QUARANTINE: weakref.WeakKeyDictionary[threading.Thread, DatabaseSandbox] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _guard_new_connection(sender: Any, connection: Any, **kwargs: Any) -> None:
     """``connection_created``: a connection opened during a run is outside its rollback."""
-    sandbox = _ACTIVE[-1] if _ACTIVE else None
-    if sandbox is not None and sandbox.owns(connection):
+    sandbox = _ACTIVE[-1] if _ACTIVE else _QUARANTINE.get(threading.current_thread())
+    if sandbox is None or sandbox.owns(connection):
         return
-    if sandbox is None and threading.current_thread() not in _QUARANTINE:
-        return
-    refused = sandbox.refused if sandbox is not None else _LATE_REFUSALS
-    origin = sandbox.origin if sandbox is not None else _ProjectOrigin()
-    arm(connection, Guard(connection.alias, refused, origin, own=False))
+    arm(connection, Guard(connection.alias, sandbox.refused, sandbox.origin, own=False))
 
 
 connection_created.connect(_guard_new_connection, dispatch_uid="django_profilecmds.sandbox")
@@ -354,11 +352,18 @@ class DatabaseSandbox:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
+        started = [
+            thread
+            for thread in threading.enumerate()
+            if thread not in self._threads and thread is not threading.current_thread()
+        ]
+        for thread in started:  # before the sandbox stops being active: no gap
+            _QUARANTINE[thread] = self
         try:
             self._stack.close()
         finally:
             _ACTIVE.remove(self)
-            self._wait_for_threads()
+            self._wait_for_threads(started)
 
     @contextmanager
     def run(self) -> Iterator[None]:
@@ -423,13 +428,8 @@ class DatabaseSandbox:
         if guard is not None and connection.savepoint_ids and connection.savepoint_ids[-1]:
             guard.protected.add(connection.savepoint_ids[-1])
 
-    def _wait_for_threads(self) -> None:
+    def _wait_for_threads(self, started: list[threading.Thread]) -> None:
         """Let the threads the run started finish while their connections are guarded."""
-        started = [
-            thread
-            for thread in threading.enumerate()
-            if thread not in self._threads and thread is not threading.current_thread()
-        ]
         # Executor threads (asyncio's, asgiref's) idle between tasks: never waited for.
         workers = [t for t in started if t.name.startswith(("asyncio_", "ThreadPoolExecutor"))]
         deadline = time.monotonic() + THREAD_GRACE
@@ -438,15 +438,9 @@ class DatabaseSandbox:
                 thread.join(max(0.0, deadline - time.monotonic()))
         alive = [thread for thread in started if thread.is_alive()]
         lingering = [thread for thread in alive if thread not in workers]
-        _QUARANTINE.update(alive)
         if lingering and not self.commit:
             names = ", ".join(repr(thread.name) for thread in lingering)
             self.warnings.append(
                 f"The run left {len(lingering)} thread(s) running ({names}); database "
                 "connections they open are refused writes for the rest of this process."
             )
-
-
-def late_refusals() -> list[Refusal]:
-    """Writes refused on threads that outlived their run, after the run had ended."""
-    return list(_LATE_REFUSALS)

@@ -21,4 +21,5 @@ urlpatterns = [
     path("set-password/", views.set_password, name="set-password"),
     path("timed/steady/", views.steady, name="steady"),
     path("timed/tunable/", views.tunable, name="tunable"),
+    path("escape/<str:name>/", views.escape, name="escape"),
 ]

@@ -54,6 +54,11 @@ class Command(BaseCommand):
         who.add_argument(
             "--send-email", action="store_true", help="Really send email (default: captured)."
         )
+        who.add_argument(
+            "--isolate-cache",
+            action="store_true",
+            help="Run on private in-memory caches instead of the project's (whose writes stay).",
+        )
         add_compare_arguments(parser)
         output = parser.add_argument_group("output")
         output.add_argument("--top", type=int, default=20, help="Views shown (default 20).")
@@ -89,6 +94,7 @@ class Command(BaseCommand):
             nplusone_threshold=options["nplusone_threshold"],
             workers=options["workers"],
             capture_email=not options["send_email"],
+            isolate_cache=options["isolate_cache"],
         )
         if options["export_locust"]:
             self._export(source, replay_options, options)
@@ -129,6 +135,11 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {display_path(path)}")
         if not stats.replayed:
             raise CommandError("No request was replayed: see above for what was left out and why.")
+        if stats.refused_count:
+            raise CommandError(
+                f"{stats.refused_count} statement(s) that would have escaped the rollback were "
+                "refused, listed above; nothing was committed."
+            )
 
     def _export(self, source: Path, replay_options: Any, options: dict[str, Any]) -> None:
         from django_profilecmds.replay.locust import export_locustfile
