@@ -5,12 +5,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := $(BIN)/python demo_site/manage.py
 
-.PHONY: demo test lint typecheck pytest pytest-postgres pytest-django42 bench clean
+.PHONY: demo test test-fast lint typecheck pytest pytest-postgres pytest-django61 \
+	pytest-django61-postgres pytest-django60 bench clean
 
+# Python 3.11 with Django 5.2 LTS: the main venv (lint, types, the demo).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet 'django>=5.2,<5.3' -e '.[test]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -34,21 +36,29 @@ pytest-postgres: $(STAMP)
 	tests/with_postgres.sh $(BIN)/pytest -q -p no:randomly \
 		--ignore tests/test_demo_site.py --ignore tests/test_other_project_process.py
 
-# The oldest supported Django (4.2 LTS), in a venv of its own.
-VENV42 := .venv-django42
-$(VENV42)/.installed: pyproject.toml
-	test -x $(VENV42)/bin/python || $(PYTHON) -m venv $(VENV42)
-	$(VENV42)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV42)/bin/python -m pip install --quiet 'django>=4.2,<4.3' -e '.[test]'
-	touch $@
+# The newest pair (Python 3.13, Django 6.1) and Django 6.0 on Python 3.12, each in a venv of its
+# own; the interpreters are found with pyenv (or $$PYTHON313 / $$PYTHON312).
+PY313 := tests/with_python.sh 3.13 'django>=6.1,<6.2' .venv-py313-django61
+PY312 := tests/with_python.sh 3.12 'django>=6.0,<6.1' .venv-py312-django60
 
-pytest-django42: $(VENV42)/.installed
-	$(VENV42)/bin/pytest -q
+pytest-django61:
+	$(PY313) pytest -q
 
-test: lint typecheck pytest pytest-postgres pytest-django42
+pytest-django61-postgres:
+	$(PY313) tests/with_postgres.sh pytest -q -p no:randomly \
+		--ignore tests/test_demo_site.py --ignore tests/test_other_project_process.py
+
+pytest-django60:
+	$(PY312) pytest -q
+
+test: lint typecheck pytest pytest-postgres pytest-django61 pytest-django61-postgres pytest-django60
+
+# The inner loop: one pass, without the process-level and browser tests.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) $(VENV42) profiles demo_site/db.sqlite3 .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-py3* profiles demo_site/db.sqlite3 .pytest_cache .mypy_cache .ruff_cache

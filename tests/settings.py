@@ -7,6 +7,8 @@ import tempfile
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import django
+
 BASE_DIR = Path(__file__).resolve().parent
 # A real SQLite file database (not :memory:), one per test session.
 DB_DIR = Path(os.environ.get("PROFILECMDS_TEST_DB_DIR", tempfile.gettempdir()))
@@ -81,7 +83,37 @@ TEMPLATES = [
     }
 ]
 
-EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+# Email goes to SMTP on a port where nothing listens, so that a message the sandbox let out
+# fails loudly; tests that need a server point these at tests/smtp_sink.py.
+# Django 6.0 takes plain addresses (and deprecates the older pairs).
+ADMINS: list[object] = (
+    ["admin@example.com"] if django.VERSION >= (6, 0) else [("Admin", "admin@example.com")]
+)
+if django.VERSION >= (6, 1):
+    SMTP = "django.core.mail.backends.smtp.EmailBackend"
+    MAILERS = {
+        alias: {"BACKEND": SMTP, "OPTIONS": {"host": "127.0.0.1", "port": 9}}
+        for alias in ("default", "second")
+    }
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = "127.0.0.1"
+    EMAIL_PORT = 9
+
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Shared between processes, as a real cache is.
+    "shared": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DB_DIR / f"profilecmds-cache-{os.getpid()}"),
+    },
+}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "exports": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEDIA_ROOT = str(DB_DIR / f"profilecmds-media-{os.getpid()}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

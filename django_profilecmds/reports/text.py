@@ -53,12 +53,13 @@ def status_line(result: RunResult) -> str:
 
 def measures_line(result: RunResult) -> str:
     per_run = " per run" if len(result.runs) > 1 else ""
-    emails = plural(len(result.emails), "email")
-    captured = "captured, not sent" if result.spec.capture_email else "sent"
+    emails = plural(len(result.emails), "email") + " captured, not sent"
+    if not result.spec.capture_email:
+        emails = "email sent for real (--send-email, not counted)"
     return (
         f"wall {ms(result.wall.median)} · CPU {ms(result.cpu.median)} · "
         f"{plural(result.query_count, 'query').replace('querys', 'queries')}{per_run} "
-        f"({ms(result.db_time)} in the database) · {emails} {captured}"
+        f"({ms(result.db_time)} in the database) · {emails}"
     )
 
 

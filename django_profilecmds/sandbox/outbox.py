@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 
 LOCMEM_EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -27,10 +27,39 @@ def _settings_override() -> dict[str, Any]:
     return {"EMAIL_BACKEND": LOCMEM_EMAIL_BACKEND}
 
 
-def _backend_classes() -> list[type]:
+DJANGO_BACKENDS = ("smtp", "console", "filebased", "dummy")
+
+
+def _load_backends(configured: list[str]) -> None:
+    """Import Django's backends and the project's, so a class the run imports later (to make
+    an ``EmailBackend(...)`` by hand) is one already patched."""
+    from importlib import import_module
+
+    from django.utils.module_loading import import_string
+
+    for name in DJANGO_BACKENDS:
+        import_module(f"django.core.mail.backends.{name}")
+    for path in configured:
+        with suppress(ImportError):  # Django reports it when the run sends
+            import_string(path)
+
+
+def _configured_backends() -> list[str]:
+    from django.conf import settings
+
+    mailers: Any = getattr(settings, "MAILERS", None)
+    if mailers is not None:
+        return [str(config.get("BACKEND", "")) for config in mailers.values()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [str(getattr(settings, "EMAIL_BACKEND", ""))]
+
+
+def _backend_classes(configured: list[str]) -> list[type]:
     from django.core.mail.backends.base import BaseEmailBackend
     from django.core.mail.backends.locmem import EmailBackend as Locmem
 
+    _load_backends(configured)
     found: list[type] = []
     pending = list(BaseEmailBackend.__subclasses__())
     while pending:
@@ -50,12 +79,12 @@ def _closed(self: Any) -> None:
 
 
 @contextmanager
-def _every_backend_captures() -> Iterator[None]:
+def _every_backend_captures(configured: list[str]) -> Iterator[None]:
     from django.core.mail.backends.locmem import EmailBackend as Locmem
 
     replaced: list[tuple[type, str, Any]] = []
     replacements = {"send_messages": Locmem.send_messages, "open": _opened, "close": _closed}
-    for cls in _backend_classes():
+    for cls in _backend_classes(configured):
         for name, function in replacements.items():
             if name in cls.__dict__:
                 replaced.append((cls, name, cls.__dict__[name]))
@@ -75,6 +104,7 @@ def capture_email() -> Iterator[list[Any]]:
 
     missing = object()
     saved = getattr(mail, "outbox", missing)
+    configured = _configured_backends()  # before the override replaces them
     outbox: list[Any] = []
     mail.outbox = outbox
     try:
@@ -84,7 +114,7 @@ def capture_email() -> Iterator[list[Any]]:
                 # not ours, and the project was told at start-up.
                 warnings.filterwarnings("ignore", message=r"The EMAIL_BACKEND setting")
                 stack.enter_context(override_settings(**_settings_override()))
-            stack.enter_context(_every_backend_captures())
+            stack.enter_context(_every_backend_captures(configured))
             yield outbox
     finally:
         if saved is missing:

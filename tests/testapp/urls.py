@@ -22,4 +22,7 @@ urlpatterns = [
     path("timed/steady/", views.steady, name="steady"),
     path("timed/tunable/", views.tunable, name="tunable"),
     path("escape/<str:name>/", views.escape, name="escape"),
+    path("mail/every-way/", views.mail_every_way, name="mail-every-way"),
+    path("files/", views.files, name="files"),
+    path("cache/", views.cache_ops, name="cache"),
 ]

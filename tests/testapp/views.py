@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.mail import send_mail
 from django.db import transaction
@@ -156,3 +157,61 @@ def escape(request: HttpRequest, name: str) -> HttpResponse:
 
     function, _refused = ESCAPES[name]
     return HttpResponse(function())
+
+
+def mail_every_way(request: HttpRequest) -> HttpResponse:
+    """Sends one message through each way Django offers: 6 messages (7 on Django 6.1+)."""
+    import django
+    from django.core import mail
+    from django.core.mail import EmailMessage, mail_admins, send_mass_mail
+
+    send_mail("1 send_mail", "body", "shop@example.com", ["a@example.com"])
+    send_mass_mail([("2 send_mass_mail", "body", "shop@example.com", ["b@example.com"])])
+    EmailMessage("3 EmailMessage.send", "body", "shop@example.com", ["c@example.com"]).send()
+    mail_admins("4 mail_admins", "body")
+    mail.get_connection().send_messages(
+        [EmailMessage("5 get_connection", "body", "shop@example.com", ["d@example.com"])]
+    )
+    explicit = EmailMessage("6 explicit backend", "body", "shop@example.com", ["e@example.com"])
+    if django.VERSION >= (6, 1):
+        mail.mailers["second"].send_messages([explicit])
+        send_mail("7 using=second", "body", "shop@example.com", ["f@example.com"], using="second")
+    else:
+        from django.core.mail.backends.smtp import EmailBackend
+
+        EmailBackend(host="127.0.0.1", port=settings.EMAIL_PORT).send_messages([explicit])
+    return HttpResponse("sent")
+
+
+def files(request: HttpRequest) -> JsonResponse:
+    """Saves, overwrites and deletes through default_storage and the "exports" storage."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage, storages
+
+    saved = default_storage.save("uploads/new.txt", ContentFile(b"new"))
+    with default_storage.open("existing.txt", "wb") as handle:
+        handle.write(b"overwritten")
+    default_storage.delete("doomed.txt")
+    storages["exports"].save("report.csv", ContentFile(b"a,b\n"))
+    return JsonResponse(
+        {
+            "read_back": default_storage.open(saved).read().decode(),
+            "overwritten": default_storage.open("existing.txt").read().decode(),
+            "doomed_exists": default_storage.exists("doomed.txt"),
+            "listed": sorted(default_storage.listdir("")[1]),
+        }
+    )
+
+
+def cache_ops(request: HttpRequest) -> HttpResponse:
+    """3 gets (1 hit, 2 misses), 2 sets and 1 delete on the "shared" cache."""
+    from django.core.cache import caches
+
+    shared = caches["shared"]
+    shared.get("profilecmds-a")
+    shared.set("profilecmds-a", 1)
+    shared.get("profilecmds-a")
+    shared.set("profilecmds-b", 2)
+    shared.get("profilecmds-missing")
+    shared.delete("profilecmds-b")
+    return HttpResponse("cached")

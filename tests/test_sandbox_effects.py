@@ -1,0 +1,194 @@
+"""What a run does beyond the database stays in the sandbox: email, files, caches, sessions."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import django
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+
+from tests.smtp_sink import smtp_sink
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+MESSAGES = 7 if django.VERSION >= (6, 1) else 6
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    out, err = StringIO(), StringIO()
+    try:
+        call_command(*args, stdout=out, stderr=err)
+        status = 0
+    except CommandError as exc:
+        status = exc.returncode
+        err.write(f"CommandError: {exc}\n")
+    return status, out.getvalue(), err.getvalue()
+
+
+def mail_settings(port: int) -> override_settings:
+    """Every configured way to send email points at the sink."""
+    smtp = "django.core.mail.backends.smtp.EmailBackend"
+    if django.VERSION >= (6, 1):
+        options = {"host": "127.0.0.1", "port": port}
+        return override_settings(
+            MAILERS={
+                alias: {"BACKEND": smtp, "OPTIONS": options} for alias in ("default", "second")
+            }
+        )
+    return override_settings(EMAIL_BACKEND=smtp, EMAIL_HOST="127.0.0.1", EMAIL_PORT=port)
+
+
+@pytest.mark.parametrize("command", ["profile_view", "profile_replay"])
+def test_no_email_reaches_the_smtp_server_whichever_way_it_is_sent(tmp_path, command):
+    log = tmp_path / "access.log"
+    log.write_text(
+        '1.2.3.4 - - [20/Nov/2026:10:00:00 +0000] "GET /mail/every-way/ HTTP/1.1" 200 4\n'
+    )
+    with smtp_sink() as sink, mail_settings(sink.port):
+        if command == "profile_view":
+            status, out, err = run("profile_view", "/mail/every-way/", "--no-files")
+        else:
+            status, out, err = run("profile_replay", str(log), "--no-files")
+    assert status == 0, err
+    assert sink.messages == [] and sink.connections == 0
+    assert f"{MESSAGES} emails captured, not sent" in out
+
+
+def test_send_email_sends_every_message_through_the_project_configuration():
+    with smtp_sink() as sink, mail_settings(sink.port):
+        status, out, err = run("profile_view", "/mail/every-way/", "--no-files", "--send-email")
+    assert status == 0, err
+    assert len(sink.messages) == MESSAGES
+    assert "email sent for real (--send-email, not counted)" in out
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture
+def storages_in(tmp_path):
+    media, exports = tmp_path / "media", tmp_path / "exports"
+    media.mkdir()
+    exports.mkdir()
+    (media / "existing.txt").write_bytes(b"original")
+    (media / "doomed.txt").write_bytes(b"still here")
+    fs = "django.core.files.storage.FileSystemStorage"
+    with override_settings(
+        STORAGES={
+            "default": {"BACKEND": fs, "OPTIONS": {"location": str(media)}},
+            "exports": {"BACKEND": fs, "OPTIONS": {"location": str(exports)}},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
+    ):
+        yield media, exports
+
+
+def test_storage_writes_and_deletes_leave_the_real_storage_as_it_was(storages_in, tmp_path):
+    from django_profilecmds import profile_request
+
+    media, exports = storages_in
+    before = (tree(media), tree(exports))
+    status, out, err = run("profile_view", "/files/", "--no-files")
+    assert status == 0, err
+    assert (tree(media), tree(exports)) == before
+    assert "3 files written and 1 file deleted, discarded." in out
+    result = profile_request("/files/")
+    assert (tree(media), tree(exports)) == before
+    # Inside the run the view saw its own writes.
+    assert json.loads(result.response.body_preview) == {
+        "read_back": "new",
+        "overwritten": "overwritten",
+        "doomed_exists": False,
+        "listed": ["existing.txt"],
+    }
+    assert sorted(result.files_written) == ["existing.txt", "report.csv", "uploads/new.txt"]
+    assert result.files_deleted == ["doomed.txt"]
+
+
+def test_commit_keeps_the_files_and_says_so(storages_in):
+    media, exports = storages_in
+    status, out, err = run("profile_view", "/files/", "--no-files", "--commit")
+    assert status == 0, err
+    assert "3 files written and 1 file deleted, KEPT." in out
+    assert tree(media) == {"existing.txt": b"overwritten", "uploads/new.txt": b"new"}
+    assert tree(exports) == {"report.csv": b"a,b\n"}
+
+
+@pytest.fixture
+def shared_cache(tmp_path):
+    location = tmp_path / "cache"
+    config = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "shared": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(location),
+        },
+    }
+    with override_settings(CACHES=config):
+        yield location
+
+
+def test_cache_operations_are_counted_and_their_writes_reported(shared_cache):
+    from django_profilecmds import profile_request
+
+    status, out, err = run("profile_view", "/cache/", "--no-files")
+    assert status == 0, err
+    assert "cache shared: 3 gets (1 hits, 2 misses) · 2 sets · 1 delete" in out
+    assert "cache writes are kept: --isolate-cache" in out
+    result = profile_request("/cache/")
+    shared = next(stats for stats in result.caches if stats["alias"] == "shared")
+    assert {k: shared[k] for k in ("gets", "hits", "misses", "sets", "deletes")} == {
+        "gets": 3,
+        "hits": 2,  # profilecmds-a is in the shared cache since the first run
+        "misses": 1,
+        "sets": 2,
+        "deletes": 1,
+    }
+    assert json.loads(json.dumps(result.to_dict()))["caches"][0]["alias"] == "shared"
+
+
+def test_isolate_cache_leaves_the_shared_cache_untouched(shared_cache):
+    from django.core.cache import caches
+
+    caches["shared"].set("profilecmds-a", "from production")
+    before = tree(shared_cache)
+    status, out, err = run("profile_view", "/cache/", "--no-files", "--isolate-cache")
+    assert status == 0, err
+    assert tree(shared_cache) == before
+    assert caches["shared"].get("profilecmds-a") == "from production"
+    assert "cache shared: 3 gets (1 hits, 2 misses) · 2 sets · 1 delete" in out
+    assert "(private in-memory caches, discarded)" in out
+
+
+@pytest.mark.parametrize(
+    "engine",
+    [
+        "django.contrib.sessions.backends.db",
+        "django.contrib.sessions.backends.cache",
+        "django.contrib.sessions.backends.cached_db",
+        "django.contrib.sessions.backends.file",
+        "django.contrib.sessions.backends.signed_cookies",
+    ],
+)
+def test_the_session_that_logs_the_user_in_leaves_no_trace(member, shared_cache, tmp_path, engine):
+    from django.contrib.sessions.models import Session
+
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    with override_settings(
+        SESSION_ENGINE=engine, SESSION_FILE_PATH=str(sessions), SESSION_CACHE_ALIAS="shared"
+    ):
+        status, out, err = run("profile_view", "/private/", "--user", str(member.pk), "--no-files")
+    assert status == 0, err
+    assert "200 OK" in out and "as ada@example.com" in out
+    assert list(sessions.iterdir()) == []
+    assert tree(shared_cache) == {}
+    assert Session.objects.count() == 0
