@@ -89,11 +89,18 @@ TEMPLATES = [
 ADMINS: list[object] = (
     ["admin@example.com"] if django.VERSION >= (6, 0) else [("Admin", "admin@example.com")]
 )
+# The file-based backend writes to this directory: it must stay empty.
+MAIL_DIR = DB_DIR / f"profilecmds-mail-{os.getpid()}"
 if django.VERSION >= (6, 1):
-    SMTP = "django.core.mail.backends.smtp.EmailBackend"
     MAILERS = {
-        alias: {"BACKEND": SMTP, "OPTIONS": {"host": "127.0.0.1", "port": 9}}
-        for alias in ("default", "second")
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": 9},
+        },
+        "second": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(MAIL_DIR)},
+        },
     }
 else:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -350,3 +350,9 @@ def test_exported_locustfile_sends_the_recorded_requests_to_a_server(tmp_path):
     assert len(seen) >= 4
     # In the recorded order, round and round; the unresolvable path was left out.
     assert seen[:4] == [("GET", "/books/"), ("GET", "/echo/?q=caf%C3%A9")] * 2
+
+
+def test_every_replayed_request_carries_the_user(member, tmp_path):
+    log = write_log(tmp_path / "a.log", ["GET /private/ HTTP/1.1"] * 3)
+    stats = replay_file(log, ReplayOptions(user=member.email))
+    assert stats.views["private"].statuses == {"200": 3}

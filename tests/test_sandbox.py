@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.testapp.escapes import ESCAPES
 from tests.testapp.models import Author
@@ -54,6 +56,7 @@ COMMANDS = {
         f"tests.testapp.escapes.{ESCAPES[name][0].__name__}",
         "--no-files",
     ),
+    "profile_command": lambda name, tmp: ("profile_command", "--no-files", "escape", "--", name),
     "profile_replay": lambda name, tmp: (
         "profile_replay",
         replay_log(tmp, name, 2),
@@ -85,3 +88,85 @@ def test_escapes_leave_no_row_and_the_output_says_what_was_refused(tmp_path, nam
         assert status == 0, (out, err)
         assert "Refused" not in out + err
         assert "rolled back" in out
+
+
+@pytest.mark.parametrize("name", ["raw-commit", "dbapi-commit"])
+def test_the_session_of_user_is_not_committed_with_the_escape(member, name):
+    from django.contrib.sessions.models import Session
+
+    status, out, err = run("profile_view", f"/escape/{name}/", "--user", member.email, "--no-files")
+    assert status == 1, (out, err)
+    assert Session.objects.count() == 0
+    assert list(Author.objects.all()) == []
+
+
+@pytest.mark.parametrize(
+    ("sql", "refused"),
+    [
+        ("SELECT 1", False),
+        ("INSERT INTO t VALUES (1)", False),
+        ("COMMIT", True),
+        ("commit", True),
+        ("  \n END", True),
+        ("/* hidden */ COMMIT", True),
+        ("-- a comment\nCOMMIT", True),
+        ("ROLLBACK", True),
+        ("ROLLBACK WORK", True),
+        ("ABORT", True),
+        ("BEGIN", True),
+        ("START TRANSACTION", True),
+        ("PREPARE TRANSACTION 'x'", True),
+        ("INSERT INTO t VALUES (1); COMMIT", True),
+        ("SELECT 1; commit;", True),
+        ("INSERT INTO t VALUES ('; COMMIT')", False),  # a literal, not a statement
+        ("DO $$ BEGIN PERFORM 1; END $$", False),  # a body, not the transaction
+        ('SAVEPOINT "s1_x2"', False),
+        ('RELEASE SAVEPOINT "s1_x2"', False),  # the profiled code's own savepoint
+        ('ROLLBACK TO SAVEPOINT "s1_x2"', False),
+        ('RELEASE SAVEPOINT "s1_x1"', True),  # the sandbox's
+        ('ROLLBACK TO SAVEPOINT "s1_x1"', True),
+        ("rollback to s1_x1", True),
+    ],
+)
+def test_transaction_control_on_the_sandbox_connection(sql, refused):
+    from django_profilecmds.sandbox.databases import control_reason
+
+    assert (control_reason(sql, {"s1_x1"}) is not None) is refused
+
+
+@pytest.mark.parametrize(
+    ("sql", "refused"),
+    [
+        ("SELECT * FROM t", False),
+        ("WITH x AS (SELECT 1) SELECT * FROM x", False),
+        ("PRAGMA table_info(t)", False),
+        ("SAVEPOINT s", False),
+        ("INSERT INTO t VALUES (1)", True),
+        ("update t set a = 1", True),
+        ("DELETE FROM t", True),
+        ("CREATE TABLE u (a int)", True),
+        ("SELECT 1; DELETE FROM t", True),
+        ("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE", True),
+        ("SET default_transaction_read_only = off", True),
+        ("BEGIN READ WRITE", True),
+        ("RESET ALL", True),
+        ("DISCARD ALL", True),
+        ("PRAGMA query_only = 0", True),
+    ],
+)
+def test_writes_on_a_connection_outside_the_rollback(sql, refused):
+    from django_profilecmds.sandbox.databases import write_reason
+
+    assert (write_reason(sql) is not None) is refused
+
+
+@given(st.one_of(st.text(), st.binary()))
+def test_the_statement_checks_never_raise(sql):
+    from django_profilecmds.sandbox.databases import control_reason, write_reason
+
+    control_reason(sql, {"s1_x1"})
+    write_reason(sql)
+    # Whatever precedes it, a COMMIT statement of its own is always refused.
+    text = sql.decode("utf-8", "replace") if isinstance(sql, bytes) else sql
+    if "'" not in text and "$" not in text and "/*" not in text and "--" not in text:
+        assert control_reason(f"{text};COMMIT", set()) is not None

@@ -16,7 +16,7 @@ from tests.smtp_sink import smtp_sink
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
-MESSAGES = 7 if django.VERSION >= (6, 1) else 6
+MESSAGES = 7
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -30,17 +30,20 @@ def run(*args: str) -> tuple[int, str, str]:
     return status, out.getvalue(), err.getvalue()
 
 
-def mail_settings(port: int) -> override_settings:
-    """Every configured way to send email points at the sink."""
+def mail_settings(port: int, directory: Path) -> override_settings:
+    """Every configured way to send email points at the sink, or at ``directory``."""
     smtp = "django.core.mail.backends.smtp.EmailBackend"
     if django.VERSION >= (6, 1):
-        options = {"host": "127.0.0.1", "port": port}
+        filebased = "django.core.mail.backends.filebased.EmailBackend"
         return override_settings(
             MAILERS={
-                alias: {"BACKEND": smtp, "OPTIONS": options} for alias in ("default", "second")
+                "default": {"BACKEND": smtp, "OPTIONS": {"host": "127.0.0.1", "port": port}},
+                "second": {"BACKEND": filebased, "OPTIONS": {"file_path": str(directory)}},
             }
         )
-    return override_settings(EMAIL_BACKEND=smtp, EMAIL_HOST="127.0.0.1", EMAIL_PORT=port)
+    return override_settings(
+        EMAIL_BACKEND=smtp, EMAIL_HOST="127.0.0.1", EMAIL_PORT=port, MAIL_DIR=directory
+    )
 
 
 @pytest.mark.parametrize("command", ["profile_view", "profile_replay"])
@@ -49,21 +52,28 @@ def test_no_email_reaches_the_smtp_server_whichever_way_it_is_sent(tmp_path, com
     log.write_text(
         '1.2.3.4 - - [20/Nov/2026:10:00:00 +0000] "GET /mail/every-way/ HTTP/1.1" 200 4\n'
     )
-    with smtp_sink() as sink, mail_settings(sink.port):
+    directory = tmp_path / "mail"
+    directory.mkdir()
+    with smtp_sink() as sink, mail_settings(sink.port, directory):
         if command == "profile_view":
             status, out, err = run("profile_view", "/mail/every-way/", "--no-files")
         else:
             status, out, err = run("profile_replay", str(log), "--no-files")
     assert status == 0, err
     assert sink.messages == [] and sink.connections == 0
+    assert list(directory.iterdir()) == []
     assert f"{MESSAGES} emails captured, not sent" in out
 
 
-def test_send_email_sends_every_message_through_the_project_configuration():
-    with smtp_sink() as sink, mail_settings(sink.port):
+def test_send_email_sends_every_message_through_the_project_configuration(tmp_path):
+    with smtp_sink() as sink, mail_settings(sink.port, tmp_path):
         status, out, err = run("profile_view", "/mail/every-way/", "--no-files", "--send-email")
     assert status == 0, err
-    assert len(sink.messages) == MESSAGES
+    # Messages 6 and 7 go through the "second" (file-based) mailer on 6.1, message 6 through
+    # SMTP before; the file-based backend writes a file per connection.
+    on_files = 2 if django.VERSION >= (6, 1) else 1
+    assert len(sink.messages) == MESSAGES - on_files
+    assert len(list(tmp_path.glob("*.log"))) == on_files
     assert "email sent for real (--send-email, not counted)" in out
 
 

@@ -60,8 +60,9 @@ class WriteRefused(DatabaseError):
     """Raised in the profiled code in place of a statement that would escape the rollback."""
 
 
-# String literals, comments and dollar-quoted bodies: never statement keywords.
-_NOISE = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/|\$(\w*)\$.*?\$\1\$", re.S)
+# String literals and dollar-quoted bodies (kept as an empty literal), and comments (dropped):
+# never statement keywords.
+_NOISE = re.compile(r"'(?:[^']|'')*'|\$(\w*)\$.*?\$\1\$|(--[^\n]*|/\*.*?\*/)", re.S)
 _FAST = ("SELECT", "INSERT", "UPDATE", "DELETE")
 _ENDS = {"COMMIT", "END", "ABORT"}
 # Statements a connection outside the rollback may run: reads and transaction control
@@ -84,7 +85,7 @@ def statements(sql: Any) -> list[str]:
         except Exception:
             sql = str(sql)
     if "'" in sql or "-" in sql or "/" in sql or "$" in sql:
-        sql = _NOISE.sub("''", sql)
+        sql = _NOISE.sub(lambda m: " " if m.group(2) else "''", sql)
     return [part.strip() for part in sql.split(";") if part.strip()]
 
 
@@ -102,6 +103,8 @@ def control_reason(sql: Any, protected: set[str]) -> str | None:
         return None
     for statement in statements(sql):
         words = _words(statement)
+        if not words:
+            continue
         first = words[0].upper()
         second = words[1].upper() if len(words) > 1 else ""
         if first in _ENDS or (first == "PREPARE" and second == "TRANSACTION"):
@@ -123,6 +126,8 @@ def write_reason(sql: Any) -> str | None:
     """Why ``sql`` must not run on a connection outside the rollback, or None for a read."""
     for statement in statements(sql):
         words = _words(statement)
+        if not words:
+            continue
         first = words[0].upper()
         if first not in _READS:
             return "it would write through a connection outside the sandbox's transaction"

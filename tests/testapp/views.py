@@ -160,7 +160,10 @@ def escape(request: HttpRequest, name: str) -> HttpResponse:
 
 
 def mail_every_way(request: HttpRequest) -> HttpResponse:
-    """Sends one message through each way Django offers: 6 messages (7 on Django 6.1+)."""
+    """Sends one message through each way Django offers: 7 messages.
+
+    On Django 6.1+ the last two go through the "second" mailer (file-based); before it, through
+    a file-based backend named to ``get_connection()`` and an SMTP backend made by hand."""
     import django
     from django.core import mail
     from django.core.mail import EmailMessage, mail_admins, send_mass_mail
@@ -180,6 +183,10 @@ def mail_every_way(request: HttpRequest) -> HttpResponse:
         from django.core.mail.backends.smtp import EmailBackend
 
         EmailBackend(host="127.0.0.1", port=settings.EMAIL_PORT).send_messages([explicit])
+        filebased = "django.core.mail.backends.filebased.EmailBackend"
+        mail.get_connection(filebased, file_path=str(settings.MAIL_DIR)).send_messages(
+            [EmailMessage("7 file-based", "body", "shop@example.com", ["f@example.com"])]
+        )
     return HttpResponse("sent")
 
 
