@@ -168,3 +168,38 @@ def check_replay(browser, directory: Path):
     index, more = open_page(browser, directory / "index.html")
     assert index.locator("#replays tbody tr").count() == 2
     assert problems == [] and more == []
+
+
+def test_report_shows_cache_counts_and_discarded_files(member, tmp_path, settings):
+    media, cache = tmp_path / "media", tmp_path / "cache"
+    media.mkdir()
+    (media / "doomed.txt").write_text("x")
+    (media / "existing.txt").write_text("x")
+    fs = "django.core.files.storage.FileSystemStorage"
+    settings.STORAGES = {
+        alias: {"BACKEND": fs, "OPTIONS": {"location": str(media)}}
+        for alias in ("default", "exports")
+    } | {"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "shared": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(cache),
+        },
+    }
+    cached = profile_request("/cache/", isolate_cache=True, output_dir=tmp_path / "out")
+    files = profile_request("/files/", output_dir=tmp_path / "out")
+    with chromium() as browser:
+        page, problems = open_page(browser, cached.files["html"])
+        rows = page.locator("#cache-aliases tbody tr")
+        assert rows.count() == 1
+        assert rows.first.inner_text().split("\t")[:7] == [
+            "shared", "LocMemCache", "3", "1", "2", "2", "1",
+        ]  # fmt: skip
+        assert "Private in-memory caches, discarded" in page.locator("#cache").inner_text()
+        assert problems == []
+        page, problems = open_page(browser, files.files["html"])
+        text = page.locator("#files").inner_text()
+        assert text.startswith("discarded:")
+        assert "uploads/new.txt written" in text and "doomed.txt deleted" in text
+        assert problems == []

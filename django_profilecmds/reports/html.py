@@ -99,8 +99,19 @@ def render_report(result: RunResult, data: dict[str, Any], calltree_html: str | 
         "calltree_srcdoc": srcdoc(calltree_html) if calltree_html else None,
         "function_stats": _function_stats_text(result),
         "comparison": comparison_rows(data.get("comparison", [])),
+        "caches": [
+            {
+                **stats,
+                **{f"{key}_per_run": round(stats[key] / runs) for key in _CACHE_COUNTS},
+                "ms": stats["time"] / runs * 1000,
+            }
+            for stats in data.get("caches", [])
+        ],
     }
     return engine().get_template("django_profilecmds/report.html").render(_context(context))
+
+
+_CACHE_COUNTS = ("gets", "hits", "misses", "sets", "deletes")
 
 
 def srcdoc(page: str) -> Any:
