@@ -11,10 +11,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 if ! python=$("$here/find_python.sh" "$version"); then
   message="Python $version not found (pyenv install $version, or set PYTHON${version/./})"
   if [ "${CI:-}" = "true" ]; then
-    echo "error: $message: the Django $django pass cannot run." >&2
+    echo "error: $message: the pass with $django cannot run." >&2
     exit 1
   fi
-  echo "warning: $message: skipping the Django $django pass." >&2
+  echo "warning: $message: skipping the pass with $django." >&2
   exit 0
 fi
 stamp="$venv/.installed"

@@ -206,32 +206,37 @@ class Guard:
         self.check(sql)
         return execute(sql, params, many, context)
 
-    # SQLite's authorizer: the engine asks before it compiles each statement.
-    def authorize(self, action: int, arg1: Any, arg2: Any, database: Any, trigger: Any) -> int:
-        if self.allow:
-            return sqlite3.SQLITE_OK
-        if self.own:
-            if action == sqlite3.SQLITE_TRANSACTION:
-                self.refuse(str(arg1), "it would end the sandbox's transaction (DB-API level)")
-                return sqlite3.SQLITE_DENY
-            if (
-                action == sqlite3.SQLITE_SAVEPOINT
-                and arg1 in ("RELEASE", "ROLLBACK")
-                and arg2 in self.protected
-            ):
-                self.refuse(f"{arg1} {arg2}", "it would end a savepoint the sandbox owns")
-                return sqlite3.SQLITE_DENY
-            return sqlite3.SQLITE_OK
-        if action in _SQLITE_WRITES or (action == sqlite3.SQLITE_PRAGMA and arg2 is not None):
+    # SQLite's authorizers: the engine asks before it compiles each statement, once per action.
+    def authorize_own(self, action: int, arg1: Any, arg2: Any, database: Any, trigger: Any) -> int:
+        if action != _TRANSACTION and action != _SAVEPOINT or self.allow:
+            return _OK
+        if action == _TRANSACTION:
+            self.refuse(str(arg1), "it would end the sandbox's transaction (DB-API level)")
+            return _DENY
+        if arg1 != "BEGIN" and arg2 in self.protected:
+            self.refuse(f"{arg1} {arg2}", "it would end a savepoint the sandbox owns")
+            return _DENY
+        return _OK
+
+    def authorize_other(
+        self, action: int, arg1: Any, arg2: Any, database: Any, trigger: Any
+    ) -> int:
+        if action in _SQLITE_WRITES or (action == _PRAGMA and arg2 is not None):
             what = _SQLITE_NAMES.get(action, "write")
             self.refuse(
                 f"{what} {arg1 or ''}".strip(),
                 "it would write through a connection outside the sandbox's transaction",
             )
-            return sqlite3.SQLITE_DENY
-        return sqlite3.SQLITE_OK
+            return _DENY
+        return _OK
 
 
+_OK, _DENY = sqlite3.SQLITE_OK, sqlite3.SQLITE_DENY
+_TRANSACTION, _SAVEPOINT, _PRAGMA = (
+    sqlite3.SQLITE_TRANSACTION,
+    sqlite3.SQLITE_SAVEPOINT,
+    sqlite3.SQLITE_PRAGMA,
+)
 _SQLITE_NAMES = {
     getattr(sqlite3, name): name[len("SQLITE_") :].replace("_", " ")
     for name in dir(sqlite3)
@@ -252,7 +257,10 @@ def _guarded_cursor_class(base: type, guard: Guard) -> type:
 
     class GuardedCursor(base):  # type: ignore[misc]
         def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
-            guard.check(query)
+            # The common case on the sandbox's own connection: one statement, not control.
+            fast = guard.own and type(query) is str and query.startswith(_FAST)
+            if not fast or ";" in query:
+                guard.check(query)
             return super().execute(query, *args, **kwargs)
 
         def executemany(self, query: Any, *args: Any, **kwargs: Any) -> Any:
@@ -271,21 +279,23 @@ def _refuse_commit(guard: Guard) -> Callable[[], None]:
 
 
 def arm(connection: Any, guard: Guard) -> Callable[[], None]:
-    """Install ``guard`` on a connected Django connection; returns what takes it off."""
-    connection.execute_wrappers.insert(0, guard)
+    """Install ``guard`` on a connected Django connection; returns what takes it off.
+
+    On SQLite and PostgreSQL the DB-API guard sees every statement, Django's included, so the
+    sandbox's own connections need no execute wrapper (which would cost every query a few
+    Python calls); other backends, and connections opened during the run, get one.
+    """
     raw = connection.connection
-    undo: list[Callable[[], None]] = [lambda: connection.execute_wrappers.remove(guard)]
+    undo: list[Callable[[], None]] = []
+    below_django = False
     if connection.vendor == "sqlite" and raw is not None:
-        raw.set_authorizer(guard.authorize)
+        raw.set_authorizer(guard.authorize_own if guard.own else guard.authorize_other)
         undo.append(lambda: raw.set_authorizer(None))
+        below_django = True
     elif connection.vendor == "postgresql" and raw is not None and hasattr(raw, "cursor_factory"):
         if not guard.own:
             with connection.cursor() as cursor:
-                guard.allow = True
-                try:
-                    cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-                finally:
-                    guard.allow = False
+                cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         factory = raw.cursor_factory
         raw.cursor_factory = _guarded_cursor_class(factory, guard)
         raw.commit = _refuse_commit(guard)
@@ -295,6 +305,10 @@ def arm(connection: Any, guard: Guard) -> Callable[[], None]:
             raw.__dict__.pop("commit", None)
 
         undo.append(restore)
+        below_django = True
+    if not (below_django and guard.own):
+        connection.execute_wrappers.insert(0, guard)
+        undo.append(lambda: connection.execute_wrappers.remove(guard))
 
     def disarm() -> None:
         for step in reversed(undo):
