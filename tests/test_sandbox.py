@@ -126,9 +126,15 @@ def test_the_session_of_user_is_not_committed_with_the_escape(member, name):
         ('RELEASE SAVEPOINT "s1_x1"', True),  # the sandbox's
         ('ROLLBACK TO SAVEPOINT "s1_x1"', True),
         ("rollback to s1_x1", True),
+        ('RELEASE SAVEPOINT "S1_X1"', True),
+        # Quotes inside identifiers open no literal; a $ inside one opens no dollar quote.
+        ("""SELECT 1 AS "it's"; COMMIT; SELECT ''""", True),
+        ("SELECT 1 AS a$b$; COMMIT; SELECT 2 AS c$b$", True),
+        ("SELECT 1 AS `x'`; COMMIT", True),
     ],
 )
 def test_transaction_control_on_the_sandbox_connection(sql, refused):
+    """SQLite and PostgreSQL: DDL is transactional and runs."""
     from django_profilecmds.sandbox.databases import control_reason
 
     assert (control_reason(sql, {"s1_x1"}) is not None) is refused
@@ -170,3 +176,42 @@ def test_the_statement_checks_never_raise(sql):
     text = sql.decode("utf-8", "replace") if isinstance(sql, bytes) else sql
     if "'" not in text and "$" not in text and "/*" not in text and "--" not in text:
         assert control_reason(f"{text};COMMIT", set()) is not None
+
+
+@pytest.mark.parametrize(
+    ("sql", "refused"),
+    [
+        ("SELECT 1", False),
+        ("INSERT INTO t VALUES (1)", False),
+        ("TRUNCATE t", True),
+        ("CREATE TABLE u (a int)", True),
+        ("LOCK TABLES t WRITE", True),
+        ("SET autocommit = 1", True),
+        ("SET @@session.autocommit = ON", True),
+    ],
+)
+def test_statements_that_commit_by_themselves_on_mysql_and_oracle(sql, refused):
+    from django_profilecmds.sandbox.databases import implicit_commit_reason
+
+    assert (implicit_commit_reason(sql) is not None) is refused
+
+
+def test_commit_leaves_other_threads_free_to_write():
+    status, out, err = run("profile_view", "/escape/thread-joined/", "--commit", "--no-files")
+    assert status == 0, (out, err)
+    assert Author.objects.filter(name="ESCAPED").count() == 1
+
+
+def test_replay_in_workers_as_a_user_on_per_run_transactions(member, tmp_path):
+    log = tmp_path / "access.log"
+    line = '127.0.0.1 - - [20/Nov/2026:10:00:00 +0000] "GET /private/ HTTP/1.1" 200 2 "-" "-"'
+    log.write_text("\n".join([line] * 4) + "\n")
+    status, out, err = run(
+        "profile_replay", str(log), "--workers", "2", "--user", member.email, "--no-files"
+    )
+    assert status == 0, (out, err)
+    assert "Refused" not in out + err
+    from django_profilecmds.replay.engine import ReplayOptions, replay_file
+
+    stats = replay_file(log, ReplayOptions(user=member.email, workers=2))
+    assert stats.views["private"].statuses == {"200": 4}

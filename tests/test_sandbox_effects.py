@@ -90,6 +90,8 @@ def storages_in(tmp_path):
     exports.mkdir()
     (media / "existing.txt").write_bytes(b"original")
     (media / "doomed.txt").write_bytes(b"still here")
+    (media / "uploads").mkdir()
+    (media / "uploads" / "old.txt").write_bytes(b"old")
     fs = "django.core.files.storage.FileSystemStorage"
     with override_settings(
         STORAGES={
@@ -118,6 +120,7 @@ def test_storage_writes_and_deletes_leave_the_real_storage_as_it_was(storages_in
         "overwritten": "overwritten",
         "doomed_exists": False,
         "listed": ["existing.txt"],
+        "uploads": ["new.txt", "old.txt"],  # the real file and the one the run wrote
     }
     assert sorted(result.files_written) == ["existing.txt", "report.csv", "uploads/new.txt"]
     assert result.files_deleted == ["doomed.txt"]
@@ -128,7 +131,11 @@ def test_commit_keeps_the_files_and_says_so(storages_in):
     status, out, err = run("profile_view", "/files/", "--no-files", "--commit")
     assert status == 0, err
     assert "3 files written and 1 file deleted, KEPT." in out
-    assert tree(media) == {"existing.txt": b"overwritten", "uploads/new.txt": b"new"}
+    assert tree(media) == {
+        "existing.txt": b"overwritten",
+        "uploads/new.txt": b"new",
+        "uploads/old.txt": b"old",
+    }
     assert tree(exports) == {"report.csv": b"a,b\n"}
 
 

@@ -118,8 +118,11 @@ class CacheCollector:
     ) -> Any:
         method = originals[name]
         if name in ("get", "get_or_set"):
-            version = kwargs.get("version", args[2] if len(args) > 2 else None)
-            value = originals["get"](args[0], _MISS, version=version)
+            # get(key, default=None, version=None); get_or_set(key, default, timeout, version)
+            at = 2 if name == "get" else 3
+            key = args[0] if args else kwargs.get("key")
+            version = kwargs.get("version", args[at] if len(args) > at else None)
+            value = originals["get"](key, _MISS, version=version)
             stats.gets += 1
             if value is not _MISS:
                 stats.hits += 1

@@ -60,9 +60,14 @@ class WriteRefused(DatabaseError):
     """Raised in the profiled code in place of a statement that would escape the rollback."""
 
 
-# String literals and dollar-quoted bodies (kept as an empty literal), and comments (dropped):
-# never statement keywords.
-_NOISE = re.compile(r"'(?:[^']|'')*'|\$(\w*)\$.*?\$\1\$|(--[^\n]*|/\*.*?\*/)", re.S)
+# String literals and dollar-quoted bodies (kept as an empty literal), comments (dropped) and
+# quoted identifiers (kept, without what could pass for quotes or a statement's end): never
+# statement keywords. A ``$`` inside an identifier (``a$b``) opens no dollar quote.
+_NOISE = re.compile(
+    r"'(?:[^']|'')*'|(?<![\w$])\$((?:[A-Za-z_]\w*)?)\$.*?\$\1\$|(--[^\n]*|/\*.*?\*/)"
+    r'|("(?:[^"]|"")*"|`[^`]*`)',
+    re.S,
+)
 _FAST = ("SELECT", "INSERT", "UPDATE", "DELETE")
 _ENDS = {"COMMIT", "END", "ABORT"}
 # Statements a connection outside the rollback may run: reads and transaction control
@@ -84,9 +89,17 @@ def statements(sql: Any) -> list[str]:
             sql = sql.as_string(None)
         except Exception:
             sql = str(sql)
-    if "'" in sql or "-" in sql or "/" in sql or "$" in sql:
-        sql = _NOISE.sub(lambda m: " " if m.group(2) else "''", sql)
+    if "'" in sql or "-" in sql or "/" in sql or "$" in sql or '"' in sql or "`" in sql:
+        sql = _NOISE.sub(_quiet, sql)
     return [part.strip() for part in sql.split(";") if part.strip()]
+
+
+def _quiet(match: re.Match[str]) -> str:
+    if match.group(2):  # a comment
+        return " "
+    if match.group(3):  # a quoted identifier: its word characters only
+        return '"' + re.sub(r"\W", "", match.group(3)) + '"'
+    return "''"
 
 
 def _words(statement: str) -> list[str]:
@@ -94,7 +107,26 @@ def _words(statement: str) -> list[str]:
 
 
 def _savepoint_name(words: list[str]) -> str:
-    return words[-1].strip('"`[]') if words else ""
+    return words[-1].strip('"`[]').lower() if words else ""
+
+
+# Statements that commit implicitly on MySQL/MariaDB and Oracle (DDL, TRUNCATE, locks).
+_IMPLICIT_COMMIT = {
+    "ALTER", "CREATE", "DROP", "RENAME", "TRUNCATE", "LOCK", "UNLOCK", "GRANT", "REVOKE",
+    "ANALYZE", "OPTIMIZE", "REPAIR", "FLUSH", "LOAD", "CACHE", "XA",
+}  # fmt: skip
+_AUTOCOMMIT_ON = re.compile(r"\bAUTOCOMMIT\s*(=|TO)\s*(1|ON|TRUE)\b", re.I)
+
+
+def implicit_commit_reason(sql: Any) -> str | None:
+    """On MySQL and Oracle: why ``sql`` would commit the transaction by itself."""
+    for statement in statements(sql):
+        words = _words(statement)
+        if words and words[0].upper() in _IMPLICIT_COMMIT:
+            return f"{words[0].upper()} commits the transaction implicitly on this database"
+        if words and words[0].upper() == "SET" and _AUTOCOMMIT_ON.search(statement):
+            return "it would turn autocommit on, committing the sandbox's transaction"
+    return None
 
 
 def control_reason(sql: Any, protected: set[str]) -> str | None:
@@ -181,11 +213,17 @@ class Guard:
         self.own = own
         self.protected: set[str] = set()  # the sandbox's savepoints on this connection
         self.allow = False  # while the sandbox itself rolls back
+        self.implicit_commits = False  # DDL commits on this connection's database
 
     def reason(self, sql: Any) -> str | None:
         if self.allow:
             return None
-        return control_reason(sql, self.protected) if self.own else write_reason(sql)
+        if not self.own:
+            return write_reason(sql)
+        reason = control_reason(sql, self.protected)
+        if reason is None and self.implicit_commits:
+            reason = implicit_commit_reason(sql)
+        return reason
 
     def refuse(self, statement: str, reason: str) -> WriteRefused:
         text = " ".join(statement.split())
@@ -213,7 +251,7 @@ class Guard:
         if action == _TRANSACTION:
             self.refuse(str(arg1), "it would end the sandbox's transaction (DB-API level)")
             return _DENY
-        if arg1 != "BEGIN" and arg2 in self.protected:
+        if arg1 != "BEGIN" and str(arg2).lower() in self.protected:
             self.refuse(f"{arg1} {arg2}", "it would end a savepoint the sandbox owns")
             return _DENY
         return _OK
@@ -267,15 +305,49 @@ def _guarded_cursor_class(base: type, guard: Guard) -> type:
             guard.check(query)
             return super().executemany(query, *args, **kwargs)
 
+        def stream(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            guard.check(query)
+            return super().stream(query, *args, **kwargs)
+
     GuardedCursor.__name__ = GuardedCursor.__qualname__ = f"Guarded{base.__name__}"
     return GuardedCursor
 
 
-def _refuse_commit(guard: Guard) -> Callable[[], None]:
-    def commit() -> None:
-        raise guard.refuse("commit()", "it would commit the sandbox's transaction (DB-API level)")
+def _refuse(guard: Guard, name: str, original: Callable[[], Any]) -> Callable[[], Any]:
+    """``commit()`` or ``rollback()`` of a DB-API connection, refused unless the sandbox
+    itself is rolling back."""
 
-    return commit
+    def refused() -> Any:
+        if guard.allow:
+            return original()
+        raise guard.refuse(f"{name}()", "it would end the sandbox's transaction (DB-API level)")
+
+    return refused
+
+
+def _guard_psycopg(raw: Any, guard: Guard, undo: list[Callable[[], None]]) -> bool:
+    """Guard psycopg 3's ``commit()``, ``rollback()`` and cursors; False where the connection
+    cannot take it (psycopg2's C type has no instance attributes), and the execute wrapper
+    then stays the guard."""
+    try:
+        factory = raw.cursor_factory
+        vars(raw)  # raises TypeError without a __dict__
+        raw.commit = _refuse(guard, "commit", raw.commit)
+        raw.rollback = _refuse(guard, "rollback", raw.rollback)
+        raw.cursor_factory = _guarded_cursor_class(factory, guard)
+    except (AttributeError, TypeError):
+        for name in ("commit", "rollback"):
+            with suppress(AttributeError, TypeError):
+                vars(raw).pop(name, None)
+        return False
+
+    def restore() -> None:
+        raw.cursor_factory = factory
+        for name in ("commit", "rollback"):
+            vars(raw).pop(name, None)
+
+    undo.append(restore)
+    return True
 
 
 def arm(connection: Any, guard: Guard) -> Callable[[], None]:
@@ -292,20 +364,12 @@ def arm(connection: Any, guard: Guard) -> Callable[[], None]:
         raw.set_authorizer(guard.authorize_own if guard.own else guard.authorize_other)
         undo.append(lambda: raw.set_authorizer(None))
         below_django = True
-    elif connection.vendor == "postgresql" and raw is not None and hasattr(raw, "cursor_factory"):
+    elif connection.vendor == "postgresql" and raw is not None:
         if not guard.own:
             with connection.cursor() as cursor:
                 cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-        factory = raw.cursor_factory
-        raw.cursor_factory = _guarded_cursor_class(factory, guard)
-        raw.commit = _refuse_commit(guard)
-
-        def restore() -> None:
-            raw.cursor_factory = factory
-            raw.__dict__.pop("commit", None)
-
-        undo.append(restore)
-        below_django = True
+        below_django = _guard_psycopg(raw, guard, undo)
+    guard.implicit_commits = connection.vendor in ("mysql", "oracle")
     if not (below_django and guard.own):
         connection.execute_wrappers.insert(0, guard)
         undo.append(lambda: connection.execute_wrappers.remove(guard))
@@ -330,7 +394,7 @@ _QUARANTINE: weakref.WeakKeyDictionary[threading.Thread, DatabaseSandbox] = (
 def _guard_new_connection(sender: Any, connection: Any, **kwargs: Any) -> None:
     """``connection_created``: a connection opened during a run is outside its rollback."""
     sandbox = _ACTIVE[-1] if _ACTIVE else _QUARANTINE.get(threading.current_thread())
-    if sandbox is None or sandbox.owns(connection):
+    if sandbox is None or sandbox.commit or sandbox.owns(connection):
         return
     arm(connection, Guard(connection.alias, sandbox.refused, sandbox.origin, own=False))
 
@@ -361,12 +425,17 @@ class DatabaseSandbox:
 
     def __enter__(self) -> DatabaseSandbox:
         self._threads = set(threading.enumerate())
+        # This thread's connections are the sandbox's own from the start, also between the
+        # transactions of per-run mode (a --user looked up before the first run).
+        for alias in connections:
+            self._own[id(connections[alias])] = Guard(alias, self.refused, self.origin, own=True)
         _ACTIVE.append(self)
         try:
             if not self.per_run:
                 self._stack.enter_context(self._transactions())
         except BaseException:
             _ACTIVE.remove(self)
+            self._own.clear()
             raise
         return self
 
@@ -382,6 +451,7 @@ class DatabaseSandbox:
             self._stack.close()
         finally:
             _ACTIVE.remove(self)
+            self._own.clear()
             self._wait_for_threads(started)
 
     @contextmanager
@@ -417,10 +487,11 @@ class DatabaseSandbox:
             disarms: list[Callable[[], None]] = []
             for alias in connections:
                 connection = connections[alias]
-                guard = Guard(alias, self.refused, self.origin, own=True)
-                self._own[id(connection)] = guard
-                stack.callback(self._own.pop, id(connection), None)
+                guard = self._own[id(connection)]
+                guard.protected.clear()
                 try:
+                    if self.per_run and connection.vendor == "sqlite":
+                        self._immediate(stack, connection)
                     self._enter_atomic(stack, alias)
                 except DatabaseError as exc:
                     raise ProfileCmdsError(
@@ -437,6 +508,15 @@ class DatabaseSandbox:
                     for alias in connections:
                         transaction.set_rollback(True, using=alias)
 
+    @staticmethod
+    def _immediate(stack: ExitStack, connection: Any) -> None:
+        """``BEGIN IMMEDIATE``: processes sharing an SQLite file take turns at the write lock
+        instead of failing at once when two deferred transactions both start to write."""
+        connection.ensure_connection()
+        saved = connection.transaction_mode
+        connection.transaction_mode = "IMMEDIATE"
+        stack.callback(setattr, connection, "transaction_mode", saved)
+
     def _enter_atomic(self, stack: ExitStack, alias: str) -> None:
         atomic = transaction.atomic(using=alias)
         # As under TestCase: a durable atomic block inside the sandbox runs as a savepoint.
@@ -445,12 +525,18 @@ class DatabaseSandbox:
         connection = connections[alias]
         guard = self._own.get(id(connection))
         if guard is not None and connection.savepoint_ids and connection.savepoint_ids[-1]:
-            guard.protected.add(connection.savepoint_ids[-1])
+            guard.protected.add(connection.savepoint_ids[-1].lower())
 
     def _wait_for_threads(self, started: list[threading.Thread]) -> None:
         """Let the threads the run started finish while their connections are guarded."""
-        # Executor threads (asyncio's, asgiref's) idle between tasks: never waited for.
-        workers = [t for t in started if t.name.startswith(("asyncio_", "ThreadPoolExecutor"))]
+        # Executor threads (asyncio's, asgiref's) idle between tasks, and daemon threads (an
+        # error reporter's) live as long as the process: neither is waited for. Their
+        # connections stay guarded.
+        workers = [
+            thread
+            for thread in started
+            if thread.daemon or thread.name.startswith(("asyncio_", "ThreadPoolExecutor"))
+        ]
         deadline = time.monotonic() + THREAD_GRACE
         for thread in started:
             if thread not in workers:

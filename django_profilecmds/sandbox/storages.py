@@ -75,7 +75,8 @@ class Overlay:
             self.report.written.append(name)
 
     def _in_upper(self, name: str) -> bool:
-        return self.upper is not None and self.upper.exists(name)
+        """A file the run wrote (a directory is never redirected: the real one is listed)."""
+        return self.upper is not None and os.path.isfile(self.upper.path(name))
 
     # The patched methods.
     def _save(self, name: str, content: Any) -> str:
@@ -132,7 +133,7 @@ class Overlay:
             directories, files = (list(part) for part in self.originals["listdir"](path))
         prefix = f"{path.rstrip('/')}/" if path.strip("/") else ""
         files = [name for name in files if f"{prefix}{name}" not in self.deleted]
-        if os.path.isdir(self.upper.path(path or ".")):
+        if os.path.isdir(self.upper.path(path or "")):
             upper_dirs, upper_files = self.upper.listdir(path)
             directories += [name for name in upper_dirs if name not in directories]
             files += [name for name in upper_files if name not in files]

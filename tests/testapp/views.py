@@ -206,6 +206,7 @@ def files(request: HttpRequest) -> JsonResponse:
             "overwritten": default_storage.open("existing.txt").read().decode(),
             "doomed_exists": default_storage.exists("doomed.txt"),
             "listed": sorted(default_storage.listdir("")[1]),
+            "uploads": sorted(default_storage.listdir("uploads")[1]),
         }
     )
 
