@@ -65,6 +65,15 @@ def test_no_email_reaches_the_smtp_server_whichever_way_it_is_sent(tmp_path, com
     assert f"{MESSAGES} emails captured, not sent" in out
 
 
+def test_a_backend_class_defined_during_the_run_sends_nothing(tmp_path):
+    with smtp_sink() as sink:
+        path = f"/mail/late-backend/?port={sink.port}"
+        status, out, err = run("profile_view", path, "--no-files")
+    assert status == 0, err
+    assert sink.messages == [] and sink.connections == 0
+    assert "1 email captured, not sent" in out
+
+
 def test_send_email_sends_every_message_through_the_project_configuration(tmp_path):
     with smtp_sink() as sink, mail_settings(sink.port, tmp_path):
         status, out, err = run("profile_view", "/mail/every-way/", "--no-files", "--send-email")

@@ -97,16 +97,37 @@ def _closed(self: Any) -> None:
 
 @contextmanager
 def _every_backend_captures(configured: list[str]) -> Iterator[None]:
+    from django.core.mail.backends.base import BaseEmailBackend
+
     replaced: list[tuple[type, str, Any]] = []
     replacements = {"send_messages": _kept, "open": _opened, "close": _closed}
-    for cls in _backend_classes(configured):
+
+    def capture(cls: type) -> None:
         for name, function in replacements.items():
             if name in cls.__dict__:
                 replaced.append((cls, name, cls.__dict__[name]))
                 setattr(cls, name, function)
+
+    for cls in _backend_classes(configured):
+        capture(cls)
+    # A backend module first imported during the run (a lazily loaded provider's) is
+    # captured as its class is defined.
+    had_hook = "__init_subclass__" in BaseEmailBackend.__dict__
+    saved_hook = BaseEmailBackend.__dict__.get("__init_subclass__")
+
+    def __init_subclass__(cls: type, /, **kwargs: Any) -> None:
+        super(BaseEmailBackend, cls).__init_subclass__(**kwargs)  # type: ignore[misc]
+        capture(cls)
+
+    hook: Any = classmethod(__init_subclass__)
+    BaseEmailBackend.__init_subclass__ = hook  # type: ignore[method-assign]
     try:
         yield
     finally:
+        if had_hook:
+            BaseEmailBackend.__init_subclass__ = saved_hook  # type: ignore[assignment, method-assign]
+        else:
+            del BaseEmailBackend.__init_subclass__
         for cls, name, original in reversed(replaced):
             setattr(cls, name, original)
 

@@ -23,6 +23,7 @@ urlpatterns = [
     path("timed/tunable/", views.tunable, name="tunable"),
     path("escape/<str:name>/", views.escape, name="escape"),
     path("mail/every-way/", views.mail_every_way, name="mail-every-way"),
+    path("mail/late-backend/", views.mail_late_backend, name="mail-late-backend"),
     path("files/", views.files, name="files"),
     path("cache/", views.cache_ops, name="cache"),
 ]

@@ -223,3 +223,25 @@ def cache_ops(request: HttpRequest) -> HttpResponse:
     shared.get("profilecmds-missing")
     shared.delete("profilecmds-b")
     return HttpResponse("cached")
+
+
+def mail_late_backend(request: HttpRequest) -> HttpResponse:
+    """A backend class defined during the run (a provider's module imported lazily)."""
+    import smtplib
+
+    from django.core.mail import EmailMessage
+    from django.core.mail.backends.base import BaseEmailBackend
+
+    class ProviderBackend(BaseEmailBackend):
+        """Talks to its provider itself, as an API client would."""
+
+        def send_messages(self, email_messages: Any) -> int:
+            with smtplib.SMTP("127.0.0.1", int(request.GET["port"])) as client:
+                for message in email_messages:
+                    client.sendmail(message.from_email, message.to, message.message().as_bytes())
+            return len(email_messages)
+
+    ProviderBackend().send_messages(
+        [EmailMessage("late", "body", "shop@example.com", ["g@example.com"])]
+    )
+    return HttpResponse("sent")
