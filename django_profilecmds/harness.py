@@ -62,7 +62,6 @@ class Harness:
                     f"The database failed while looking up --user {user!r}: {exc}. "
                     "Is it migrated (manage.py migrate)?"
                 ) from exc
-            self.sandbox.forget_session(identity.session_key)
             if not self.options.per_run_transactions:
                 self._identities[user] = identity
         return identity
@@ -71,18 +70,11 @@ class Harness:
         self, execute: Callable[[Identity | None], Outcome], user: str | None = None
     ) -> Outcome:
         """One run of ``execute(identity)`` in a savepoint of its own, then its on_commit
-        callbacks; sessions the response set are deleted at the end if stored outside the
-        database."""
-        from django_profilecmds.sandbox.sessions import session_keys_set
-
+        callbacks."""
         identity = None
         if user is not None and not self.options.per_run_transactions:
             identity = self.identity(user)
         with self.sandbox.run():
             if user is not None and identity is None:
                 identity = self.identity(user)
-            outcome = execute(identity)
-        if outcome.response is not None:
-            for key in session_keys_set(outcome.response):
-                self.sandbox.forget_session(key)
-        return outcome
+            return execute(identity)

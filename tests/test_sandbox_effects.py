@@ -135,6 +135,16 @@ def test_storage_writes_and_deletes_leave_the_real_storage_as_it_was(storages_in
     assert result.files_deleted == ["doomed.txt"]
 
 
+def test_storages_made_during_the_run_write_nothing(storages_in, settings):
+    media, _exports = storages_in
+    settings.MEDIA_ROOT = str(media)
+    before = tree(media)
+    status, out, err = run("profile_view", "/files/adhoc/", "--no-files")
+    assert status == 0, err
+    assert tree(media) == before
+    assert "2 files written, discarded." in out
+
+
 def test_commit_keeps_the_files_and_says_so(storages_in):
     media, exports = storages_in
     status, out, err = run("profile_view", "/files/", "--no-files", "--commit")
@@ -218,3 +228,18 @@ def test_the_session_that_logs_the_user_in_leaves_no_trace(member, shared_cache,
     assert list(sessions.iterdir()) == []
     assert tree(shared_cache) == {}
     assert Session.objects.count() == 0
+
+
+def test_a_session_made_without_a_cookie_leaves_no_trace_and_older_ones_stay(tmp_path):
+    from importlib import import_module
+
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    engine = "django.contrib.sessions.backends.file"
+    with override_settings(SESSION_ENGINE=engine, SESSION_FILE_PATH=str(sessions)):
+        older = import_module(engine).SessionStore()
+        older.create()
+        before = sorted(path.name for path in sessions.iterdir())
+        status, out, err = run("profile_call", "tests.testapp.views.make_session", "--no-files")
+    assert status == 0, err
+    assert sorted(path.name for path in sessions.iterdir()) == before  # only the older one

@@ -6,7 +6,7 @@
 - files (``storages.py``): writes through any storage go to a throwaway overlay;
 - caches (``caches.py``): optionally replaced by private in-memory caches; otherwise their
   writes are counted by the cache collector and reported;
-- sessions (``sessions.py``): sessions the run created in a cache or a file are deleted.
+- sessions (``sessions.py``): sessions made during the run in a cache or a file are deleted.
 
 ``Sandbox`` is entered once around all the runs of a command; ``Sandbox.run()`` around each run
 gives it a savepoint of its own, so every run starts from the same data.
@@ -107,7 +107,11 @@ class Sandbox:
             from django_profilecmds.sandbox.storages import overlay_storages
 
             self.report.files = stack.enter_context(overlay_storages(commit=options.commit))
-            stack.callback(self._discard_sessions)
+            if not options.commit:
+                from django_profilecmds.sandbox.sessions import recording_new_sessions
+
+                stack.callback(self._discard_sessions)
+                self._session_keys = stack.enter_context(recording_new_sessions())
             stack.enter_context(self.databases)
         except BaseException:
             stack.close()
@@ -129,11 +133,6 @@ class Sandbox:
             yield
             if not self.options.commit:
                 run_on_commit_callbacks(before)
-
-    def forget_session(self, key: str | None) -> None:
-        """A session the run created: deleted at the end unless it lives in the database."""
-        if key and not self.options.commit:
-            self._session_keys.add(key)
 
     def _discard_sessions(self) -> None:
         from django_profilecmds.sandbox.sessions import discard_sessions

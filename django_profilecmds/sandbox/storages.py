@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -197,18 +198,43 @@ def _storages() -> list[tuple[str, Any]]:
 
 @contextmanager
 def overlay_storages(*, commit: bool = False) -> Iterator[list[StorageReport]]:
-    """Writes through every storage go to a throwaway directory (recorded only with commit)."""
+    """Writes through every storage go to a throwaway directory (recorded only with commit):
+    the storages the project has, and every one made while the run lasts (a view's
+    ``FileSystemStorage()``, ``storages.create_storage(...)``)."""
     root = None if commit else tempfile.mkdtemp(prefix="profilecmds-files-")
-    overlays = []
+    overlays: list[Overlay] = []
+    reports: list[StorageReport] = []
+    making_upper = threading.local()
+
+    def overlay(name: str, storage: Any) -> None:
+        directory = None if root is None else os.path.join(root, str(len(overlays)))
+        making_upper.active = True
+        try:
+            made = Overlay(storage, StorageReport(name), directory)
+        finally:
+            making_upper.active = False
+        made.install()
+        overlays.append(made)
+        reports.append(made.report)
+
+    def overlaid(cls: type, *args: Any, **kwargs: Any) -> Any:
+        instance: Any = object.__new__(cls)
+        if not getattr(making_upper, "active", False):
+            overlay(f"{cls.__name__} made during the run", instance)
+        return instance
+
+    from django.core.files.storage import Storage
+
     try:
-        for index, (name, storage) in enumerate(_storages()):
-            directory = None if root is None else os.path.join(root, str(index))
-            overlay = Overlay(storage, StorageReport(name), directory)
-            overlay.install()
-            overlays.append(overlay)
-        yield [overlay.report for overlay in overlays]
+        for name, storage in _storages():
+            overlay(name, storage)
+        Storage.__new__ = staticmethod(overlaid)  # type: ignore[method-assign]
+        try:
+            yield reports
+        finally:
+            del Storage.__new__
     finally:
-        for overlay in reversed(overlays):
-            overlay.uninstall()
+        for made in reversed(overlays):
+            made.uninstall()
         if root is not None:
             shutil.rmtree(root, ignore_errors=True)

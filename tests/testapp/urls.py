@@ -25,5 +25,6 @@ urlpatterns = [
     path("mail/every-way/", views.mail_every_way, name="mail-every-way"),
     path("mail/late-backend/", views.mail_late_backend, name="mail-late-backend"),
     path("files/", views.files, name="files"),
+    path("files/adhoc/", views.files_adhoc, name="files-adhoc"),
     path("cache/", views.cache_ops, name="cache"),
 ]

@@ -245,3 +245,27 @@ def mail_late_backend(request: HttpRequest) -> HttpResponse:
         [EmailMessage("late", "body", "shop@example.com", ["g@example.com"])]
     )
     return HttpResponse("sent")
+
+
+def files_adhoc(request: HttpRequest) -> HttpResponse:
+    """Storages made in the view, as Django's upload example does."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import FileSystemStorage, storages
+
+    FileSystemStorage().save("adhoc.txt", ContentFile(b"adhoc"))
+    made = storages.create_storage(
+        {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {}}
+    )
+    made.save("made.txt", ContentFile(b"made"))
+    return HttpResponse("saved")
+
+
+def make_session() -> str:
+    """A session made outside any request (no cookie says so)."""
+    from importlib import import_module
+
+    engine: Any = import_module(settings.SESSION_ENGINE)
+    session = engine.SessionStore()
+    session["cart"] = [1, 2]
+    session.create()
+    return str(session.session_key)
