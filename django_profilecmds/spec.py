@@ -6,6 +6,7 @@ Kept free of Django and profiler imports so that ``manage.py <command> --help`` 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -124,8 +125,10 @@ class RunSpec:
         if self.explain_top < 1:
             raise InvalidOption(f"--explain-top must be at least 1, got {self.explain_top}.")
         for name, value in vars(self.budgets).items():
-            if value is not None and value < 0:
-                raise InvalidOption(f"--{name.replace('_', '-')} cannot be negative.")
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise InvalidOption(
+                    f"--{name.replace('_', '-')} must be a number of 0 or more, got {value}."
+                )
         if not 0 < self.interval <= 1:
             raise InvalidOption(
                 f"--interval is in seconds and must be in (0, 1], got {self.interval}."

@@ -28,6 +28,9 @@ class Identity:
 
 def resolve_user(identifier: str) -> Any:
     """Find a user by primary key, then ``USERNAME_FIELD``, then email address."""
+    if not identifier.strip():
+        # A blank email or username would otherwise match a user who has none.
+        raise UserNotFound("--user is empty: give a primary key, username or email address.")
     user_model = get_user_model()
     manager = user_model._default_manager
     try:

@@ -356,3 +356,18 @@ def test_every_replayed_request_carries_the_user(member, tmp_path):
     log = write_log(tmp_path / "a.log", ["GET /private/ HTTP/1.1"] * 3)
     stats = replay_file(log, ReplayOptions(user=member.email))
     assert stats.views["private"].statuses == {"200": 3}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--nplusone-threshold", "-5"], "--nplusone-threshold must be at least 2, got -5."),
+        (["--top", "-1"], "--top must be at least 1, got -1."),
+        (["--top", "0"], "--top must be at least 1, got 0."),
+        (["--user", ""], "--user is empty"),
+    ],
+)
+def test_bad_numbers_and_an_empty_user_are_one_line_errors(args, message):
+    with pytest.raises(CommandError, match=message) as raised:
+        replay(FIXTURES / "access.log", *args, "--no-files")
+    assert raised.value.returncode == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pstats
+import re
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -357,3 +358,22 @@ def test_bad_input_changes_nothing(books, member):
     with pytest.raises(CommandError):
         profile_view("/books/create/", method="POST", data=["title=x"], host="evil.test")
     assert Book.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-db-time-ms", "nan"], "--max-db-time-ms must be a number of 0 or more, got nan."),
+        (["--max-db-time-ms", "-1"], "--max-db-time-ms must be a number of 0 or more"),
+        (["--user", ""], "--user is empty"),
+        (["--user", "  "], "--user is empty"),
+    ],
+)
+def test_bad_numbers_and_an_empty_user_are_one_line_errors(db, args, message):
+    from tests.testapp.models import Member
+
+    Member.objects.create(email="", name="No email")  # what an empty --user would match
+    with pytest.raises(CommandError, match=re.escape(message)) as raised:
+        call_command("profile_view", "/books/", *args, "--no-files", stdout=StringIO())
+    assert raised.value.returncode == 1
+    assert "\n" not in str(raised.value)

@@ -61,6 +61,10 @@ class ReplayOptions:
             raise InvalidOption(f"--sample is a fraction in (0, 1], got {self.sample}.")
         if self.workers < 1:
             raise InvalidOption(f"--workers must be at least 1, got {self.workers}.")
+        if self.nplusone_threshold < 2:
+            raise InvalidOption(
+                f"--nplusone-threshold must be at least 2, got {self.nplusone_threshold}."
+            )
         if self.reservoir_size < 1:
             raise InvalidOption(
                 f"The reservoir must hold at least 1 sample, not {self.reservoir_size}."

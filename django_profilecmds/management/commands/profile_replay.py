@@ -83,6 +83,8 @@ class Command(BaseCommand):
         from django_profilecmds.analysis.replay import samples_entries
         from django_profilecmds.replay.engine import ReplayOptions, replay_file
 
+        if options["top"] < 1:
+            raise CommandError(f"--top must be at least 1, got {options['top']}.")
         source = Path(options["source"])
         replay_options = ReplayOptions(
             user=options["user"],
