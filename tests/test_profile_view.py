@@ -377,3 +377,18 @@ def test_bad_numbers_and_an_empty_user_are_one_line_errors(db, args, message):
         call_command("profile_view", "/books/", *args, "--no-files", stdout=StringIO())
     assert raised.value.returncode == 1
     assert "\n" not in str(raised.value)
+
+
+def test_secrets_in_the_query_string_stay_out_of_the_terminal(db):
+    out, err = StringIO(), StringIO()
+    call_command(
+        "profile_view",
+        "/echo/?token=PLANTEDTOKEN1&password=abc12&page=2",
+        "--no-files",
+        stdout=out,
+        stderr=err,
+    )
+    printed = out.getvalue() + err.getvalue()
+    assert "GET /echo/?token=" in printed and "page=2" in printed
+    assert "PLANTEDTOKEN1" not in printed
+    assert "abc12" not in printed
