@@ -18,6 +18,10 @@ is waited for when the run ends; one still running after that keeps that guard f
 
 Each refusal raises :class:`WriteRefused` in the profiled code and is recorded with the
 statement and the project line that issued it, so the run fails and says why.
+
+One module although it is longer than most here: the statement rules, the per-engine guards
+and the sandbox that installs and removes them are what one reads together to judge what can
+escape, and none of them is used elsewhere.
 """
 
 from __future__ import annotations
