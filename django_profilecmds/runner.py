@@ -59,8 +59,6 @@ def run(spec: RunSpec) -> RunResult:
         lines = LineCollector(line_functions)
         queries.line_codes = lines.codes
         collectors.append(lines)
-    # Timing innermost, so profiler start/stop is not part of the measured time.
-
     outcomes: list[Outcome] = []
     harness = Harness(
         SandboxOptions(
@@ -68,6 +66,7 @@ def run(spec: RunSpec) -> RunResult:
         ),
         queries,
     )
+    # Timing innermost, so profiler start/stop is not part of the measured time.
     observer = Observer([*collectors, queries, harness.caches, timing])
     with harness:
         identity = _identity(spec, harness) if spec.user is not None else None

@@ -106,8 +106,12 @@ def _quiet(match: re.Match[str]) -> str:
     return "''"
 
 
-def _words(statement: str) -> list[str]:
-    return statement.replace("(", " ").split()
+def _parsed(sql: Any) -> Iterator[tuple[str, list[str], str]]:
+    """Each statement of ``sql`` with its words and its first word, upper-cased."""
+    for statement in statements(sql):
+        words = statement.replace("(", " ").split()
+        if words:
+            yield statement, words, words[0].upper()
 
 
 def _savepoint_name(words: list[str]) -> str:
@@ -124,11 +128,10 @@ _AUTOCOMMIT_ON = re.compile(r"\bAUTOCOMMIT\s*(=|TO)\s*(1|ON|TRUE)\b", re.I)
 
 def implicit_commit_reason(sql: Any) -> str | None:
     """On MySQL and Oracle: why ``sql`` would commit the transaction by itself."""
-    for statement in statements(sql):
-        words = _words(statement)
-        if words and words[0].upper() in _IMPLICIT_COMMIT:
-            return f"{words[0].upper()} commits the transaction implicitly on this database"
-        if words and words[0].upper() == "SET" and _AUTOCOMMIT_ON.search(statement):
+    for statement, _words, first in _parsed(sql):
+        if first in _IMPLICIT_COMMIT:
+            return f"{first} commits the transaction implicitly on this database"
+        if first == "SET" and _AUTOCOMMIT_ON.search(statement):
             return "it would turn autocommit on, committing the sandbox's transaction"
     return None
 
@@ -137,11 +140,7 @@ def control_reason(sql: Any, protected: set[str]) -> str | None:
     """Why ``sql`` must not run on a sandbox connection, or None when it may."""
     if isinstance(sql, str) and sql[:6].upper() in _FAST and ";" not in sql:
         return None
-    for statement in statements(sql):
-        words = _words(statement)
-        if not words:
-            continue
-        first = words[0].upper()
+    for _statement, words, first in _parsed(sql):
         second = words[1].upper() if len(words) > 1 else ""
         if first in _ENDS or (first == "PREPARE" and second == "TRANSACTION"):
             return "it would commit the sandbox's transaction"
@@ -160,11 +159,7 @@ def control_reason(sql: Any, protected: set[str]) -> str | None:
 
 def write_reason(sql: Any) -> str | None:
     """Why ``sql`` must not run on a connection outside the rollback, or None for a read."""
-    for statement in statements(sql):
-        words = _words(statement)
-        if not words:
-            continue
-        first = words[0].upper()
+    for statement, _words, first in _parsed(sql):
         if first not in _READS:
             return "it would write through a connection outside the sandbox's transaction"
         if first in ("SET", "BEGIN", "START") and _READ_WRITE.search(statement):
