@@ -15,12 +15,15 @@ DEFAULTS: dict[str, Any] = {
     "INTERVAL": 0.001,
     # Extra regular expressions for names whose values are masked in reports and output.
     "REDACT_NAMES": [],
+    # Extra regular expressions for values masked wherever they appear (a key format).
+    "REDACT_PATTERNS": [],
 }
 TYPES: dict[str, type | tuple[type, ...]] = {
     "OUTPUT_DIR": str,
     "PROFILER": str,
     "INTERVAL": (int, float),
     "REDACT_NAMES": (list, tuple),
+    "REDACT_PATTERNS": (list, tuple),
 }
 
 
@@ -57,6 +60,17 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
             )
         elif not isinstance(item, TYPES[key]) or isinstance(item, bool):
             errors.append(Error(f"PROFILECMDS[{key!r}] has the wrong type.", id="profilecmds.E003"))
+    for key in ("REDACT_NAMES", "REDACT_PATTERNS"):
+        for pattern in value.get(key, ()) if isinstance(value.get(key), (list, tuple)) else ():
+            problem = _regex_problem(pattern)
+            if problem:
+                errors.append(
+                    Error(
+                        f"PROFILECMDS[{key!r}] has an invalid regular expression "
+                        f"{pattern!r}: {problem}.",
+                        id="profilecmds.E005",
+                    )
+                )
     if value.get("PROFILER", "pyinstrument") not in PROFILERS:
         errors.append(
             Error(
@@ -65,3 +79,15 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
             )
         )
     return errors
+
+
+def _regex_problem(pattern: object) -> str:
+    import re
+
+    if not isinstance(pattern, str):
+        return "not a string"
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return str(exc)
+    return ""

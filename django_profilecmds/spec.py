@@ -94,7 +94,11 @@ class RunSpec:
         if self.call is not None:
             return f"call {self.call.dotted}"
         if self.command is not None:
-            return " ".join(["command", self.command.name, *self.command.args])
+            from django_profilecmds.reports.redact import MASK
+            from django_profilecmds.reports.secrets import mask_argv
+
+            # Printed, saved and made a file name: the values of --password and the like masked.
+            return " ".join(["command", self.command.name, *mask_argv(self.command.args, MASK)])
         assert self.request is not None
         return f"{self.request.method} {self.request.path}"
 
@@ -141,7 +145,7 @@ def parse_data(values: list[str] | None) -> tuple[tuple[str, str], ...]:
     for value in values or []:
         key, sep, item = value.partition("=")
         if not sep or not key:
-            raise InvalidOption(f"--data expects key=value, got {value!r}.")
+            raise InvalidOption(f"--data expects name=value, got {value!r}.")
         pairs.append((key, item))
     return tuple(pairs)
 

@@ -330,7 +330,7 @@ def test_server_error_status_fails(db, tmp_path):
         (["books/"], {}, r"must start with '/'"),
         (["/books/"], {"user": "nobody@example.com"}, r"No user matches --user"),
         (["/books/"], {"user": "ada@example.co"}, r"Did you mean 'ada@example.com'"),
-        (["/books/"], {"data": ["novalue"]}, r"--data expects key=value, got 'novalue'"),
+        (["/books/"], {"data": ["novalue"]}, r"--data expects name=value, got 'novalue'"),
         (["/books/"], {"header": ["NoColon"]}, r"--header expects 'Name: value'"),
         (["/books/"], {"json": "{bad"}, r"--json is not valid JSON"),
         (["/books/"], {"json": "@/does/not/exist.json"}, r"Cannot read the --json file"),

@@ -23,7 +23,7 @@ def test_parse_data_keeps_order_repeats_and_equals_in_values():
 
 @pytest.mark.parametrize("bad", ["novalue", "=1"])
 def test_parse_data_rejects(bad):
-    with pytest.raises(InvalidOption, match="--data expects key=value"):
+    with pytest.raises(InvalidOption, match="--data expects name=value"):
         parse_data([bad])
 
 

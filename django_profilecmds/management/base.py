@@ -249,7 +249,47 @@ def run_options(options: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class ProfilingCommand(BaseCommand):
+class RedactedStream:
+    """A text stream that masks secrets in whatever is written to it (see ``redact``)."""
+
+    def __init__(self, stream: Any, redact: Any) -> None:
+        self._stream = stream
+        self._redact = redact
+
+    def write(self, text: str) -> int:
+        return int(self._stream.write(self._redact(text)) or 0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class RedactedOutputCommand(BaseCommand):
+    """A command whose every line (stdout, stderr and its ``CommandError``) goes through the
+    redaction policy. ``self.redactor`` learns a run's secrets with ``self.protect()``."""
+
+    def execute(self, *args: Any, **options: Any) -> Any:
+        from django_profilecmds.reports.redact import Redactor
+
+        self.redactor = Redactor()
+        options["stdout"] = RedactedStream(options.get("stdout") or sys.stdout, self.redact)
+        options["stderr"] = RedactedStream(options.get("stderr") or sys.stderr, self.redact)
+        try:
+            return super().execute(*args, **options)
+        except CommandError as exc:
+            message = self.redact(str(exc))
+            if message == str(exc):
+                raise
+            raise CommandError(message, returncode=exc.returncode) from None
+
+    def redact(self, text: str) -> str:
+        return self.redactor.text(text)
+
+    def protect(self, secrets: Any) -> None:
+        """Mask these values in everything printed from now on."""
+        self.redactor.extend(secrets)
+
+
+class ProfilingCommand(RedactedOutputCommand):
     """Runs a spec, writes the files, prints the summary; subclasses add their own report."""
 
     def profile(
@@ -274,6 +314,7 @@ class ProfilingCommand(BaseCommand):
             from django_profilecmds.runner import run
 
             result = run(spec)
+            self.protect(result.secrets)
             if options.get("save") or baseline is not None:
                 self.compare_and_save(result, options, baseline)
             if directory is not None:

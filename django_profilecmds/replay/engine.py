@@ -104,23 +104,21 @@ class RequestFilter:
     merged counts are exact). The Locust export uses the same filter."""
 
     def __init__(self, options: ReplayOptions, stats: ReplayStats, worker: int = 0) -> None:
-        from django_profilecmds.reports.redact import sensitive_name_pattern
+        from django_profilecmds.reports.redact import Redactor
 
         self.options = options
         self.stats = stats
         self.worker = worker
         self.read = 0
         # Paths and raw lines are printed and saved: values of tokens in them are masked.
-        self.names = sensitive_name_pattern()
+        self.redactor = Redactor()
 
     @property
     def owns_totals(self) -> bool:
         return self.worker == 0
 
     def masked(self, text: str) -> str:
-        from django_profilecmds.reports.redact import mask_pairs
-
-        return mask_pairs(text, self.names) if "=" in text else text
+        return self.redactor.text(text)
 
     def requests(self, source: Source, progress: Progress | None = None) -> Iterator[Eligible]:
         options = self.options

@@ -23,7 +23,8 @@ TEMPLATE = '''\
     locust -f {name} --master   # and on each load machine: locust -f {name} --worker
 
 Requests are sent in the recorded order, round robin over the simulated users, without the
-recorded cookies. Every request is sent anonymously: to log users in, fill in on_start().
+recorded cookies and credentials (values with sensitive names are masked). Every request is
+sent anonymously: to log users in, fill in on_start().
 """
 
 import itertools
@@ -71,11 +72,15 @@ def export_locustfile(source: Path, target: Path, options: Any, format: str | No
     views: set[str] = set()
     # The same choice of requests a single-process replay with these options makes.
     single = dataclasses.replace(options, workers=1)
-    for eligible in RequestFilter(single, ReplayStats()).requests(requests):
+    chooser = RequestFilter(single, ReplayStats())
+    redactor = chooser.redactor  # the file leaves the machine: no credential of the log in it
+    for eligible in chooser.requests(requests):
         request = eligible.request
         name = view_key(eligible.match)
         views.add(name)
-        rows.append([request.method, request.path, request.headers, request.body, name])
+        headers = {k: v for k, v in request.headers.items() if not redactor.is_sensitive(k)}
+        body = None if request.body is None else redactor.json_text(request.body)
+        rows.append([request.method, redactor.text(request.path), headers, body, name])
     if not rows:
         raise ProfileCmdsError(f"No request of {source} resolves to a view: nothing to export.")
     # No single quote in the data, so it fits a raw triple-quoted string whatever it holds.

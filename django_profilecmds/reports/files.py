@@ -104,11 +104,10 @@ def _write_reports(
 
     spec = result.spec
     data = result.to_dict()
-    redactor = redactor_for(data, result.secrets)
+    redactor = redactor_for(result)
+    title = redactor.text(spec.title)  # a token in the path itself is no file name
     base = _unique_base(
-        directory,
-        slugify_request(*spec.title.split("?", 1)[0].split(" ", 1)),
-        when or datetime.now(),
+        directory, slugify_request(*title.split("?", 1)[0].split(" ", 1)), when or datetime.now()
     )
     calltree_html = None
     if result.calltree is not None:
@@ -139,7 +138,8 @@ def _write_reports(
         else:
             _pickle(result.line_stats, lprof)
         result.files["lprof"] = lprof
-        result.files["lines"] = write_text(directory, f"{base}.lines.txt", render_lines(result))
+        lines = redactor.text(render_lines(result))  # source lines may hold a literal key
+        result.files["lines"] = write_text(directory, f"{base}.lines.txt", lines)
     if result.queries:
         from django_profilecmds.reports.sqltext import render_sql_file
 

@@ -1,10 +1,19 @@
-"""The one place that decides what must never leave the process: secrets are masked in every
-file written and every line printed.
+"""The one redaction policy: what is masked in every file written and every line printed.
 
-Names are matched with Django's own sensitive-name pattern (the one
-``SafeExceptionReporterFilter`` uses for settings), extended with request credentials; values
-known to be secret (such as the session key of the profiled user) are masked wherever they
-appear.
+- Values under a sensitive name, whatever their length: ``name=value`` (query strings, form
+  bodies, cookies, command arguments), ``"name": "value"`` and ``'NAME': 'value'`` pairs, JSON
+  keys, HAR ``{"name": ..., "value": ...}`` headers, and the SQL parameters and literals bound
+  to a sensitive column (:mod:`.sqlsecrets`).
+- Credentials recognisable by shape (``sk_live_``, ``ghp_``, ``AKIA``, JWTs, ``Bearer ...``,
+  password hashes) and ``PROFILECMDS['REDACT_PATTERNS']``, wherever they appear.
+- Known values wherever they appear: what the run sent or wrote under a sensitive name, the
+  profiled user's session key, and the values of the project's sensitive settings
+  (:func:`.secrets.settings_secrets`). Values of six characters or more are masked inside any
+  text; shorter ones (three or more) as whole words only.
+
+Which names are sensitive is :mod:`.secrets`'s business. Redaction never raises: text that
+defeats a pattern is masked by the next one, and a JSON document that cannot be masked as text
+is masked value by value.
 """
 
 from __future__ import annotations
@@ -13,99 +22,156 @@ import contextlib
 import json
 import re
 from collections.abc import Collection, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from django_profilecmds.reports import sqlsecrets
+from django_profilecmds.reports.secrets import (
+    argv_secrets,
+    is_sensitive_name,
+    name_pattern,
+    settings_secrets,
+    value_formats,
+)
+
+if TYPE_CHECKING:
+    from django_profilecmds.result import RunResult
 
 MASK = "********************"
-# Password hashes in Django's formats (``algorithm$...``), e.g. in an UPDATE's parameters.
-PASSWORD_HASH = re.compile(
-    r"\b(?:pbkdf2_sha256|pbkdf2_sha1|argon2|bcrypt_sha256|bcrypt|scrypt|md5|sha1|crypt)"
-    r"\$[^\s'\",)]+"
-)
-# The hidden CSRF input of rendered forms, in body previews.
-# (Also as it reads inside a JSON string, with escaped quotes.)
+LONG = 6  # known values this long are masked inside any text
+SHORT = 3  # shorter ones, down to this, as whole words only
+
+# The hidden CSRF input of rendered forms, in body previews (also inside a JSON string).
 CSRF_INPUT = re.compile(r'(name=\\?"csrfmiddlewaretoken\\?" value=\\?")[^"\\]*')
-EXTRA_NAMES = ("AUTHORIZATION", "COOKIE", "SESSION", "CSRF", "CREDENTIAL")
-# Which column a query's placeholders are bound to: `INSERT INTO t ("a", "b") VALUES (%s, %s)`
-# by position (several rows repeat the columns), else a column compared with or set to them:
-# `"t"."a" = %s`, `"a" IN (%s, %s)`, `a LIKE %s`, `SET "a" = %s`.
-PLACEHOLDER = re.compile(r"%s|%\((\w+)\)s")
-INSERT_COLUMNS = re.compile(r"\s*INSERT\s+INTO\s+\S+\s*\(([^)]*)\)\s*VALUES", re.IGNORECASE)
-COLUMN_PLACEHOLDERS = re.compile(
-    r'("[^"]+"|`[^`]+`|\[[^\]]+\]|\w+)\s*(?:=|<>|!=|<=|>=|<|>|\bI?LIKE\b|\bIN\b)\s*\(?\s*'
-    r"((?:%s\s*,\s*)*%s)",
-    re.IGNORECASE,
+# Where a name may start: not inside a word, but right after a JSON escape (``\n``).
+NAME_START = r"(?:(?<=\\[nrtbf])|(?<![\w.\-\[\]\\]))"
+# name=value: query strings, form bodies, cookies, --api-key=..., key=... in a message.
+UNQUOTED = re.compile(NAME_START + r"(?P<n1>[\w.\-\[\]]{1,100})=(?!%s|%\()(?P<v1>[^&;\s\"'\\<>]+)")
+# "name": "value", 'NAME': 'value', name = 'value', name: "value", "pins": [1, 2], "pin": 12
+# (free text: quotes as is).
+QUOTED = re.compile(
+    r"""(?:(["'])(?P<n1>[^"'\\\n]{1,100})\1|\b(?P<n2>\w{1,100}))\s*[:=]\s*"""
+    r"""(?:"(?P<v1>(?:[^"\\\n]|\\.)*)"|'(?P<v2>(?:[^'\\\n]|\\.)*)'|\[(?P<v3>[^\[\]{}\n]*)\]"""
+    r"""|(?P<v4>-?\d[\d.eE+\-]*))"""
 )
-
-
-def sensitive_name_pattern() -> re.Pattern[str]:
-    from django.views.debug import SafeExceptionReporterFilter
-
-    from django_profilecmds.conf import get_settings
-
-    # Django's names, less its bare AUTH (which would mask "author"; AUTHORIZATION is ours).
-    base = [
-        n for n in SafeExceptionReporterFilter.hidden_settings.pattern.split("|") if n != "AUTH"
-    ]
-    names = [*base, *EXTRA_NAMES, *get_settings()["REDACT_NAMES"]]
-    return re.compile("|".join(names), flags=re.IGNORECASE)
+# The same inside a JSON string, whose double quotes are escaped: \"name\": \"value\".
+ESCAPED = re.compile(
+    r"""(?:\\"(?P<n1>[^"\\]{1,100})\\"|'(?P<n2>[^'"\\]{1,100})'|"""
+    + NAME_START
+    + r"""(?P<n3>\w{1,100}))\s*[:=]\s*(?:\\"(?P<v1>[^"\\]*)\\"|'(?P<v2>[^'"\\]*)'"""
+    r"""|\[(?P<v3>[^\[\]{}"]*(?:\\"[^\[\]{}"]*)*)\]|(?P<v4>-?\d[\d.eE+\-]*))"""
+)
+# A HAR header or cookie: {"name": "Authorization", "value": "..."} (also escaped).
+NAME_VALUE = re.compile(
+    r'(\\?"name\\?"\s*:\s*\\?")([^"\\]{1,100})(\\?"\s*,\s*\\?"value\\?"\s*:\s*\\?")([^"\\]*)'
+)
 
 
 class Redactor:
-    def __init__(self, secret_values: Iterable[str] = ()) -> None:
-        self.names = sensitive_name_pattern()
+    """Masks one run's secrets; build it with :func:`redactor_for`, or with the values known."""
+
+    def __init__(self, secret_values: Iterable[str] = (), *, project_settings: bool = True):
+        self.names = name_pattern()
+        self.formats = value_formats()
         self._names_seen: dict[str, bool] = {}
-        self._params_seen: dict[str, frozenset[int]] = {}
+        self._params_seen: dict[str, tuple[frozenset[Any], list[re.Match[str]]]] = {}
+        self.values: list[str] = []
+        self._short: re.Pattern[str] | None = None
+        self._known: set[str] = set()
+        self.extend([*secret_values, *(settings_secrets() if project_settings else ())])
+
+    def extend(self, secret_values: Iterable[Any]) -> None:
+        """Mask these values too, from now on."""
+        new = {v for v in secret_values if isinstance(v, str) and len(v) >= SHORT}
+        if new <= self._known:
+            return
+        self._known |= new
         # Longest first, so a secret containing another is masked whole.
-        self.values = sorted({v for v in secret_values if v and len(v) >= 6}, key=len, reverse=True)
+        self.values = sorted((v for v in self._known if len(v) >= LONG), key=len, reverse=True)
+        short = {v for v in self._known if len(v) < LONG}
+        short |= {json.dumps(v)[1:-1] for v in short}  # as they read inside JSON text
+        words = "|".join(re.escape(v) for v in sorted(short, key=len, reverse=True))
+        self._short = re.compile(rf"(?<!\w)(?:{words})(?!\w)") if short else None
 
     def is_sensitive(self, name: str) -> bool:
         known = self._names_seen.get(name)
         if known is None:
-            known = self._names_seen[name] = bool(self.names.search(name))
+            known = self._names_seen[name] = is_sensitive_name(name, self.names)
         return known
 
     def text(self, value: str, json_encoded: bool = False) -> str:
-        """Mask known secrets, password hashes and CSRF form inputs in ``value`` (the text of a
-        JSON document when ``json_encoded``, where secrets appear JSON-escaped)."""
-        # Cheap membership tests first: this runs on every string of a report.
+        """``value`` with every secret masked (the text of a JSON document when
+        ``json_encoded``, where secrets appear JSON-escaped)."""
+        if not value:
+            return value
         for secret in self.values:
             if json_encoded:
                 secret = json.dumps(secret)[1:-1]
             if secret in value:
                 value = value.replace(secret, MASK)
-        if "$" in value:
-            value = PASSWORD_HASH.sub(MASK, value)
+        value = self.formats.sub(_mask_format, value)
+        if "=" in value:
+            value = self._mask_pairs(UNQUOTED, value)
+        if '"' in value or "'" in value:
+            value = NAME_VALUE.sub(self._mask_name_value, value)
+            value = self._mask_pairs(ESCAPED if json_encoded else QUOTED, value)
         if "csrfmiddlewaretoken" in value:
             value = CSRF_INPUT.sub(rf"\g<1>{MASK}", value)
+        if self._short is not None:
+            value = self._short.sub(MASK, value)
         return value
+
+    def _mask_pairs(self, pattern: re.Pattern[str], text: str) -> str:
+        """Mask the values of the quoted pairs of ``text`` with a sensitive name. Pairs may
+        overlap (``a = "password": "x"``): after one with an ordinary name, the search goes on
+        from its value, not after it."""
+        parts: list[str] = []
+        kept = search = 0
+        while (match := pattern.search(text, search)) is not None:
+            groups = match.groupdict()
+            value = next(g for g in ("v1", "v2", "v3", "v4") if groups.get(g) is not None)
+            start, end = match.span(value)
+            if self.is_sensitive(groups["n1"] or groups.get("n2") or groups.get("n3") or ""):
+                parts += [text[kept:start], MASK]
+                kept = search = end
+            else:
+                # Back to the value's opening quote (\" inside JSON text), or bracket.
+                search = max(start - 2 if value != "v4" else start, match.start() + 1)
+        return "".join(parts) + text[kept:] if parts else text
+
+    def _mask_name_value(self, match: re.Match[str]) -> str:
+        if not self.is_sensitive(match[2]):
+            return match[0]
+        return match[1] + match[2] + match[3] + MASK
+
+    # SQL
+
+    def _bound(self, sql: str) -> tuple[frozenset[Any], list[re.Match[str]]]:
+        known = self._params_seen.get(sql)
+        if known is None:
+            if not is_sensitive_sql(sql, self):
+                known = (frozenset(), [])
+            else:
+                positions, literals = sqlsecrets.bound_values(sql, self.is_sensitive)
+                known = (frozenset(positions), literals)
+            self._params_seen[sql] = known
+        return known
 
     def sensitive_params(self, sql: str) -> frozenset[int]:
         """Positions of the parameters of ``sql`` bound to a column with a sensitive name (a
         ``password``, an ``api_key``): the values they carry are secrets whoever made them."""
-        known = self._params_seen.get(sql)
-        if known is None:
-            known = self._params_seen[sql] = self._find_sensitive_params(sql)
-        return known
+        return self._bound(sql)[0]
 
-    def _find_sensitive_params(self, sql: str) -> frozenset[int]:
-        if "%s" not in sql or not self.names.search(sql):
-            return frozenset()
-        starts = [match.start() for match in PLACEHOLDER.finditer(sql)]
-        insert = INSERT_COLUMNS.match(sql)
-        if insert is not None:
-            columns = [_unquote(column) for column in insert[1].split(",")]
-            return frozenset(
-                index
-                for index in range(len(starts))
-                if self.is_sensitive(columns[index % len(columns)])
-            )
-        index_of = {start: index for index, start in enumerate(starts)}
-        return frozenset(
-            index_of[placeholder.start()]
-            for match in COLUMN_PLACEHOLDERS.finditer(sql)
-            if self.is_sensitive(_unquote(match[1]))
-            for placeholder in PLACEHOLDER.finditer(sql, match.start(2), match.end(2))
-        )
+    def sql(self, sql: str) -> str:
+        """``sql`` with the string literals bound to sensitive columns masked."""
+        literals = self._bound(sql)[1]
+        return sqlsecrets.mask_literals(sql, literals, MASK) if literals else sql
+
+    def plan(self, lines: Iterable[str]) -> list[str]:
+        """EXPLAIN output: literals on lines that name a sensitive column, and known values."""
+        return [self.text(sqlsecrets.mask_plan_line(line, self._names_in, MASK)) for line in lines]
+
+    def _names_in(self, text: str) -> bool:
+        return any(self.is_sensitive(word) for word in re.findall(r"\w+", text))
 
     def params(self, sql: str, params: Any, many: bool = False) -> Any:
         """``params`` with the values bound to sensitive columns (or named so) masked."""
@@ -131,44 +197,122 @@ class Redactor:
             return [index for index in self.sensitive_params(sql) if index < len(row)]
         return ()
 
+    # Structures
+
     def pairs(self, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         return [(k, MASK if self.is_sensitive(k) else self.text(v)) for k, v in pairs]
 
     def json_text(self, text: str) -> str:
-        """Mask a JSON document by key; text that is not JSON is masked by known values."""
+        """Mask a JSON document by key; text that is not JSON is masked as text."""
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return self.text(text)
         if not isinstance(data, (dict, list)):
             return self.text(text)
         return json.dumps(self.data(data))
 
     def data(self, value: Any) -> Any:
-        """Mask a JSON-like structure: values under sensitive keys, and known secrets.
+        """Mask a JSON-like structure: values under sensitive keys, and secrets in strings.
 
         Done on its JSON text (C-speed replacements) and with a hook per object while parsing
-        it back, rather than a Python call per node: reports carry thousands of queries.
+        it back, rather than a Python call per node: reports carry thousands of queries. When
+        masking the text broke the document, value by value instead.
         """
-        text = self.text(json.dumps(value), json_encoded=True)
-        return json.loads(text, object_pairs_hook=self._mask_pairs)
+        try:
+            text = json.dumps(value, default=str)
+        except (ValueError, RecursionError):
+            return self._walk(value)
+        with contextlib.suppress(ValueError, RecursionError):
+            return json.loads(self.text(text, json_encoded=True), object_pairs_hook=self._hook)
+        return self._walk(value)
 
-    def _mask_pairs(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        return {
-            key: MASK if isinstance(item, str) and item and self.is_sensitive(key) else item
-            for key, item in pairs
-        }
+    def _hook(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        masked = {key: self._under(key, item) for key, item in pairs}
+        name = masked.get("name")
+        if isinstance(name, str) and "value" in masked and self.is_sensitive(name):
+            masked["value"] = MASK
+        return masked
+
+    def _under(self, key: str, item: Any) -> Any:
+        """A value under ``key``: masked when the key is sensitive and the value is data
+        (a string, a number, a list of them), not a structure of the report."""
+        if isinstance(item, bool) or item is None or isinstance(item, dict):
+            return item
+        if isinstance(item, list):
+            if not item or any(isinstance(i, (dict, list)) for i in item):
+                return item
+            if self.is_sensitive(key):
+                return [MASK] * len(item)
+            return [self._embedded(i) if isinstance(i, str) else i for i in item]
+        if item == "":
+            return item
+        if self.is_sensitive(key):
+            return MASK
+        return self._embedded(item) if isinstance(item, str) else item
+
+    def _embedded(self, text: str) -> str:
+        """A string that holds a JSON document (a body, a command's output) is masked as one."""
+        if text[:1] in ("{", "[") and text[-1:] in ("}", "]") and ":" in text:
+            return self.json_text(text)
+        return text
+
+    def _walk(self, value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return self._hook([(str(k), self._walk(v, str(k))) for k, v in value.items()])
+        if isinstance(value, (list, tuple)):
+            return [self._walk(item, key) for item in value]
+        if isinstance(value, str):
+            return self.text(value)
+        if value is None or isinstance(value, (bool, int, float)):
+            return value
+        return self.text(str(value))
 
 
-def redactor_for(result: dict[str, Any], secret_values: Iterable[str] = ()) -> Redactor:
-    """A redactor for one run's output.
+def is_sensitive_sql(sql: str, redactor: Redactor) -> bool:
+    """Whether ``sql`` names a sensitive column at all (the cheap test before reading it)."""
+    return any(redactor.is_sensitive(word) for word in set(re.findall(r"[A-Za-z_]\w*", sql)))
 
-    Values sent under a sensitive name (a ``password`` field, an ``Authorization`` header) are
-    secrets wherever they show up again: in SQL parameters, or echoed in a response body.
+
+def _mask_format(match: re.Match[str]) -> str:
+    if "urlpw" in match.re.groupindex and match.group("urlpw"):
+        start, end = match.span("urlpw")
+        whole = match.string
+        return whole[match.start() : start] + MASK + whole[end : match.end()]
+    return MASK
+
+
+def redactor_for(result: RunResult) -> Redactor:
+    """The redactor for one run's output: its secrets are in ``result.secrets``."""
+    return Redactor(result.secrets)
+
+
+def run_secrets(result: RunResult) -> list[str]:
+    """Every value of a run that is a secret wherever it shows up again.
+
+    Values sent under a sensitive name (a ``password`` field, an ``Authorization`` header, a
+    ``--api-key`` argument) may be echoed in a response body or land in SQL parameters; values
+    the code itself wrote to or looked up by a sensitive column (a generated token) show up in
+    EXPLAIN plans and response bodies.
     """
-    names = Redactor()
-    request = result["spec"]["request"]
-    call = result["spec"]["call"]
+    import dataclasses
+
+    redactor = Redactor(project_settings=False)
+    secrets = [*result.secrets, *sent_secrets(dataclasses.asdict(result.spec), redactor)]
+    for query in result.queries:
+        secrets += redactor.secret_params(query.sql, query.params, query.many)
+    return [value for value in dict.fromkeys(secrets) if isinstance(value, str)]
+
+
+def route_secrets(kwargs: dict[str, Any]) -> list[str]:
+    """The values a URL pattern captured under sensitive names (``<uidb64>/<token>/``)."""
+    redactor = Redactor(project_settings=False)
+    return [str(value) for name, value in kwargs.items() if redactor.is_sensitive(name)]
+
+
+def sent_secrets(spec: dict[str, Any], redactor: Redactor) -> list[str]:
+    """The values a run's spec (``dataclasses.asdict(RunSpec)``) sends under sensitive names."""
+    request, call, command = spec.get("request"), spec.get("call"), spec.get("command")
     sent: list[tuple[str, str]] = []
     if request is not None:
         from urllib.parse import parse_qsl, urlsplit
@@ -176,7 +320,7 @@ def redactor_for(result: dict[str, Any], secret_values: Iterable[str] = ()) -> R
         from django.http import parse_cookie
 
         sent += [*request["data"], *request["headers"]]
-        sent += parse_qsl(urlsplit(request["path"]).query)
+        sent += parse_qsl(urlsplit(request["path"]).query, keep_blank_values=True)
         for name, value in request["headers"]:
             if name.lower() == "cookie":
                 sent += [(f"cookie {key}", item) for key, item in parse_cookie(value).items()]
@@ -184,14 +328,11 @@ def redactor_for(result: dict[str, Any], secret_values: Iterable[str] = ()) -> R
             sent.extend(_json_pairs(request["json_body"]))
     if call is not None:
         sent.extend(_json_pairs(json.dumps(dict(call["kwargs"]), default=str)))
-    planted = [value for name, value in sent if names.is_sensitive(name)]
+    planted = [value for name, value in sent if redactor.is_sensitive(name)]
     planted += [part for value in planted for part in value.split()]
-    # Values the code itself wrote to or looked up by a sensitive column (a generated token)
-    # are masked wherever else they show up too: EXPLAIN plans, response bodies.
-    for query in result.get("queries", []):
-        planted += names.secret_params(query["sql"], query["params"], query["many"])
-    planted = [value for value in planted if isinstance(value, str)]
-    return Redactor([*secret_values, *planted])
+    if command is not None:
+        planted += argv_secrets(command["args"], redactor.is_sensitive)
+    return planted
 
 
 def redact_result(result: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
@@ -200,6 +341,13 @@ def redact_result(result: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
     clean = redactor.data(result)
     for query in clean.get("queries", []):
         query["params"] = redactor.params(query["sql"], query["params"], query["many"])
+        query["sql"] = redactor.sql(query["sql"])
+    if clean.get("sql"):
+        for group in clean["sql"].get("groups", []):
+            group["sample"] = redactor.sql(group["sample"])
+        for explain in clean["sql"].get("explains", []):
+            explain["sql"] = redactor.sql(explain["sql"])
+            explain["plan"] = redactor.plan(explain["plan"])
     if request is None:
         return clean  # type: ignore[no-any-return]
     clean_request = clean["spec"]["request"]
@@ -209,10 +357,6 @@ def redact_result(result: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
         clean_request["json_body"] = redactor.json_text(request["json_body"])
     clean["response"]["body_preview"] = redactor.json_text(result["response"]["body_preview"])
     return clean  # type: ignore[no-any-return]
-
-
-def _unquote(identifier: str) -> str:
-    return identifier.strip().strip('"`[]')
 
 
 def _json_pairs(text: str) -> list[tuple[str, str]]:
@@ -229,26 +373,6 @@ def _json_pairs(text: str) -> list[tuple[str, str]]:
         elif key and value is not None:
             pairs.append((key, str(value)))
 
-    with contextlib.suppress(ValueError):
+    with contextlib.suppress(ValueError, RecursionError):
         walk(json.loads(text))
     return pairs
-
-
-_PAIR = re.compile(r"([\w.\-\[\]]{1,100})=([^&;\s\"']+)")
-_JSON_PAIR = re.compile(r'"([^"\\]{1,100})"(\s*:\s*)"((?:[^"\\]|\\.)*)"')
-
-
-def mask_pairs(text: str, names: re.Pattern[str]) -> str:
-    """Mask the value of every ``name=value`` (query string, form body, cookie) and JSON
-    ``"name": "value"`` pair of ``text`` whose name is sensitive: for raw lines of a log."""
-    if "=" in text:
-        text = _PAIR.sub(
-            lambda m: f"{m[1]}={MASK}" if names.search(m[1]) else m[0],
-            text,
-        )
-    if '":' in text or '" :' in text:
-        text = _JSON_PAIR.sub(
-            lambda m: f'"{m[1]}"{m[2]}"{MASK}"' if names.search(m[1]) else m[0],
-            text,
-        )
-    return text

@@ -23,12 +23,13 @@ def dig_command(method: str, path: str, user: str | None, program: str = "python
     Query parameters with sensitive names (token, key, password...) are left out: the command
     is printed, and may be pasted into a chat.
     """
-    from django_profilecmds.reports.redact import sensitive_name_pattern
+    from django_profilecmds.reports.redact import Redactor
 
-    names = sensitive_name_pattern()
+    redactor = Redactor()
     path, _, query = path.partition("?")
     if query:
-        kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not names.search(k)]
+        pairs = parse_qsl(query, keep_blank_values=True)
+        kept = [(k, v) for k, v in pairs if not redactor.is_sensitive(k)]
         path = f"{path}?{urlencode(kept)}" if kept else path
     parts = [program, "profile_view", shlex.quote(path)]
     if method != "GET":

@@ -62,17 +62,17 @@ def render_sql_summary(result: RunResult, top: int = 8) -> str:
         # Plans may quote parameters (a session key); only then is the redactor worth building.
         from django_profilecmds.reports.redact import redactor_for
 
-        redactor = redactor_for(result.to_dict(), result.secrets)
+        redactor = redactor_for(result)
     for explain in sql.explains:
         analyze = " ANALYZE" if explain["analyze"] else ""
         lines.append("")
         lines.append(
             f"  EXPLAIN{analyze} ({explain['vendor']}, {ms(explain['duration'])}): "
-            f"{shorten(explain['sql'], 80)}"
+            f"{shorten(redactor.sql(explain['sql']), 80)}"
         )
         if explain["error"]:
             lines.append(f"    could not explain: {explain['error']}")
-        lines.extend(f"    {redactor.text(line)}" for line in explain["plan"])
+        lines.extend(f"    {line}" for line in redactor.plan(explain["plan"]))
     return "\n".join(lines)
 
 
@@ -111,6 +111,6 @@ def render_sql_file(result: RunResult, redactor: Redactor) -> str:
             lines.append(f"--   template {query.template[0]}:{query.template[1]}")
         params = redactor.params(query.sql, query.params, query.many)
         lines.append(f"--   params {redactor.text(repr(params))}")
-        lines.append(query.sql.rstrip(";") + ";")
+        lines.append(redactor.text(redactor.sql(query.sql)).rstrip(";") + ";")
         lines.append("")
     return "\n".join(lines)

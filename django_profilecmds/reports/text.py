@@ -36,10 +36,6 @@ def heading(result: RunResult) -> str:
     if spec.warmup:
         runs += f" after {spec.warmup} warm-up"
     title = spec.title
-    if "?" in title:  # a query string's values may be secrets: masked by name, as in files
-        from django_profilecmds.reports.redact import mask_pairs, sensitive_name_pattern
-
-        title = mask_pairs(title, sensitive_name_pattern())
     target = f"{title} -> {result.view}" if spec.request else title
     who = f"{who} · " if spec.request else ""
     return f"{target}\n  {who}{result.driver} · profiler: {spec.profiler} · {runs}"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tests.testapp import views
+from tests.testapp import leaks, views
 
 urlpatterns = [
     path("books/", views.book_list, name="book-list"),
@@ -27,4 +27,11 @@ urlpatterns = [
     path("files/", views.files, name="files"),
     path("files/adhoc/", views.files_adhoc, name="files-adhoc"),
     path("cache/", views.cache_ops, name="cache"),
+    path("leaks/lookups/", leaks.password_lookups),
+    path("leaks/bulk/", leaks.bulk_passwords),
+    path("leaks/fail/", leaks.fail_with_secret),
+    path("leaks/settings/", leaks.show_settings),
+    path("leaks/redirect/", leaks.redirect_with_token),
+    path("leaks/headers/", leaks.echo_headers),
+    path("leaks/reset/<uidb64>/<token>/", leaks.reset_confirm),
 ]

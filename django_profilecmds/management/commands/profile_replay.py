@@ -7,9 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from django_profilecmds.management.base import (
+    RedactedOutputCommand,
     add_compare_arguments,
     comparison_settings,
     display_path,
@@ -17,7 +18,7 @@ from django_profilecmds.management.base import (
 )
 
 
-class Command(BaseCommand):
+class Command(RedactedOutputCommand):
     help = (
         "Replay recorded requests (nginx/Apache access log, HAR, or JSON lines) through the full "
         "Django stack, every one rolled back, and rank the views by their share of the total "
@@ -123,6 +124,8 @@ class Command(BaseCommand):
             changes = comparing.compare(baseline, document, options["alpha"], options["min_change"])
             self.stdout.write("")
             self.stdout.write(render_changes(changes, options["alpha"], options["min_change"]))
+        # Paths and skipped lines come from the log: what is saved is masked like what is shown.
+        document = self.redactor.data(document)
         written = []
         if options["save"]:
             written.append(comparing.save_samples(Path(options["save"]), document))

@@ -1,0 +1,266 @@
+"""Secrets planted where an attacker (or an honest bug) puts them never reach a file written or
+a line printed: each test plants values and searches every output for them."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from tests.testapp import leaks
+from tests.testapp.models import Member
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+def run(command: str, *args: str, out_dir: Path, **options: object) -> str:
+    """Run a command; everything it printed (stdout, stderr, its error)."""
+    stdout, stderr = StringIO(), StringIO()
+    error = ""
+    try:
+        call_command(
+            command, *args, output_dir=str(out_dir), stdout=stdout, stderr=stderr, **options
+        )
+    except CommandError as exc:
+        error = f"CommandError: {exc}"
+    return stdout.getvalue() + stderr.getvalue() + error
+
+
+def written(directory: Path) -> str:
+    """The names and contents of every file under ``directory``."""
+    parts = []
+    for path in sorted(directory.rglob("*")):
+        parts.append(path.name)
+        if path.is_file():
+            parts.append(path.read_bytes().decode("utf-8", "replace"))
+    return "\n".join(parts)
+
+
+def assert_nowhere(secrets: list[str], *outputs: str) -> None:
+    for secret in secrets:
+        for output in outputs:
+            assert secret not in output
+
+
+def test_parameters_of_password_lookups_and_their_plans(tmp_path):
+    """Case 1: LIKE and iexact lookups on a password column, in the SQL file and EXPLAIN."""
+    printed = run(
+        "profile_view",
+        "/leaks/lookups/",
+        out_dir=tmp_path,
+        sql="full",
+        explain=True,
+        explain_top=10,
+        profiler="cprofile",
+    )
+    files = written(tmp_path)
+    assert "EXPLAIN" in printed and '"password"' in files  # the queries are reported
+    planted = [leaks.CONTAINS, leaks.IEXACT, leaks.IEXACT.upper(), leaks.IEXACT.lower()]
+    assert_nowhere(planted, printed, files)
+
+
+def test_bulk_update_of_a_credential(tmp_path):
+    """Case 2: bulk_update() sets the column through CASE WHEN ... THEN %s."""
+    printed = run("profile_view", "/leaks/bulk/", out_dir=tmp_path, sql="full", profiler="cprofile")
+    files = written(tmp_path)
+    assert "CASE WHEN" in files
+    assert_nowhere(list(leaks.BULK), printed, files)
+    assert not Member.objects.filter(email__startswith="bulk").exists()
+
+
+def test_query_string_in_the_heading_and_files(tmp_path):
+    """Case 3 and 4: query-string values, short ones too, in the terminal and every file."""
+    printed = run(
+        "profile_view",
+        "/echo/?token=PLANTEDTOKEN1&password=abc12&page=2",
+        out_dir=tmp_path,
+        profiler="cprofile",
+    )
+    files = written(tmp_path)
+    assert "page=2" in printed and "page" in files
+    assert_nowhere(["PLANTEDTOKEN1", "abc12"], printed, files)
+
+
+def test_short_form_values_echoed_in_the_body(tmp_path):
+    """Case 4: a three-character password sent as a form field and echoed back."""
+    printed = run(
+        "profile_view",
+        "/echo/",
+        out_dir=tmp_path,
+        method="POST",
+        data=["password2=pw5", "title=visible"],
+        profiler="cprofile",
+        verbosity=2,
+    )
+    files = written(tmp_path)
+    assert "visible" in files
+    assert_nowhere(["pw5"], printed, files)
+
+
+def test_exception_message_of_a_view(tmp_path):
+    """Case 5: a secret inside an exception's message, printed on stderr and in the files."""
+    printed = run("profile_view", "/leaks/fail/", out_dir=tmp_path, profiler="cprofile")
+    files = written(tmp_path)
+    assert "ValueError: login failed" in printed and "ValueError" in files
+    assert_nowhere(["planted-exc-pass", leaks.LIVE_KEY], printed, files)
+
+
+def test_exception_message_of_a_call(tmp_path):
+    """Case 5: profile_call --kwargs with a password, echoed by the exception."""
+    printed = run(
+        "profile_call",
+        "tests.testapp.leaks.login",
+        out_dir=tmp_path,
+        call_kwargs='{"password": "planted-kwarg-pass"}',
+        profiler="cprofile",
+    )
+    files = written(tmp_path)
+    assert "login failed" in printed
+    assert_nowhere(["planted-kwarg-pass", leaks.LIVE_KEY], printed, files)
+
+
+def test_command_arguments(tmp_path):
+    """Case 6: --api-key=VALUE and --password VALUE, in file names, index, JSON, terminal."""
+    printed = run(
+        "profile_command",
+        "secretcmd",
+        "--api-key=PLANTED-key-77",
+        "--password",
+        "PL8",
+        out_dir=tmp_path,
+        profiler="cprofile",
+    )
+    files = written(tmp_path)
+    assert "connected with" in printed and "secretcmd" in files
+    assert_nowhere(["PLANTED-key-77", "planted-key-77", "PL8", "pl8"], printed, files)
+
+
+@pytest.fixture
+def secret_settings(settings):
+    settings.SECRET_KEY = "planted-secret-key-0123456789"
+    settings.EMAIL_HOST_PASSWORD = "mailpw"
+    settings.PAYMENT = {"API_SECRET": "planted-payment-secret", "CURRENCY": "EUR"}
+    settings.REDIS_PASSWORD = "rpw12"
+    return ["planted-secret-key-0123456789", "mailpw", "planted-payment-secret", "rpw12"]
+
+
+def test_settings_printed_by_diffsettings(tmp_path, secret_settings):
+    """Case 7: what SafeExceptionReporterFilter hides, printed by a command."""
+    printed = run("profile_command", "diffsettings", out_dir=tmp_path, profiler="cprofile")
+    files = written(tmp_path)
+    assert "EMAIL_HOST_PASSWORD" in printed and "CURRENCY" in files
+    assert_nowhere(secret_settings, printed, files)
+
+
+def test_settings_rendered_by_a_view(tmp_path, secret_settings):
+    """Case 7: a page that shows settings."""
+    printed = run("profile_view", "/leaks/settings/", out_dir=tmp_path, profiler="cprofile")
+    files = written(tmp_path)
+    assert "REDIS_PASSWORD" in files
+    assert_nowhere(secret_settings, printed, files)
+
+
+def test_names_outside_the_django_pattern(tmp_path):
+    """Case 8: pwd, jwt, otp, code and auth fields, an X-Auth request header."""
+    fields = {"pwd": "pl-pwd-1", "jwt": "pl-jwt-2", "otp": "pl-otp-3", "code": "pl-code-4"}
+    fields["auth"] = "pl-auth-5"
+    printed = run(
+        "profile_view",
+        "/leaks/headers/",
+        out_dir=tmp_path,
+        method="POST",
+        data=[f"{k}={v}" for k, v in fields.items()] + ["author=Ada Lovelace"],
+        header=["X-Auth: pl-xauth-6"],
+        profiler="cprofile",
+    )
+    files = written(tmp_path)
+    assert "Ada Lovelace" in files  # "author" is not "auth"
+    assert_nowhere([*fields.values(), "pl-xauth-6"], printed, files)
+
+
+def test_response_headers_and_location(tmp_path):
+    """Case 8: an X-Debug-Auth response header, a token in a redirect's Location."""
+    printed = run("profile_view", "/leaks/redirect/", out_dir=tmp_path, profiler="cprofile")
+    files = written(tmp_path)
+    assert "/reset/?token=" in files and "step=2" in files
+    assert_nowhere([leaks.LOCATION_TOKEN, leaks.DEBUG_AUTH], printed, files)
+
+
+def test_token_in_the_path_of_a_reset_link(tmp_path):
+    """A URL pattern's <token> (as in Django's password reset links) names no file."""
+    printed = run(
+        "profile_view",
+        "/leaks/reset/MQ/planted-reset-token5/",
+        out_dir=tmp_path,
+        profiler="cprofile",
+    )
+    files = written(tmp_path)
+    assert "reset link for MQ" in files
+    assert_nowhere(["planted-reset-token5"], printed, files)
+
+
+def test_skipped_har_entry_headers(tmp_path):
+    """Case 9: a HAR entry that is skipped keeps its Authorization header to itself."""
+    har = {
+        "log": {
+            "version": "1.2",
+            "entries": [
+                {
+                    "request": {
+                        "url": "http://testserver/books/",
+                        "headers": [{"name": "Authorization", "value": "Bearer PLANTED-har-token"}],
+                    }
+                },
+                {"request": {"method": "GET", "url": "http://testserver/books/", "headers": []}},
+            ],
+        }
+    }
+    source = tmp_path / "traffic.har"
+    source.write_text(json.dumps(har))
+    save = tmp_path / "saved" / "before.json"
+    save.parent.mkdir()
+    printed = run("profile_replay", str(source), out_dir=tmp_path / "out", save=str(save))
+    files = written(tmp_path / "out") + save.read_text()
+    assert "without a method" in printed
+    assert_nowhere(["PLANTED-har-token"], printed, files)
+
+
+def test_skipped_json_lines_are_masked(tmp_path):
+    """Case 9: a JSON line that is skipped, with a token in it."""
+    source = tmp_path / "traffic.jsonl"
+    source.write_text(
+        '{"method": "GET", "path": "/books/"}\n'
+        '{"method": "GET", "headers": {"X-Api-Key": "PLANTED-jsonl-key"}, "password": "PLX"}\n'
+    )
+    printed = run("profile_replay", str(source), out_dir=tmp_path / "out")
+    files = written(tmp_path / "out")
+    assert "line 2" in printed or "2:" in printed
+    assert_nowhere(["PLANTED-jsonl-key", "PLX"], printed, files)
+
+
+def test_password_hash_in_a_commands_json_output(tmp_path):
+    """Case 14: a hash inside JSON text (dumpdata) no longer breaks redaction."""
+    member = Member.objects.create_user("hash@example.com", "planted-hash-source")
+    printed = run(
+        "profile_command", "dumpdata", "testapp.member", out_dir=tmp_path, profiler="cprofile"
+    )
+    files = written(tmp_path)
+    assert "hash@example.com" in printed and "hash@example.com" in files
+    assert_nowhere([member.password, member.password.split("$")[-1]], printed, files)
+    report = json.loads(next(tmp_path.glob("command-dumpdata-*.json")).read_text())
+    assert "hash@example.com" in report["output"]["stdout"]
+
+
+def test_password_hash_inside_a_json_body(tmp_path):
+    """Case 14: a hash inside a JSON request body."""
+    body = json.dumps({"note": "pbkdf2_sha256$600000$plantedsalt$plantedhash=", "n": 1})
+    printed = run(
+        "profile_view", "/echo/", out_dir=tmp_path, method="POST", json=body, profiler="cprofile"
+    )
+    files = written(tmp_path)
+    assert "CommandError" not in printed and "note" in files
+    assert_nowhere(["plantedsalt", "plantedhash"], printed, files)

@@ -1,0 +1,121 @@
+"""Redaction never raises, whatever it is given, and a planted secret never survives it."""
+
+from __future__ import annotations
+
+import json
+import string
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from django_profilecmds.reports.redact import MASK, Redactor
+
+SAFE = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Secrets: never an asterisk (the mask), long enough to be masked inside any text.
+secret_text = st.text(
+    alphabet=st.characters(blacklist_characters="*", blacklist_categories=["Cs"]),
+    min_size=6,
+    max_size=40,
+).filter(lambda s: s.strip() == s and s.strip())
+token = st.text(alphabet=string.ascii_letters + string.digits + "-_.~", min_size=1, max_size=30)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+SENSITIVE = ["password", "api_key", "X-Auth", "otp", "Authorization", "session_token", "pwd"]
+
+
+@SAFE
+@given(st.text(), st.lists(st.text(max_size=20), max_size=3))
+def test_text_never_raises(text, values):
+    redactor = Redactor(values)
+    assert isinstance(redactor.text(text), str)
+    assert isinstance(redactor.text(json.dumps(text)[1:-1], json_encoded=True), str)
+    assert isinstance(redactor.json_text(text), str)
+
+
+@SAFE
+@given(st.binary())
+def test_bytes_decoded_any_way_never_raise(data):
+    redactor = Redactor()
+    for text in (data.decode("utf-8", "replace"), data.decode("latin-1")):
+        redactor.text(text)
+        redactor.json_text(text)
+        redactor.sql(text)
+        redactor.plan(text.splitlines())
+
+
+@SAFE
+@given(json_values)
+def test_data_never_raises_and_stays_json(value):
+    clean = Redactor(["abcdef"]).data(value)
+    json.dumps(clean)
+
+
+@SAFE
+@given(st.text(), secret_text, st.text())
+def test_a_known_value_never_survives_text(before, secret, after):
+    assume(secret not in before and secret not in after)
+    masked = Redactor([secret]).text(before + secret + after)
+    assert secret not in masked
+
+
+@SAFE
+@given(json_values, secret_text)
+def test_a_known_value_never_survives_a_document(value, secret):
+    document = {"wrapper": [value, f"around {secret} it", {"deep": secret}], "k": secret}
+    assume(secret not in json.dumps(value))
+    clean = Redactor([secret]).data(document)
+    assert secret not in json.dumps(clean)
+    assert secret not in json.dumps(clean, ensure_ascii=False)
+
+
+@SAFE
+@given(json_values, st.sampled_from(SENSITIVE), token)
+def test_a_value_under_a_sensitive_key_never_survives(value, name, secret):
+    secret = f"Z{secret}Z"
+    assume(secret not in json.dumps(value))
+    document = {"outer": [value, {name: secret}], "list": {name: [secret]}}
+    clean = Redactor().data(document)
+    assert secret not in json.dumps(clean)
+    # The same document as a body's JSON text, and embedded as text in another string.
+    assert secret not in Redactor().json_text(json.dumps(document))
+    assert secret not in json.dumps(Redactor().data({"body": json.dumps(document)}))
+
+
+@SAFE
+@given(st.text(), st.sampled_from(SENSITIVE), token, st.sampled_from(["&", " ", "?", ";", "\n"]))
+def test_a_pair_under_a_sensitive_name_never_survives(before, name, secret, separator):
+    secret = f"Z{secret}Z"
+    assume(secret not in before)
+    for text in (
+        f"{before}{separator}{name}={secret}&page=2",
+        f'{before}{separator}"{name}": "{secret}", "n": 1',
+        f"{before}{separator}'{name}': '{secret}'",
+        f'{before}{separator}{{"name": "{name}", "value": "{secret}"}}',
+    ):
+        assert secret not in Redactor().text(text)
+        assert secret not in json.dumps(Redactor().data({"line": text}))
+
+
+KEYS = [
+    "sk_live_" + "a1B2c3D4e5F6g7H8i9J0k1L2",
+    "ghp_" + "A" * 36,
+    "AKIA" + "ABCDEFGHIJKLMNOP",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl",
+    "xoxb-" + "1234567890-abcdefghij",
+    "pbkdf2_sha256$600000$salt$hashhashhash=",
+]
+
+
+@SAFE
+@given(st.text(), st.sampled_from(KEYS), st.sampled_from([" ", "\n", '"', "'", "(", ":"]))
+def test_well_known_key_formats_never_survive(before, key, separator):
+    assume(key not in before)
+    text = f"{before}{separator}{key}{separator}tail"
+    assert key not in Redactor().text(text)
+    assert key not in json.dumps(Redactor().data({"message": text, "list": [text]}))
+    assert MASK in Redactor().text(text)

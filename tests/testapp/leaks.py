@@ -1,0 +1,66 @@
+"""Views and functions that put secrets where a report could pick them up: each planted value
+is one the redaction tests search for in every file and line the tool writes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+
+from tests.testapp.models import Member
+
+CONTAINS = "planted-contains-3141"
+IEXACT = "Planted-IExact-2718"  # mixed case: PostgreSQL folds UPPER('...') in plans
+BULK = ("planted-bulk-one", "planted-bulk-two")
+LIVE_KEY = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
+LOCATION_TOKEN = "planted-location-token"
+DEBUG_AUTH = "planted-debug-auth"
+
+
+def password_lookups(request: HttpRequest) -> JsonResponse:
+    """Look users up by their password column with LIKE and case-insensitive lookups."""
+    found = [
+        Member.objects.filter(password__contains=CONTAINS).exists(),
+        Member.objects.filter(password__iexact=IEXACT).exists(),
+        Member.objects.filter(password__startswith=CONTAINS).exists(),
+    ]
+    return JsonResponse({"found": found})
+
+
+def bulk_passwords(request: HttpRequest) -> JsonResponse:
+    """Set two credentials with bulk_update(), whose UPDATE is a CASE WHEN per row."""
+    members = [Member.objects.create(email=f"bulk{i}@example.com") for i in range(2)]
+    for member, value in zip(members, BULK, strict=True):
+        member.password = value
+    Member.objects.bulk_update(members, ["password"])
+    return JsonResponse({"updated": len(members)})
+
+
+def fail_with_secret(request: HttpRequest) -> HttpResponse:
+    raise ValueError(f"login failed for password=planted-exc-pass key={LIVE_KEY}")
+
+
+def login(password: str) -> None:
+    """A callable for profile_call whose exception carries its argument."""
+    raise ValueError(f"login failed for password={password} with key {LIVE_KEY}")
+
+
+def show_settings(request: HttpRequest) -> HttpResponse:
+    """A page that shows settings, as a misconfigured debug view would."""
+    names = ["SECRET_KEY", "EMAIL_HOST_PASSWORD", "PAYMENT", "REDIS_PASSWORD", "DEBUG"]
+    lines = [f"{name} = {getattr(settings, name, None)!r}" for name in names]
+    return HttpResponse("\n".join(lines), content_type="text/plain")
+
+
+def redirect_with_token(request: HttpRequest) -> HttpResponse:
+    response = HttpResponseRedirect(f"/reset/?token={LOCATION_TOKEN}&step=2")
+    response["X-Debug-Auth"] = DEBUG_AUTH
+    return response
+
+
+def echo_headers(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"x_auth": request.headers.get("X-Auth"), "form": request.POST.dict()})
+
+
+def reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """Shaped like Django's PasswordResetConfirmView: the token is part of the path."""
+    return HttpResponse(f"reset link for {uidb64}")
