@@ -158,7 +158,7 @@ def test_an_existing_loose_directory_and_index_are_made_private(books, tmp_path)
     assert result.files["html"].name in (directory / "index.html").read_text()
 
 
-@pytest.mark.django_db(databases="__all__", transaction=True)
+@pytest.mark.django_db(databases="__all__")
 def test_concurrent_writers_into_one_directory_keep_every_report(books, tmp_path):
     """Twelve runs finishing in the same second write twelve reports, by twelve names."""
     directory = prepare_output_dir(tmp_path / "reports")
