@@ -189,10 +189,19 @@ def test_concurrent_writers_into_one_directory_keep_every_report(books, tmp_path
 
 @pytest.mark.django_db(databases="__all__")
 def test_an_output_dir_1000_levels_deep_is_made(books, tmp_path):
-    deep = tmp_path.joinpath(*["d"] * 1000)
-    out, _ = profile_view_command("/books/", output_dir=deep, profiler="none")
-    assert (deep / "index.html").is_file()
-    assert any(path.suffix == ".json" for path in deep.iterdir())
+    levels = [tmp_path.joinpath(*["d"] * depth) for depth in range(1, 1001)]
+    try:
+        profile_view_command("/books/", output_dir=levels[-1], profiler="none")
+        assert (levels[-1] / "index.html").is_file()
+        assert any(path.suffix == ".json" for path in levels[-1].iterdir())
+    finally:
+        # shutil.rmtree, and so pytest's removal of old temporary directories, recurses per level.
+        for level in reversed(levels):
+            if level.is_dir():
+                for path in level.iterdir():
+                    if not path.is_dir():
+                        path.unlink()
+                level.rmdir()
 
 
 def test_an_output_dir_longer_than_the_system_allows_is_a_one_line_error(tmp_path):
