@@ -34,3 +34,8 @@ class HostNotAllowed(ProfileCmdsError):
 
 class OutputDirError(ProfileCmdsError):
     """The output directory cannot be created or written to."""
+
+
+class ReportWriteError(ProfileCmdsError):
+    """A report or output file could not be written (a full disk, a refused name...); nothing
+    half-written is left behind."""

@@ -371,3 +371,42 @@ def test_bad_numbers_and_an_empty_user_are_one_line_errors(args, message):
     with pytest.raises(CommandError, match=message) as raised:
         replay(FIXTURES / "access.log", *args, "--no-files")
     assert raised.value.returncode == 1
+
+
+@pytest.mark.parametrize("option", ["save", "export_locust"])
+def test_save_and_export_replace_a_linked_file_and_write_it_private(tmp_path, option):
+    import os
+    import stat
+
+    log = write_log(tmp_path / "a.log", ["GET /echo/ HTTP/1.1"])
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    victim.chmod(0o644)
+    target = tmp_path / "out" / "written.txt"
+    target.parent.mkdir()
+    os.link(victim, target)
+    replay(log, no_files=True, **{option: str(target)})
+    assert victim.read_text() == "precious\n" and stat.S_IMODE(victim.stat().st_mode) == 0o644
+    assert target.stat().st_nlink == 1 and stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert target.read_text() != "precious\n"
+    assert [p.name for p in target.parent.iterdir()] == ["written.txt"]  # no temporary file
+
+
+@pytest.mark.parametrize("option", ["save", "export_locust"])
+@pytest.mark.parametrize(
+    ("kind", "message"), [("symlink", "symbolic link"), ("directory", "is a directory")]
+)
+def test_save_and_export_refuse_a_symlink_or_a_directory(tmp_path, option, kind, message):
+    log = write_log(tmp_path / "a.log", ["GET /echo/ HTTP/1.1"])
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    target = tmp_path / "written.txt"
+    if kind == "symlink":
+        target.symlink_to(victim)
+    else:
+        target.mkdir()
+    with pytest.raises(CommandError, match=message) as excinfo:
+        replay(log, no_files=True, **{option: str(target)})
+    assert "\n" not in str(excinfo.value)
+    assert victim.read_text() == "precious\n"
+    assert target.is_symlink() if kind == "symlink" else not any(target.iterdir())

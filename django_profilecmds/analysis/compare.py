@@ -152,12 +152,10 @@ def samples_document(
 
 
 def save_samples(path: Path, document: dict[str, Any]) -> Path:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(document) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise ProfileCmdsError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
-    return path
+    """Write ``--save``'s file by rename (0600; a link at ``path`` is replaced, not followed)."""
+    from django_profilecmds.reports.safewrite import write_file
+
+    return write_file(path, json.dumps(document) + "\n")
 
 
 def load_samples(path: Path) -> dict[str, Any]:

@@ -87,9 +87,6 @@ def export_locustfile(source: Path, target: Path, options: Any, format: str | No
     data = "[\n" + ",\n".join(json.dumps(row) for row in rows) + "\n]"
     data = data.replace("'", "\\u0027")
     text = TEMPLATE.format(count=len(rows), source=source.name, name=target.name, data=data)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise ProfileCmdsError(f"Cannot write {target}: {exc.strerror or exc}.") from None
-    return Exported(target, len(rows), len(views))
+    from django_profilecmds.reports.safewrite import write_file
+
+    return Exported(write_file(target, text), len(rows), len(views))

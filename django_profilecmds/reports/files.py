@@ -1,5 +1,6 @@
-"""The one module that names and writes report files: safe slugs, never outside the output
-directory, private permissions (0600 files in a 0700 directory), redaction applied."""
+"""The one module that decides what report files a run has: safe slugs, never outside the output
+directory, private permissions (0600 files in a 0700 directory), redaction applied. How each is
+written (by rename, under a reserved name) is ``runfiles``' job."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import gc
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -14,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django_profilecmds.exceptions import OutputDirError
+from django_profilecmds.reports.runfiles import run_files
+from django_profilecmds.reports.safewrite import make_dirs
 
 if TYPE_CHECKING:
     from django_profilecmds.result import RunResult
@@ -28,44 +32,32 @@ def slugify_request(method: str, path: str) -> str:
 
 
 def prepare_output_dir(directory: str | os.PathLike[str]) -> Path:
-    """Create the directory if needed and prove it is writable, before any profiling."""
+    """Create the directory if needed, make it private (0700) if it is ours, and prove it is
+    writable, before any profiling."""
     path = Path(directory).expanduser()
     try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_dirs(path, 0o700)
+        path = path.resolve()
+        info = path.stat()
     except OSError as exc:
         raise OutputDirError(
             f"Cannot create the output directory {str(path)!r}: {exc.strerror or exc}. "
             "Choose another with --output-dir, or use --no-files."
         ) from exc
-    if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+    if not stat.S_ISDIR(info.st_mode) or not os.access(path, os.W_OK | os.X_OK):
         raise OutputDirError(
             f"The output directory {str(path)!r} is not a writable directory. "
             "Choose another with --output-dir, or use --no-files."
         )
-    return path.resolve()
-
-
-def _unique_base(directory: Path, slug: str, when: datetime) -> str:
-    base = f"{slug}-{when:%Y%m%d-%H%M%S}"
-    candidate, counter = base, 2
-    while any(directory.glob(f"{candidate}.*")):
-        candidate, counter = f"{base}-{counter}", counter + 1
-    return candidate
-
-
-def private_path(directory: Path, name: str) -> Path:
-    """Create ``name`` empty with mode 0600 inside ``directory``; refuse anything outside it."""
-    target = (directory / name).resolve()
-    if target.parent != directory or os.sep in name:
-        raise OutputDirError(f"Refusing to write {name!r} outside {str(directory)!r}.")
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.close(fd)
-    return target
-
-
-def write_text(directory: Path, name: str, text: str) -> Path:
-    path = private_path(directory, name)
-    path.write_text(text, encoding="utf-8")
+    # Another user's directory (a shared one) is left as it is: the files are 0600 anyway.
+    if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+        try:
+            path.chmod(0o700)
+        except OSError as exc:
+            raise OutputDirError(
+                f"Cannot make the output directory {str(path)!r} private (mode 0700): "
+                f"{exc.strerror or exc}. Choose another with --output-dir, or use --no-files."
+            ) from exc
     return path
 
 
@@ -106,63 +98,59 @@ def _write_reports(
     data = result.to_dict()
     redactor = redactor_for(result)
     title = redactor.text(spec.title)  # a token in the path itself is no file name
-    base = _unique_base(
-        directory, slugify_request(*title.split("?", 1)[0].split(" ", 1)), when or datetime.now()
-    )
-    calltree_html = None
-    if result.calltree is not None:
-        from pyinstrument.renderers import HTMLRenderer
+    slug = slugify_request(*title.split("?", 1)[0].split(" ", 1))
+    written = dict(result.files)
+    with run_files(directory, slug, when or datetime.now()) as files:
+        calltree_html = None
+        if result.calltree is not None:
+            from pyinstrument.renderers import HTMLRenderer
 
-        from django_profilecmds.collectors.calltree import merge_call_paths
+            from django_profilecmds.collectors.calltree import merge_call_paths
 
-        calltree_html = offline(HTMLRenderer().render(merge_call_paths(result.calltree)))
-        result.files["pyinstrument"] = write_text(
-            directory, f"{base}.pyinstrument.html", calltree_html
-        )
-        if speedscope:
-            from pyinstrument.renderers import SpeedscopeRenderer
+            calltree_html = offline(HTMLRenderer().render(merge_call_paths(result.calltree)))
+            written["pyinstrument"] = files.write(".pyinstrument.html", calltree_html)
+            if speedscope:
+                from pyinstrument.renderers import SpeedscopeRenderer
 
-            result.files["speedscope"] = write_text(
-                directory, f"{base}.speedscope.json", SpeedscopeRenderer().render(result.calltree)
+                written["speedscope"] = files.write(
+                    ".speedscope.json", SpeedscopeRenderer().render(result.calltree)
+                )
+        if result.function_stats is not None:
+            import marshal
+
+            stats = result.function_stats.stats  # type: ignore[attr-defined]
+            # What pstats.Stats.dump_stats writes, written here by rename.
+            written["prof"] = files.write(".prof", lambda handle: marshal.dump(stats, handle))
+        if result.line_stats is not None:
+            import pickle
+
+            from django_profilecmds.reports.linetext import render_lines
+
+            line_stats = result.line_stats
+            # What line_profiler's LineStats.to_file (and dump_stats before it) writes.
+            written["lprof"] = files.write(
+                ".lprof", lambda handle: pickle.dump(line_stats, handle, pickle.HIGHEST_PROTOCOL)
             )
-    if result.function_stats is not None:
-        prof = private_path(directory, f"{base}.prof")
-        result.function_stats.dump_stats(prof)
-        result.files["prof"] = prof
-    if result.line_stats is not None:
-        from django_profilecmds.reports.linetext import render_lines
+            lines = redactor.text(render_lines(result))  # source lines may hold a literal key
+            written["lines"] = files.write(".lines.txt", lines)
+        if result.queries:
+            from django_profilecmds.reports.sqltext import render_sql_file
 
-        lprof = private_path(directory, f"{base}.lprof")
-        if hasattr(result.line_stats, "to_file"):
-            result.line_stats.to_file(lprof)
-        else:
-            _pickle(result.line_stats, lprof)
-        result.files["lprof"] = lprof
-        lines = redactor.text(render_lines(result))  # source lines may hold a literal key
-        result.files["lines"] = write_text(directory, f"{base}.lines.txt", lines)
-    if result.queries:
-        from django_profilecmds.reports.sqltext import render_sql_file
+            written["sql"] = files.write(".sql.txt", render_sql_file(result, redactor))
+        data["files"] = {kind: str(path) for kind, path in written.items()}
+        data["files"]["json"] = str(files.path(".json"))
+        data["files"]["html"] = str(files.path(".html"))
+        clean = redact_result(data, redactor)
+        from django_profilecmds.reports.html import index_row, render_report
 
-        result.files["sql"] = write_text(
-            directory, f"{base}.sql.txt", render_sql_file(result, redactor)
-        )
-    json_path = private_path(directory, f"{base}.json")
-    result.files["json"] = json_path
-    data["files"] = {kind: str(path) for kind, path in result.files.items()}
-    data["files"]["json"] = str(json_path)
-    report_path = private_path(directory, f"{base}.html")
-    data["files"]["html"] = str(report_path)
-    clean = redact_result(data, redactor)
-    from django_profilecmds.reports.html import index_row, render_index, render_report
-
-    # The index row first, where render_index reads it without parsing the whole file.
-    # Compact: indent would switch json to its pure-Python encoder, several times slower.
-    document = {"index_row": index_row(clean), **clean}
-    json_path.write_text(json.dumps(document) + "\n", encoding="utf-8")
-
-    report_path.write_text(render_report(result, clean, calltree_html), encoding="utf-8")
-    result.files = {"html": report_path, **result.files}
-    result.files["index"] = write_text(directory, "index.html", render_index(directory))
+        # The report first: once the JSON is complete, the index of another run links to it.
+        report_path = files.write(".html", render_report(result, clean, calltree_html))
+        # The index row first, where render_index reads it without parsing the whole file.
+        # Compact: indent would switch json to its pure-Python encoder, several times slower.
+        document = {"index_row": index_row(clean), **clean}
+        written["json"] = files.write(".json", json.dumps(document) + "\n")
+        index = files.write_index()
+    result.files = {"html": report_path, **written, "index": index}
 
 
 def offline(page: str) -> str:
@@ -172,31 +160,22 @@ def offline(page: str) -> str:
     return re.sub(r"https://fonts\.(?:googleapis|gstatic)\.com[^\"'\s)]*", "data:text/css,", page)
 
 
-def _pickle(stats: object, path: Path) -> None:
-    # line_profiler < 5 has no LineStats.to_file; this is what its dump_stats writes.
-    import pickle
-
-    with path.open("wb") as handle:
-        pickle.dump(stats, handle, pickle.HIGHEST_PROTOCOL)
-
-
 def write_replay_reports(
     document: dict[str, Any], changes: list[Any] | None, directory: Path
 ) -> list[Path]:
     """The JSON and HTML report of a replay (with its comparison), and the refreshed index."""
     import dataclasses
 
-    from django_profilecmds.reports.html import render_index, render_replay_report
+    from django_profilecmds.reports.html import render_replay_report
 
-    when = datetime.now()
-    base = _unique_base(directory, "replay-" + _slug(document["source"]), when)
     data = {
         **document,
         "comparison": [dataclasses.asdict(change) for change in changes or []],
     }
-    json_path = write_text(directory, f"{base}.json", json.dumps(data) + "\n")
-    html_path = write_text(directory, f"{base}.html", render_replay_report(data))
-    index = write_text(directory, "index.html", render_index(directory))
+    with run_files(directory, "replay-" + _slug(document["source"]), datetime.now()) as files:
+        html_path = files.write(".html", render_replay_report(data))
+        json_path = files.write(".json", json.dumps(data) + "\n")
+        index = files.write_index()
     return [html_path, json_path, index]
 
 
