@@ -42,28 +42,18 @@ SHORT = 3  # shorter ones, down to this, as whole words only
 
 # The hidden CSRF input of rendered forms, in body previews (also inside a JSON string).
 CSRF_INPUT = re.compile(r'(name=\\?"csrfmiddlewaretoken\\?" value=\\?")[^"\\]*')
-# Where a name may start: not inside a word, but right after a JSON escape (``\n``).
-NAME_START = r"(?:(?<=\\[nrtbf])|(?<![\w.\-\[\]\\]))"
 # name=value: query strings, form bodies, cookies, --api-key=..., key=... in a message.
-UNQUOTED = re.compile(NAME_START + r"(?P<n1>[\w.\-\[\]]{1,100})=(?!%s|%\()(?P<v1>[^&;\s\"'\\<>]+)")
-# "name": "value", 'NAME': 'value', name = 'value', name: "value", "pins": [1, 2], "pin": 12
-# (free text: quotes as is).
+UNQUOTED = re.compile(
+    r"(?<![\w.\-\[\]])(?P<n1>[\w.\-\[\]]{1,100})=(?!%s|%\()(?P<v1>[^&;\s\"'\\<>]+)"
+)
+# "name": "value", 'NAME': 'value', name = 'value', name: "value", "pins": [1, 2], "pin": 12.
 QUOTED = re.compile(
     r"""(?:(["'])(?P<n1>[^"'\\\n]{1,100})\1|\b(?P<n2>\w{1,100}))\s*[:=]\s*"""
     r"""(?:"(?P<v1>(?:[^"\\\n]|\\.)*)"|'(?P<v2>(?:[^'\\\n]|\\.)*)'|\[(?P<v3>[^\[\]{}\n]*)\]"""
     r"""|(?P<v4>-?\d[\d.eE+\-]*))"""
 )
-# The same inside a JSON string, whose double quotes are escaped: \"name\": \"value\".
-ESCAPED = re.compile(
-    r"""(?:\\"(?P<n1>[^"\\]{1,100})\\"|'(?P<n2>[^'"\\]{1,100})'|"""
-    + NAME_START
-    + r"""(?P<n3>\w{1,100}))\s*[:=]\s*(?:\\"(?P<v1>[^"\\]*)\\"|'(?P<v2>[^'"\\]*)'"""
-    r"""|\[(?P<v3>[^\[\]{}"]*(?:\\"[^\[\]{}"]*)*)\]|(?P<v4>-?\d[\d.eE+\-]*))"""
-)
-# A HAR header or cookie: {"name": "Authorization", "value": "..."} (also escaped).
-NAME_VALUE = re.compile(
-    r'(\\?"name\\?"\s*:\s*\\?")([^"\\]{1,100})(\\?"\s*,\s*\\?"value\\?"\s*:\s*\\?")([^"\\]*)'
-)
+# A HAR header or cookie: {"name": "Authorization", "value": "..."}.
+NAME_VALUE = re.compile(r'("name"\s*:\s*")([^"\\]{1,100})("\s*,\s*"value"\s*:\s*")([^"\\]*)')
 
 
 class Redactor:
@@ -73,6 +63,8 @@ class Redactor:
         self.names = name_pattern()
         self.formats = value_formats()
         self._names_seen: dict[str, bool] = {}
+        self._strings_seen: dict[str, str] = {}
+        self._sql_seen: dict[str, str] = {}
         self._params_seen: dict[str, tuple[frozenset[Any], list[re.Match[str]]]] = {}
         self.values: list[str] = []
         self._short: re.Pattern[str] | None = None
@@ -99,8 +91,12 @@ class Redactor:
         return known
 
     def text(self, value: str, json_encoded: bool = False) -> str:
-        """``value`` with every secret masked (the text of a JSON document when
-        ``json_encoded``, where secrets appear JSON-escaped)."""
+        """``value`` with every secret masked.
+
+        With ``json_encoded`` (the text of a JSON document, where secrets appear JSON-escaped)
+        only what cannot break the document: known values, key formats, CSRF inputs. Pairs
+        are masked in its strings once parsed (see ``data``).
+        """
         if not value:
             return value
         for secret in self.values:
@@ -109,16 +105,38 @@ class Redactor:
             if secret in value:
                 value = value.replace(secret, MASK)
         value = self.formats.sub(_mask_format, value)
-        if "=" in value:
-            value = self._mask_pairs(UNQUOTED, value)
-        if '"' in value or "'" in value:
-            value = NAME_VALUE.sub(self._mask_name_value, value)
-            value = self._mask_pairs(ESCAPED if json_encoded else QUOTED, value)
+        if not json_encoded:
+            value = self._pairs(value)
         if "csrfmiddlewaretoken" in value:
             value = CSRF_INPUT.sub(rf"\g<1>{MASK}", value)
         if self._short is not None:
             value = self._short.sub(MASK, value)
         return value
+
+    def _pairs(self, value: str) -> str:
+        """Mask the values of the pairs of ``value`` with a sensitive name."""
+        if "=" in value:
+            value = self._mask_pairs(UNQUOTED, value)
+        if '"' in value or "'" in value:
+            value = NAME_VALUE.sub(self._mask_name_value, value)
+            value = self._mask_pairs(QUOTED, value)
+        return value
+
+    def _string(self, value: str) -> str:
+        """A string of a parsed document: its pairs (once per distinct string: queries repeat),
+        or the whole of a JSON document it holds."""
+        if "=" not in value and ":" not in value:
+            return value
+        known = self._strings_seen.get(value)
+        if known is None:
+            if value[:1] in ("{", "[") and value[-1:] in ("}", "]"):
+                known = self.json_text(value)
+            else:
+                known = self._pairs(value)
+            if len(self._strings_seen) > 50_000:
+                self._strings_seen.clear()
+            self._strings_seen[value] = known
+        return known
 
     def _mask_pairs(self, pattern: re.Pattern[str], text: str) -> str:
         """Mask the values of the quoted pairs of ``text`` with a sensitive name. Pairs may
@@ -160,6 +178,14 @@ class Redactor:
         """Positions of the parameters of ``sql`` bound to a column with a sensitive name (a
         ``password``, an ``api_key``): the values they carry are secrets whoever made them."""
         return self._bound(sql)[0]
+
+    def sql_text(self, sql: str) -> str:
+        """``sql`` as printed: bound literals and every other secret masked (once per
+        distinct statement)."""
+        known = self._sql_seen.get(sql)
+        if known is None:
+            known = self._sql_seen[sql] = self.text(self.sql(sql))
+        return known
 
     def sql(self, sql: str) -> str:
         """``sql`` with the string literals bound to sensitive columns masked."""
@@ -244,18 +270,12 @@ class Redactor:
                 return item
             if self.is_sensitive(key):
                 return [MASK] * len(item)
-            return [self._embedded(i) if isinstance(i, str) else i for i in item]
+            return [self._string(i) if isinstance(i, str) else i for i in item]
         if item == "":
             return item
         if self.is_sensitive(key):
             return MASK
-        return self._embedded(item) if isinstance(item, str) else item
-
-    def _embedded(self, text: str) -> str:
-        """A string that holds a JSON document (a body, a command's output) is masked as one."""
-        if text[:1] in ("{", "[") and text[-1:] in ("}", "]") and ":" in text:
-            return self.json_text(text)
-        return text
+        return self._string(item) if isinstance(item, str) else item
 
     def _walk(self, value: Any, key: str = "") -> Any:
         if isinstance(value, dict):

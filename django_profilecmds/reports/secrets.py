@@ -74,8 +74,14 @@ class ValueFormats:
     def __init__(self, extra: Iterable[str] = ()) -> None:
         self.formats = [(triggers, re.compile(pattern)) for triggers, pattern in KEY_FORMATS]
         self.formats += [((), re.compile(pattern)) for pattern in extra]
+        self.always = bool(self.formats[len(KEY_FORMATS) :])
+        literals = sorted({t for triggers, _ in KEY_FORMATS for t in triggers}, key=len)
+        self._any_trigger = re.compile("|".join(re.escape(t) for t in reversed(literals)))
 
     def sub(self, replace: Callable[[re.Match[str]], str], text: str) -> str:
+        # One search for any trigger settles most short strings (a query's parameters).
+        if len(text) < 2000 and not self.always and not self._any_trigger.search(text):
+            return text
         for triggers, pattern in self.formats:
             if not triggers or any(trigger in text for trigger in triggers):
                 text = pattern.sub(replace, text)

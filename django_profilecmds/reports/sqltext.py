@@ -111,6 +111,6 @@ def render_sql_file(result: RunResult, redactor: Redactor) -> str:
             lines.append(f"--   template {query.template[0]}:{query.template[1]}")
         params = redactor.params(query.sql, query.params, query.many)
         lines.append(f"--   params {redactor.text(repr(params))}")
-        lines.append(redactor.text(redactor.sql(query.sql)).rstrip(";") + ";")
+        lines.append(redactor.sql_text(query.sql).rstrip(";") + ";")
         lines.append("")
     return "\n".join(lines)
