@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from io import StringIO
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.testapp.models import Book
+from tests.testapp.models import Author, Book
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -107,6 +108,58 @@ def test_call_bad_input(db, args, options, message):
     with pytest.raises(CommandError, match=message) as info:
         run("profile_call", *args, no_files=True, **options)
     assert info.value.returncode == 1
+
+
+HOSTILE = "tests.testapp.hostile"
+BROKEN_IMPORTS = [
+    (
+        f"{HOSTILE}.raises_on_import",
+        r"raised ValueError: cannot reach https://api\.example\.com/\?token=\*+ "
+        r"\(at tests/testapp/hostile/raises_on_import\.py:7\)",
+    ),
+    (f"{HOSTILE}.syntax_error", r"raised SyntaxError: .*\(syntax_error\.py, line 3\)"),
+    (f"{HOSTILE}.exits_on_import", r"raised SystemExit: 7 \(at .*exits_on_import\.py:7\)"),
+]
+
+
+@pytest.mark.parametrize(("module", "error"), BROKEN_IMPORTS)
+def test_target_module_that_fails_to_import(db, module, error):
+    with pytest.raises(CommandError) as info:
+        run("profile_call", f"{module}.func", no_files=True)
+    message = str(info.value)
+    assert info.value.returncode == 1
+    assert "\n" not in message and "not-for-the-terminal" not in message
+    assert re.fullmatch(
+        rf"Importing '{module}' {error}; fix the module or check the name\.", message
+    )
+
+
+@pytest.mark.parametrize(
+    ("factory", "message"),
+    [
+        (
+            f"{HOSTILE}.factories.NOT_CALLABLE",
+            rf"--input '{HOSTILE}\.factories\.NOT_CALLABLE' is a list, not callable\.",
+        ),
+        (
+            f"{HOSTILE}.factories.raising_factory",
+            rf"The --input factory '{HOSTILE}\.factories\.raising_factory' raised LookupError: "
+            r"no fixture data loaded \(at tests/testapp/hostile/factories\.py:13\); "
+            r"the call was not run\.",
+        ),
+        (
+            f"{HOSTILE}.factories.needs_an_argument",
+            r"raised TypeError: needs_an_argument\(\) missing 1 required positional argument",
+        ),
+        (f"{HOSTILE}.exits_on_import.make", r"Importing '.*exits_on_import' raised SystemExit"),
+    ],
+)
+def test_input_factory_that_fails(books, factory, message):
+    before = Author.objects.count()
+    with pytest.raises(CommandError, match=message) as info:
+        run("profile_call", "tests.testapp.lines.arithmetic", input=factory, no_files=True)
+    assert info.value.returncode == 1 and "\n" not in str(info.value)
+    assert Author.objects.count() == before
 
 
 def test_command_with_arguments_and_output(db, tmp_path):
