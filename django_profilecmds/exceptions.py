@@ -34,3 +34,7 @@ class HostNotAllowed(ProfileCmdsError):
 
 class OutputDirError(ProfileCmdsError):
     """The output directory cannot be created or written to."""
+
+
+class InteractiveInput(ProfileCmdsError):
+    """The profiled code asked for input, which nobody can type during a run."""

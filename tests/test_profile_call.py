@@ -184,19 +184,39 @@ def test_command_commit_keeps_rows(db):
     assert Book.objects.count() == before + 2
 
 
-def test_command_that_needs_input_is_a_clear_error(db):
-    with pytest.raises(CommandError, match="The command raised") as info:
-        run("profile_command", "make_books", "--ask", no_files=True)
-    assert info.value.returncode == 1
-
-
-def test_command_input_error_message(db):
+def test_command_that_needs_input_is_a_clear_error(db, tmp_path):
     err = StringIO()
-    with pytest.raises(CommandError):
+    with pytest.raises(CommandError) as info:
         call_command(
-            "profile_command", "make_books", "--ask", no_files=True, stdout=StringIO(), stderr=err
+            "profile_command",
+            "make_books",
+            "--ask",
+            output_dir=tmp_path,
+            stdout=StringIO(),
+            stderr=err,
         )
-    assert "asked for interactive input" in err.getvalue()
+    assert str(info.value) == (
+        "The command 'make_books' asked for interactive input, which is not available under "
+        "the profiler; it has no --no-input option: give its answers as arguments if it takes "
+        "them, or profile the code it runs with profile_call."
+    )
+    assert info.value.returncode == 1
+    assert err.getvalue() == "" and not list(tmp_path.iterdir())  # no report of a prompt
+
+
+@pytest.mark.parametrize(
+    ("command", "flag"), [("flush", "--no-input"), ("changepassword", None), ("check", None)]
+)
+def test_no_input_flag_of_a_command(command, flag):
+    from django_profilecmds.prompts import no_input_flag
+
+    assert no_input_flag(command) == flag
+
+
+def test_prompt_suggests_the_no_input_flag_when_there_is_one(member):
+    with pytest.raises(CommandError, match=r"; pass its --no-input option \(after --\)\.$"):
+        run("profile_command", "flush", no_files=True)
+    assert type(member).objects.filter(pk=member.pk).exists()
 
 
 @pytest.mark.parametrize(

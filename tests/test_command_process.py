@@ -1,0 +1,65 @@
+"""The commands as whole processes, where a terminal, a signal or ``sys.exit()`` reach them as
+they reach a person's ``manage.py``: what a call_command() test cannot show."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import sys
+import time
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT = 60.0  # seconds: a command that waits for a person fails the test instead of hanging
+
+
+def run_in_terminal(project, *args: str) -> tuple[int, str]:
+    """Run ``python -m django ARGS`` with a pseudo-terminal as its controlling terminal (as
+    ``getpass`` needs to prompt); returns its exit status and everything it wrote there."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its stdin, stdout, stderr and /dev/tty are the terminal
+        try:
+            os.chdir(project.directory)
+            os.execve(sys.executable, project.argv(*args), project.env)
+        finally:
+            os._exit(127)
+    output = b""
+    deadline = time.monotonic() + TIMEOUT
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                pytest.fail(f"Still waiting after {TIMEOUT} s; the terminal shows {output!r}")
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+    finally:
+        os.close(fd)
+        reaped, status = os.waitpid(pid, os.WNOHANG)
+        if reaped == 0:  # still running: it waited for the terminal
+            os.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), output.decode("utf-8", "replace")
+
+
+def test_a_password_prompt_fails_at_once_on_a_terminal(project_process):
+    arguments = ["--no-files", "--no-color", "changepassword", "--", "grace@example.com"]
+    status, shown = run_in_terminal(project_process, "profile_command", *arguments)
+    assert status == 1
+    assert "Password:" not in shown and "Traceback" not in shown
+    assert shown.strip().splitlines() == [
+        "CommandError: The command 'changepassword' asked for interactive input, which is not "
+        "available under the profiler; it has no --no-input option: give its answers as "
+        "arguments if it takes them, or profile the code it runs with profile_call."
+    ]
