@@ -7,6 +7,8 @@ import os
 import pty
 import select
 import signal
+import sqlite3
+import subprocess
 import sys
 import time
 
@@ -63,3 +65,51 @@ def test_a_password_prompt_fails_at_once_on_a_terminal(project_process):
         "available under the profiler; it has no --no-input option: give its answers as "
         "arguments if it takes them, or profile the code it runs with profile_call."
     ]
+
+
+def count_authors(database, name: str) -> int:
+    with sqlite3.connect(database) as connection:
+        (count,) = connection.execute(
+            "SELECT COUNT(*) FROM testapp_author WHERE name = ?", [name]
+        ).fetchone()
+    return int(count)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["profile_call", "tests.testapp.waiting.create_author_then_wait"],
+        ["profile_view", "/wait/"],
+        ["lineprof", "tests.testapp.waiting.create_author_then_wait", "--call"],
+    ],
+)
+@pytest.mark.parametrize("commit", [False, True])
+def test_ctrl_c_is_one_line_exit_130_and_rolls_back(project_process, tmp_path, command, commit):
+    from tests.testapp.waiting import NAME
+
+    marker = tmp_path / "started"
+    extra = ["--commit"] if commit else []
+    process = subprocess.Popen(
+        project_process.argv(*command, "--no-files", *extra),
+        env={**project_process.env, "PROFILECMDS_TEST_MARKER": str(marker)},
+        cwd=project_process.directory,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), process.communicate(timeout=TIMEOUT)
+        assert marker.read_text().isdigit()  # the row is written, in the run's transaction
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert err.strip().splitlines() == ["CommandError: Interrupted; nothing was committed."]
+    assert count_authors(project_process.database, NAME) == 0

@@ -215,3 +215,14 @@ def test_replay_in_workers_as_a_user_on_per_run_transactions(member, tmp_path):
 
     stats = replay_file(log, ReplayOptions(user=member.email, workers=2))
     assert stats.views["private"].statuses == {"200": 4}
+
+
+@pytest.mark.parametrize("commit", [[], ["--commit"]])
+def test_ctrl_c_keeps_nothing_and_exits_130(commit):
+    from tests.testapp.waiting import NAME
+
+    status, out, err = run(
+        "profile_call", "tests.testapp.waiting.create_author_then_interrupt", "--no-files", *commit
+    )
+    assert (status, out, err) == (130, "", "CommandError: Interrupted; nothing was committed.\n")
+    assert not Author.objects.filter(name=NAME).exists()

@@ -120,7 +120,7 @@ class Sandbox:
 
     def __exit__(self, *exc_info: Any) -> None:
         try:
-            self._stack.close()
+            self._stack.__exit__(*exc_info)  # left by an exception: the databases roll back
         finally:
             self.report.refused = list(self.databases.refused)
             self.report.warnings = list(self.databases.warnings)

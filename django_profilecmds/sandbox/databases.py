@@ -447,7 +447,9 @@ class DatabaseSandbox:
         for thread in started:  # before the sandbox stops being active: no gap
             _QUARANTINE[thread] = self
         try:
-            self._stack.close()
+            # Left by an exception, atomic() rolls back: with --commit too, nothing of an
+            # interrupted command is kept.
+            self._stack.__exit__(*exc_info)
         finally:
             _ACTIVE.remove(self)
             self._own.clear()

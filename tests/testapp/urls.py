@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tests.testapp import views
+from tests.testapp import views, waiting
 
 urlpatterns = [
     path("books/", views.book_list, name="book-list"),
@@ -27,4 +27,5 @@ urlpatterns = [
     path("files/", views.files, name="files"),
     path("files/adhoc/", views.files_adhoc, name="files-adhoc"),
     path("cache/", views.cache_ops, name="cache"),
+    path("wait/", waiting.create_author_then_wait_view, name="wait"),
 ]
