@@ -60,9 +60,13 @@ def run(spec: RunSpec) -> RunResult:
         queries.line_codes = lines.codes
         collectors.append(lines)
     outcomes: list[Outcome] = []
+    test_databases = spec.command is not None and spec.command.runs_tests
     harness = Harness(
         SandboxOptions(
-            commit=spec.commit, capture_email=spec.capture_email, isolate_cache=spec.isolate_cache
+            commit=spec.commit,
+            capture_email=spec.capture_email,
+            isolate_cache=spec.isolate_cache,
+            test_databases=test_databases,
         ),
         queries,
     )
@@ -133,6 +137,7 @@ def run(spec: RunSpec) -> RunResult:
         refused=[refusal.describe() for refusal in box.refused],
         files_written=box.files_written,
         files_deleted=box.files_deleted,
+        test_databases=test_databases,
         caches=[dataclasses.asdict(stats) for stats in harness.caches.totals()],
         environment=environment(),
         errors=errors,

@@ -113,3 +113,36 @@ def test_ctrl_c_is_one_line_exit_130_and_rolls_back(project_process, tmp_path, c
     assert "Traceback" not in err
     assert err.strip().splitlines() == ["CommandError: Interrupted; nothing was committed."]
     assert count_authors(project_process.database, NAME) == 0
+
+
+def test_profiling_the_test_runner_on_its_own_databases(project_process):
+    from tests.testapp.profiled_suite import ROW
+
+    done = project_process.run(
+        "profile_command", "--no-files", "test", "--", "tests.testapp.profiled_suite.WritesAndSends"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Ran 1 test" in done.stderr and "OK" in done.stderr
+    assert "2 emails captured, not sent" in done.stdout
+    assert "The test runner's own test databases; the project's were read-only." in done.stdout
+    assert count_authors(project_process.database, ROW) == 0
+    assert not list(project_process.directory.glob("profilecmds-test-*"))  # destroyed
+
+
+def test_a_test_runner_that_writes_to_the_project_databases_is_refused(project_process):
+    from tests.testapp.profiled_suite import ROW
+
+    done = project_process.run(
+        "profile_command",
+        "--no-files",
+        "test",
+        "--",
+        "--testrunner",
+        "tests.testapp.profiled_suite.NoDatabaseRunner",
+        "tests.testapp.profiled_suite.WritesAndSends",
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "it would write through a connection outside the sandbox's transaction" in done.stderr
+    assert "tried to write outside the sandbox's transaction" in done.stderr
+    assert "Traceback" not in done.stderr.split("Ran 1 test")[-1]
+    assert count_authors(project_process.database, ROW) == 0
