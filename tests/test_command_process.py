@@ -146,3 +146,17 @@ def test_a_test_runner_that_writes_to_the_project_databases_is_refused(project_p
     assert "tried to write outside the sandbox's transaction" in done.stderr
     assert "Traceback" not in done.stderr.split("Ran 1 test")[-1]
     assert count_authors(project_process.database, ROW) == 0
+
+
+@pytest.mark.parametrize("module", ["exits_on_import", "raises_on_import", "syntax_error"])
+@pytest.mark.parametrize("command", ["profile_call", "lineprof"])
+def test_a_target_module_that_fails_to_import_is_one_line_and_exit_1(
+    project_process, command, module
+):
+    dotted = f"tests.testapp.hostile.{module}"
+    extra = ["--call"] if command == "lineprof" else []
+    done = project_process.run(command, f"{dotted}.func", "--no-files", *extra)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"CommandError: Importing {dotted!r} raised ")
