@@ -308,7 +308,7 @@ class CommandDriver:
             with no_interactive_input():
                 call_command(self.command, *self.args, stdout=stdout, stderr=stderr)
         except InputNotAvailable as exc:
-            raise command_asked_for_input(self.command) from exc
+            raise command_asked_for_input(self.command, exc) from exc
         except CommandError as exc:
             error = f"CommandError: {exc}"
         except SystemExit as exc:

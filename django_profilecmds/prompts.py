@@ -20,6 +20,10 @@ class InputNotAvailable(EOFError):
     """Raised in the profiled code where it reads input. An ``EOFError``, so code that treats
     the end of its input as "no" goes on as it would with an empty stream."""
 
+    def __init__(self, prompt: str = "") -> None:
+        super().__init__(f"input is not available under the profiler: {prompt!r}")
+        self.prompt = prompt
+
 
 class _NoStdin(io.TextIOBase):
     """``sys.stdin`` during a run: not a terminal, and every read fails."""
@@ -31,37 +35,48 @@ class _NoStdin(io.TextIOBase):
         return False
 
     def read(self, size: int | None = -1) -> str:
-        raise InputNotAvailable("standard input is not available under the profiler")
+        raise InputNotAvailable()
 
     def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
-        raise InputNotAvailable("standard input is not available under the profiler")
+        raise InputNotAvailable()
+
+
+def _no_input(prompt: object = "") -> str:
+    """``input()``: fails without printing its prompt, which the error quotes instead (a prompt
+    left on the terminal would look like a question still waiting for its answer)."""
+    raise InputNotAvailable(str(prompt))
 
 
 def _no_getpass(prompt: str = "Password: ", stream: Any = None, **kwargs: Any) -> str:
-    raise InputNotAvailable("a password prompt cannot be answered under the profiler")
+    raise InputNotAvailable(prompt)
 
 
 @contextmanager
 def no_interactive_input() -> Iterator[None]:
     """While it lasts, every way of asking for input raises :class:`InputNotAvailable`.
 
-    ``getpass.getpass`` is replaced on its module, which is where Django's commands
-    (``changepassword``, ``createsuperuser``) look it up.
+    ``input`` is replaced on ``builtins`` and ``getpass.getpass`` on its module, which is where
+    Django's commands (``flush``, ``changepassword``, ``createsuperuser``) look them up.
     """
+    import builtins
     import getpass
 
-    saved_stdin, saved_getpass = sys.stdin, getpass.getpass
+    saved = sys.stdin, builtins.input, getpass.getpass
     sys.stdin = _NoStdin()
+    builtins.input = _no_input
     getpass.getpass = _no_getpass
     try:
         yield
     finally:
-        sys.stdin = saved_stdin
-        getpass.getpass = saved_getpass
+        sys.stdin, builtins.input, getpass.getpass = saved
 
 
-def command_asked_for_input(name: str) -> InteractiveInput:
+def command_asked_for_input(name: str, asked: InputNotAvailable) -> InteractiveInput:
     """The error for management command ``name`` asking for input, with the way around it."""
+    from django_profilecmds.exception_summary import mask_secrets
+
+    lines = [line.strip() for line in asked.prompt.splitlines() if line.strip()]
+    question = f" ({mask_secrets(lines[-1][:100])!r})" if lines else ""
     flag = no_input_flag(name)
     fix = (
         f"pass its {flag} option (after --)"
@@ -70,8 +85,8 @@ def command_asked_for_input(name: str) -> InteractiveInput:
         "them, or profile the code it runs with profile_call"
     )
     return InteractiveInput(
-        f"The command {name!r} asked for interactive input, which is not available under the "
-        f"profiler; {fix}."
+        f"The command {name!r} asked for interactive input{question}, which is not available "
+        f"under the profiler; {fix}."
     )
 
 

@@ -184,24 +184,21 @@ def test_command_commit_keeps_rows(db):
     assert Book.objects.count() == before + 2
 
 
-def test_command_that_needs_input_is_a_clear_error(db, tmp_path):
-    err = StringIO()
+def test_command_that_needs_input_is_a_clear_error(db, tmp_path, capsys):
+    out, err = StringIO(), StringIO()
     with pytest.raises(CommandError) as info:
         call_command(
-            "profile_command",
-            "make_books",
-            "--ask",
-            output_dir=tmp_path,
-            stdout=StringIO(),
-            stderr=err,
+            "profile_command", "make_books", "--ask", output_dir=tmp_path, stdout=out, stderr=err
         )
     assert str(info.value) == (
-        "The command 'make_books' asked for interactive input, which is not available under "
-        "the profiler; it has no --no-input option: give its answers as arguments if it takes "
-        "them, or profile the code it runs with profile_call."
+        "The command 'make_books' asked for interactive input ('Really create books?'), which "
+        "is not available under the profiler; it has no --no-input option: give its answers as "
+        "arguments if it takes them, or profile the code it runs with profile_call."
     )
     assert info.value.returncode == 1
-    assert err.getvalue() == "" and not list(tmp_path.iterdir())  # no report of a prompt
+    assert out.getvalue() == err.getvalue() == ""
+    assert capsys.readouterr().out == ""  # the question is quoted, not left on the terminal
+    assert not list(tmp_path.iterdir())  # no report of a run that could not start
 
 
 @pytest.mark.parametrize(
@@ -214,7 +211,9 @@ def test_no_input_flag_of_a_command(command, flag):
 
 
 def test_prompt_suggests_the_no_input_flag_when_there_is_one(member):
-    with pytest.raises(CommandError, match=r"; pass its --no-input option \(after --\)\.$"):
+    with pytest.raises(
+        CommandError, match=r"input \(\"Type 'yes' .*\"\), .*; pass its --no-input option"
+    ):
         run("profile_command", "flush", no_files=True)
     assert type(member).objects.filter(pk=member.pk).exists()
 
