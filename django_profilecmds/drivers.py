@@ -289,22 +289,26 @@ class CommandDriver:
         self.args = args
 
     def execute(self, request: Any, observer: Observer) -> Outcome:
+        """Run the command once. A prompt fails at once: :class:`InteractiveInput`."""
         import io
 
         from django.core.management import call_command
         from django.core.management.base import CommandError
 
+        from django_profilecmds.prompts import (
+            InputNotAvailable,
+            command_asked_for_input,
+            no_interactive_input,
+        )
+
         stdout, stderr = io.StringIO(), io.StringIO()
-        saved_stdin, sys.stdin = sys.stdin, io.StringIO("")  # a prompt fails at once
         error = None
         observer.start(sys._getframe())
         try:
-            call_command(self.command, *self.args, stdout=stdout, stderr=stderr)
-        except EOFError:
-            error = (
-                f"The command {self.command!r} asked for interactive input; pass its "
-                "--no-input option or the answers as arguments."
-            )
+            with no_interactive_input():
+                call_command(self.command, *self.args, stdout=stdout, stderr=stderr)
+        except InputNotAvailable as exc:
+            raise command_asked_for_input(self.command, exc) from exc
         except CommandError as exc:
             error = f"CommandError: {exc}"
         except SystemExit as exc:
@@ -313,7 +317,6 @@ class CommandDriver:
             error = traceback.format_exc()
         finally:
             observer.stop()
-            sys.stdin = saved_stdin
         output = {"stdout": stdout.getvalue(), "stderr": stderr.getvalue()}
         lines = output["stdout"].count("\n")
         finished = f"finished with {lines} line{'' if lines == 1 else 's'} of output"

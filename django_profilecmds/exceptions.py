@@ -39,3 +39,7 @@ class OutputDirError(ProfileCmdsError):
 class ReportWriteError(ProfileCmdsError):
     """A report or output file could not be written (a full disk, a refused name...); nothing
     half-written is left behind."""
+
+
+class InteractiveInput(ProfileCmdsError):
+    """The profiled code asked for input, which nobody can type during a run."""

@@ -40,7 +40,9 @@ class Harness:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        self._stack.close()
+        # The exception (Ctrl-C, an error) goes through, so an unfinished run commits
+        # nothing, even with --commit.
+        self._stack.__exit__(*exc_info)
 
     @property
     def outbox(self) -> list[Any]:

@@ -77,6 +77,8 @@ class RunResult:
     refused: list[str] = field(default_factory=list)
     files_written: list[str] = field(default_factory=list)  # through a storage, discarded
     files_deleted: list[str] = field(default_factory=list)  # through a storage, kept
+    # Django's test runner ran on test databases of its own; the project's were read-only.
+    test_databases: bool = False
     caches: list[dict[str, Any]] = field(default_factory=list)  # per alias, counted runs
     files: dict[str, Path] = field(default_factory=dict)
     calltree: Session | None = field(default=None, repr=False)

@@ -60,9 +60,13 @@ def run(spec: RunSpec) -> RunResult:
         queries.line_codes = lines.codes
         collectors.append(lines)
     outcomes: list[Outcome] = []
+    test_databases = spec.command is not None and spec.command.runs_tests
     harness = Harness(
         SandboxOptions(
-            commit=spec.commit, capture_email=spec.capture_email, isolate_cache=spec.isolate_cache
+            commit=spec.commit,
+            capture_email=spec.capture_email,
+            isolate_cache=spec.isolate_cache,
+            test_databases=test_databases,
         ),
         queries,
     )
@@ -133,6 +137,7 @@ def run(spec: RunSpec) -> RunResult:
         refused=[refusal.describe() for refusal in box.refused],
         files_written=box.files_written,
         files_deleted=box.files_deleted,
+        test_databases=test_databases,
         caches=[dataclasses.asdict(stats) for stats in harness.caches.totals()],
         environment=environment(),
         errors=errors,
@@ -177,8 +182,7 @@ def _driver(
     if call is not None:
         function, args, kwargs = call
         if spec.call and spec.call.input:
-            factory, _module = import_dotted(spec.call.input)
-            args = [factory(), *args]
+            args = [_call_input_factory(spec.call.input), *args]
         return CallDriver(function, args, kwargs), _no_request
     assert spec.request is not None and match is not None
     builder = RequestBuilder(spec.request, identity)
@@ -203,12 +207,36 @@ def _identity(spec: RunSpec, harness: Harness) -> Identity:
 
 def _resolve_call(spec: RunSpec) -> tuple[Any, list[Any], dict[str, Any]]:
     assert spec.call is not None
-    function, _module = import_dotted(spec.call.dotted)
-    if not callable(function):
-        raise TargetError(f"{spec.call.dotted!r} is a {type(function).__name__}, not callable.")
+    function = _import_callable(spec.call.dotted, "")
+    return function, list(spec.call.args), dict(spec.call.kwargs)
+
+
+def _import_callable(dotted: str, option: str) -> Any:
+    """The callable ``dotted`` names (``option`` says which option gave it, for the error)."""
+    function, _module = import_dotted(dotted)
     if isinstance(function, (staticmethod, classmethod)):
         function = function.__func__
-    return function, list(spec.call.args), dict(spec.call.kwargs)
+    if not callable(function):
+        raise TargetError(
+            f"{option + ' ' if option else ''}{dotted!r} is a {type(function).__name__}, "
+            "not callable."
+        )
+    return function
+
+
+def _call_input_factory(dotted: str) -> Any:
+    """What the ``--input`` factory returns: the call's first argument. Called inside the
+    sandbox, so what the factory writes is rolled back too."""
+    from django_profilecmds.exception_summary import summarise_exception
+
+    factory = _import_callable(dotted, "--input")
+    try:
+        return factory()
+    except (Exception, SystemExit) as exc:
+        raise ProfileCmdsError(
+            f"The --input factory {dotted!r} raised {summarise_exception(exc)}; "
+            "the call was not run."
+        ) from exc
 
 
 def _status(outcome: Outcome) -> int | None:

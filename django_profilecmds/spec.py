@@ -56,12 +56,21 @@ class CallSpec:
     input: str | None = None  # dotted zero-argument factory for the first positional argument
 
 
+# Commands that run Django's test runner, which makes test databases of its own.
+TEST_RUNNER_COMMANDS = frozenset({"test"})
+
+
 @dataclass(frozen=True)
 class CommandSpec:
     """A management command to run instead of a request: ``call_command(name, *args)``."""
 
     name: str
     args: tuple[str, ...] = ()
+
+    @property
+    def runs_tests(self) -> bool:
+        """Django's test runner: it works on test databases that it creates and destroys."""
+        return self.name in TEST_RUNNER_COMMANDS
 
 
 @dataclass(frozen=True)

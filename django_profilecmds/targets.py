@@ -12,6 +12,7 @@ import difflib
 import importlib
 import inspect
 import pkgutil
+import sys
 import types
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +54,8 @@ def import_dotted(path: str) -> tuple[Any, str]:
             if exc.name is None or not name.startswith(exc.name):
                 raise TargetError(f"Importing {name!r} failed: {exc}.") from exc
             index -= 1
+        except (Exception, SystemExit) as exc:  # the module's own code raised, or exited
+            raise _import_failed(name, exc) from exc
     if module is None:
         hint = _close(parts[0], [m.name for m in pkgutil.iter_modules()])
         raise TargetError(f"No module named {parts[0]!r}.{hint}")
@@ -71,6 +74,20 @@ def import_dotted(path: str) -> tuple[Any, str]:
                 f"{_close(attribute, candidates, prefix=where + '.')}"
             ) from None
     return obj, module.__name__
+
+
+def _import_failed(name: str, exc: BaseException) -> TargetError:
+    """The error for a module whose code raised (or called ``sys.exit()``) while importing
+    ``name``: it names the module that failed, not the attribute looked for in it."""
+    from django_profilecmds.exception_summary import summarise_exception
+
+    parts = name.split(".")
+    prefixes = (".".join(parts[:end]) for end in range(1, len(parts) + 1))
+    # Python drops a module that failed from sys.modules; its parents stay.
+    failed = next((prefix for prefix in prefixes if prefix not in sys.modules), name)
+    return TargetError(
+        f"Importing {failed!r} raised {summarise_exception(exc)}; fix the module or check the name."
+    )
 
 
 def _close(name: str, candidates: list[str], prefix: str = "") -> str:

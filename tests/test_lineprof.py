@@ -253,6 +253,25 @@ def test_bad_input_is_a_clear_error(args, options, message):
     assert info.value.returncode == 1
 
 
+@pytest.mark.parametrize(
+    ("module", "error"),
+    [
+        ("raises_on_import", "ValueError: cannot reach"),
+        ("syntax_error", "SyntaxError: "),
+        ("exits_on_import", "SystemExit: 7"),
+    ],
+)
+@pytest.mark.parametrize("options", [{}, {"call": ""}, {"url": "/books/"}])
+def test_target_module_that_fails_to_import(module, error, options):
+    dotted = f"tests.testapp.hostile.{module}"
+    with pytest.raises(CommandError) as info:
+        lineprof(f"{dotted}.func", **options)
+    message = str(info.value)
+    assert info.value.returncode == 1 and "\n" not in message
+    assert message.startswith(f"Importing {dotted!r} raised {error}")
+    assert message.endswith("; fix the module or check the name.")
+
+
 def test_cprofile_and_lines_are_refused():
     from django_profilecmds.exceptions import InvalidOption
     from django_profilecmds.spec import CallSpec, RunSpec

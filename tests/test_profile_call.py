@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from io import StringIO
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.testapp.models import Book
+from tests.testapp.models import Author, Book
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -109,6 +110,58 @@ def test_call_bad_input(db, args, options, message):
     assert info.value.returncode == 1
 
 
+HOSTILE = "tests.testapp.hostile"
+BROKEN_IMPORTS = [
+    (
+        f"{HOSTILE}.raises_on_import",
+        r"raised ValueError: cannot reach https://api\.example\.com/\?token=\*+ "
+        r"\(at tests/testapp/hostile/raises_on_import\.py:7\)",
+    ),
+    (f"{HOSTILE}.syntax_error", r"raised SyntaxError: .*\(syntax_error\.py, line 3\)"),
+    (f"{HOSTILE}.exits_on_import", r"raised SystemExit: 7 \(at .*exits_on_import\.py:7\)"),
+]
+
+
+@pytest.mark.parametrize(("module", "error"), BROKEN_IMPORTS)
+def test_target_module_that_fails_to_import(db, module, error):
+    with pytest.raises(CommandError) as info:
+        run("profile_call", f"{module}.func", no_files=True)
+    message = str(info.value)
+    assert info.value.returncode == 1
+    assert "\n" not in message and "not-for-the-terminal" not in message
+    assert re.fullmatch(
+        rf"Importing '{module}' {error}; fix the module or check the name\.", message
+    )
+
+
+@pytest.mark.parametrize(
+    ("factory", "message"),
+    [
+        (
+            f"{HOSTILE}.factories.NOT_CALLABLE",
+            rf"--input '{HOSTILE}\.factories\.NOT_CALLABLE' is a list, not callable\.",
+        ),
+        (
+            f"{HOSTILE}.factories.raising_factory",
+            rf"The --input factory '{HOSTILE}\.factories\.raising_factory' raised LookupError: "
+            r"no fixture data loaded \(at tests/testapp/hostile/factories\.py:13\); "
+            r"the call was not run\.",
+        ),
+        (
+            f"{HOSTILE}.factories.needs_an_argument",
+            r"raised TypeError: needs_an_argument\(\) missing 1 required positional argument",
+        ),
+        (f"{HOSTILE}.exits_on_import.make", r"Importing '.*exits_on_import' raised SystemExit"),
+    ],
+)
+def test_input_factory_that_fails(books, factory, message):
+    before = Author.objects.count()
+    with pytest.raises(CommandError, match=message) as info:
+        run("profile_call", "tests.testapp.lines.arithmetic", input=factory, no_files=True)
+    assert info.value.returncode == 1 and "\n" not in str(info.value)
+    assert Author.objects.count() == before
+
+
 def test_command_with_arguments_and_output(db, tmp_path):
     before = Book.objects.count()
     out, _ = run(
@@ -131,19 +184,38 @@ def test_command_commit_keeps_rows(db):
     assert Book.objects.count() == before + 2
 
 
-def test_command_that_needs_input_is_a_clear_error(db):
-    with pytest.raises(CommandError, match="The command raised") as info:
-        run("profile_command", "make_books", "--ask", no_files=True)
-    assert info.value.returncode == 1
-
-
-def test_command_input_error_message(db):
-    err = StringIO()
-    with pytest.raises(CommandError):
+def test_command_that_needs_input_is_a_clear_error(db, tmp_path, capsys):
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError) as info:
         call_command(
-            "profile_command", "make_books", "--ask", no_files=True, stdout=StringIO(), stderr=err
+            "profile_command", "make_books", "--ask", output_dir=tmp_path, stdout=out, stderr=err
         )
-    assert "asked for interactive input" in err.getvalue()
+    assert str(info.value) == (
+        "The command 'make_books' asked for interactive input ('Really create books?'), which "
+        "is not available under the profiler; it has no --no-input option: give its answers as "
+        "arguments if it takes them, or profile the code it runs with profile_call."
+    )
+    assert info.value.returncode == 1
+    assert out.getvalue() == err.getvalue() == ""
+    assert capsys.readouterr().out == ""  # the question is quoted, not left on the terminal
+    assert not list(tmp_path.iterdir())  # no report of a run that could not start
+
+
+@pytest.mark.parametrize(
+    ("command", "flag"), [("flush", "--no-input"), ("changepassword", None), ("check", None)]
+)
+def test_no_input_flag_of_a_command(command, flag):
+    from django_profilecmds.prompts import no_input_flag
+
+    assert no_input_flag(command) == flag
+
+
+def test_prompt_suggests_the_no_input_flag_when_there_is_one(member):
+    with pytest.raises(
+        CommandError, match=r"input \(\"Type 'yes' .*\"\), .*; pass its --no-input option"
+    ):
+        run("profile_command", "flush", no_files=True)
+    assert type(member).objects.filter(pk=member.pk).exists()
 
 
 @pytest.mark.parametrize(

@@ -215,3 +215,36 @@ def test_replay_in_workers_as_a_user_on_per_run_transactions(member, tmp_path):
 
     stats = replay_file(log, ReplayOptions(user=member.email, workers=2))
     assert stats.views["private"].statuses == {"200": 4}
+
+
+@pytest.mark.parametrize("commit", [[], ["--commit"]])
+def test_ctrl_c_keeps_nothing_and_exits_130(commit):
+    from tests.testapp.waiting import NAME
+
+    status, out, err = run(
+        "profile_call", "tests.testapp.waiting.create_author_then_interrupt", "--no-files", *commit
+    )
+    assert (status, out, err) == (130, "", "CommandError: Interrupted; nothing was committed.\n")
+    assert not Author.objects.filter(name=NAME).exists()
+
+
+def test_under_the_test_runner_the_project_databases_are_read_only_for_the_run_only():
+    from django_profilecmds.sandbox import Sandbox, SandboxOptions, WriteRefused
+
+    with Sandbox(SandboxOptions(test_databases=True)) as box, box.run():
+        with pytest.raises(WriteRefused):
+            Author.objects.create(name="ESCAPED")
+        assert not Author.objects.filter(name="ESCAPED").exists()  # reads are fine
+    assert len(box.report.refused) == 1
+    assert not Author.objects.filter(name="ESCAPED").exists()
+    Author.objects.create(name="after the run")  # the guard is gone with the run
+
+
+def test_the_test_runner_cannot_be_sandboxed_inside_a_transaction():
+    from django.db import transaction
+
+    from django_profilecmds.exceptions import ProfileCmdsError
+    from django_profilecmds.sandbox import Sandbox, SandboxOptions
+
+    with transaction.atomic(), pytest.raises(ProfileCmdsError, match="inside a transaction"):
+        Sandbox(SandboxOptions(test_databases=True)).__enter__()

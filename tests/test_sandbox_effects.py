@@ -243,3 +243,20 @@ def test_a_session_made_without_a_cookie_leaves_no_trace_and_older_ones_stay(tmp
         status, out, err = run("profile_call", "tests.testapp.views.make_session", "--no-files")
     assert status == 0, err
     assert sorted(path.name for path in sessions.iterdir()) == before  # only the older one
+
+
+def test_capture_holds_when_the_code_replaces_or_deletes_mail_outbox():
+    from django.core import mail
+
+    outbox = mail.outbox  # pytest-django's, restored after the run
+    status, out, err = run(
+        "profile_call",
+        "tests.testapp.hostile.outbox.replace_then_delete_mail_outbox",
+        "-v2",
+        "--no-files",
+    )
+    assert status == 0, err
+    assert "4 emails captured, not sent" in out
+    for subject in ("replaced by hand", "replaced configured", "deleted by hand"):
+        assert f"email: '{subject}'" in out
+    assert mail.outbox is outbox and outbox == []

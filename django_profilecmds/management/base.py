@@ -13,6 +13,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+INTERRUPTED = "Interrupted; nothing was committed."
+INTERRUPTED_STATUS = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")  # as in spec.py
 
 
@@ -323,6 +325,9 @@ class ProfilingCommand(RedactedOutputCommand):
                 write_reports(result, directory, speedscope=options["speedscope"])
         except ProfileCmdsError as exc:
             raise CommandError(str(exc)) from exc
+        except KeyboardInterrupt:
+            # The sandbox has been left by now, so the rollback held: say so, as a shell does.
+            raise CommandError(INTERRUPTED, returncode=INTERRUPTED_STATUS) from None
         return result
 
     def compare_and_save(

@@ -86,7 +86,11 @@ def safety_line(result: RunResult) -> str:
     refused = ""
     if result.refused:
         refused = f" Refused {plural(len(result.refused), 'statement')} (see below)."
-    return "Database changes rolled back." + files + refused
+    if result.test_databases:
+        databases = "The test runner's own test databases; the project's were read-only."
+    else:
+        databases = "Database changes rolled back."
+    return databases + files + refused
 
 
 def cache_line(result: RunResult) -> str:

@@ -1,7 +1,8 @@
 """Run code so that it changes nothing: the one place for every "changes nothing" guarantee.
 
 - databases (``databases.py``): every alias in a transaction that is rolled back; statements and
-  connections that would escape it are refused;
+  connections that would escape it are refused (under Django's test runner, which makes test
+  databases of its own, the project's databases are read-only instead);
 - email (``outbox.py``): every message kept in memory;
 - files (``storages.py``): writes through any storage go to a throwaway overlay;
 - caches (``caches.py``): optionally replaced by private in-memory caches; otherwise their
@@ -21,7 +22,12 @@ from typing import Any
 
 from django.db import connections
 
-from django_profilecmds.sandbox.databases import DatabaseSandbox, Refusal, WriteRefused
+from django_profilecmds.sandbox.databases import (
+    DatabaseSandbox,
+    Refusal,
+    TestRunnerSandbox,
+    WriteRefused,
+)
 from django_profilecmds.sandbox.storages import StorageReport
 
 __all__ = ["Refusal", "Sandbox", "SandboxOptions", "WriteRefused", "keep_connections_open"]
@@ -34,6 +40,9 @@ class SandboxOptions:
     isolate_cache: bool = False
     # Whole transactions per run instead of savepoints (SQLite shared between processes).
     per_run_transactions: bool = False
+    # Django's test runner: it makes test databases of its own, and the project's are kept
+    # read-only instead of inside a transaction (see TestRunnerSandbox).
+    test_databases: bool = False
 
 
 @dataclass
@@ -85,8 +94,12 @@ class Sandbox:
         self.options = options or SandboxOptions()
         self.outbox: list[Any] = []
         self.report = SandboxReport()
-        self.databases = DatabaseSandbox(
-            commit=self.options.commit, per_run_transactions=self.options.per_run_transactions
+        self.databases = (
+            TestRunnerSandbox(commit=self.options.commit)
+            if self.options.test_databases
+            else DatabaseSandbox(
+                commit=self.options.commit, per_run_transactions=self.options.per_run_transactions
+            )
         )
         self._stack = ExitStack()
         self._session_keys: set[str] = set()
@@ -120,7 +133,7 @@ class Sandbox:
 
     def __exit__(self, *exc_info: Any) -> None:
         try:
-            self._stack.close()
+            self._stack.__exit__(*exc_info)  # left by an exception: the databases roll back
         finally:
             self.report.refused = list(self.databases.refused)
             self.report.warnings = list(self.databases.warnings)

@@ -393,9 +393,8 @@ _QUARANTINE: weakref.WeakKeyDictionary[threading.Thread, DatabaseSandbox] = (
 def _guard_new_connection(sender: Any, connection: Any, **kwargs: Any) -> None:
     """``connection_created``: a connection opened during a run is outside its rollback."""
     sandbox = _ACTIVE[-1] if _ACTIVE else _QUARANTINE.get(threading.current_thread())
-    if sandbox is None or sandbox.commit or sandbox.owns(connection):
-        return
-    arm(connection, Guard(connection.alias, sandbox.refused, sandbox.origin, own=False))
+    if sandbox is not None:
+        sandbox.guard_new(connection)
 
 
 connection_created.connect(_guard_new_connection, dispatch_uid="django_profilecmds.sandbox")
@@ -422,6 +421,11 @@ class DatabaseSandbox:
     def owns(self, connection: Any) -> bool:
         return id(connection) in self._own
 
+    def guard_new(self, connection: Any) -> None:
+        """A connection opened while the sandbox is active is outside its rollback."""
+        if not self.commit and not self.owns(connection):
+            arm(connection, Guard(connection.alias, self.refused, self.origin, own=False))
+
     def __enter__(self) -> DatabaseSandbox:
         self._threads = set(threading.enumerate())
         # This thread's connections are the sandbox's own from the start, also between the
@@ -447,7 +451,9 @@ class DatabaseSandbox:
         for thread in started:  # before the sandbox stops being active: no gap
             _QUARANTINE[thread] = self
         try:
-            self._stack.close()
+            # Left by an exception, atomic() rolls back: with --commit too, nothing of an
+            # interrupted command is kept.
+            self._stack.__exit__(*exc_info)
         finally:
             _ACTIVE.remove(self)
             self._own.clear()
@@ -548,3 +554,65 @@ class DatabaseSandbox:
                 f"The run left {len(lingering)} thread(s) running ({names}); database "
                 "connections they open are refused writes for the rest of this process."
             )
+
+
+def _database_of(connection: Any) -> tuple[str, str, str, str]:
+    """Which database a connection is to: its engine, name, host and port."""
+    settings = connection.settings_dict
+    name, host, port = (str(settings.get(key) or "") for key in ("NAME", "HOST", "PORT"))
+    return connection.vendor, name, host, port
+
+
+class TestRunnerSandbox(DatabaseSandbox):
+    """For Django's test runner (``profile_command test``), which makes databases of its own.
+
+    The runner closes each connection to point it at a test database that it creates, fills and
+    destroys, so no transaction can be held across the run. Instead the project's databases are
+    read-only: any connection to one of them opened during the run, this thread's included, is
+    refused writes as one on another thread is. The test databases are the runner's.
+    """
+
+    def __init__(self, *, commit: bool = False) -> None:
+        super().__init__(commit=commit)
+        self._project: set[tuple[str, str, str, str]] = set()
+        self._guarded_here: list[tuple[Any, Callable[[], None]]] = []
+        self._thread = threading.current_thread()
+
+    def __enter__(self) -> TestRunnerSandbox:
+        busy = [alias for alias in connections if connections[alias].in_atomic_block]
+        if busy:
+            raise ProfileCmdsError(
+                "Django's test runner cannot run inside a transaction (on "
+                f"{', '.join(map(repr, busy))}): it opens and closes the connections itself."
+            )
+        self._threads = set(threading.enumerate())
+        self._thread = threading.current_thread()
+        for alias in connections:
+            connection = connections[alias]
+            self._project.add(_database_of(connection))
+            connection.close()  # opened again, and guarded, if the run uses it
+        _ACTIVE.append(self)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        try:
+            super().__exit__(*exc_info)
+        finally:
+            # This thread's connections outlive the run: take the guards off, and close them
+            # (a PostgreSQL session stays read-only).
+            for connection, disarm in self._guarded_here:
+                disarm()
+                if not connection.in_atomic_block:
+                    connection.close()
+            self._guarded_here.clear()
+
+    def guard_new(self, connection: Any) -> None:
+        if self.commit or _database_of(connection) not in self._project:
+            return  # a test database, or the server's maintenance one the runner creates it from
+        disarm = arm(connection, Guard(connection.alias, self.refused, self.origin, own=False))
+        if threading.current_thread() is self._thread:
+            self._guarded_here.append((connection, disarm))
+
+    @contextmanager
+    def run(self) -> Iterator[None]:
+        yield

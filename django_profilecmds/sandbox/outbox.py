@@ -5,12 +5,15 @@ First, as Django's own test setup does: every ``MAILERS`` alias (Django 6.1+) or
 in-memory backend. Then, for code that names a backend itself (``get_connection("...smtp...")``,
 an ``EmailBackend(...)`` made by hand), every email backend class that is loaded sends into the
 same outbox while the run lasts.
+
+The outbox is the sandbox's own list: ``mail.outbox`` starts as that list, but code that gives
+``mail.outbox`` a new list or deletes it (Django's test runner does both) loses no message.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 
@@ -57,7 +60,6 @@ def _configured_backends() -> list[str]:
 
 def _backend_classes(configured: list[str]) -> list[type]:
     from django.core.mail.backends.base import BaseEmailBackend
-    from django.core.mail.backends.locmem import EmailBackend as Locmem
 
     _load_backends(configured)
     found: list[type] = []
@@ -67,24 +69,36 @@ def _backend_classes(configured: list[str]) -> list[type]:
         if cls not in found:
             found.append(cls)
             pending.extend(cls.__subclasses__())
-    return [cls for cls in found if not issubclass(cls, Locmem)]
+    return found
 
 
-def _kept(self: Any, messages: Any) -> int:
-    """``send_messages`` of every backend while the run lasts: into the outbox, as Django's
-    in-memory backend does (which a backend that skips ``super().__init__()`` could not use)."""
-    import copy
+def _keeping_in(outbox: list[Any]) -> Callable[[Any, Any], int]:
+    """``send_messages`` of every backend while the run lasts, Django's in-memory one included:
+    each message goes into the sandbox's ``outbox``, whatever the code does to ``mail.outbox``
+    (Django's test runner gives it a new list, then deletes it), and into ``mail.outbox`` as
+    well when that is another list, where the code's own tests look for it.
 
-    from django.core import mail
+    Done here rather than by the in-memory backend, which a backend that skips
+    ``super().__init__()`` could not use."""
 
-    count = 0
-    for message in messages:
-        message.message()  # header validation, as sending would do
-        kept = copy.deepcopy(message)
-        kept.sent_using = getattr(self, "alias", None)
-        mail.outbox.append(kept)
-        count += 1
-    return count
+    def send_messages(self: Any, messages: Any) -> int:
+        import copy
+
+        from django.core import mail
+
+        count = 0
+        for message in messages:
+            message.message()  # header validation, as sending would do
+            kept = copy.deepcopy(message)
+            kept.sent_using = getattr(self, "alias", None)
+            outbox.append(kept)
+            current = getattr(mail, "outbox", None)
+            if isinstance(current, list) and current is not outbox:
+                current.append(kept)
+            count += 1
+        return count
+
+    return send_messages
 
 
 def _opened(self: Any) -> bool:
@@ -96,11 +110,11 @@ def _closed(self: Any) -> None:
 
 
 @contextmanager
-def _every_backend_captures(configured: list[str]) -> Iterator[None]:
+def _every_backend_captures(configured: list[str], outbox: list[Any]) -> Iterator[None]:
     from django.core.mail.backends.base import BaseEmailBackend
 
     replaced: list[tuple[type, str, Any]] = []
-    replacements = {"send_messages": _kept, "open": _opened, "close": _closed}
+    replacements = {"send_messages": _keeping_in(outbox), "open": _opened, "close": _closed}
 
     def capture(cls: type) -> None:
         for name, function in replacements.items():
@@ -150,7 +164,7 @@ def capture_email() -> Iterator[list[Any]]:
                 # not ours, and the project was told at start-up.
                 warnings.filterwarnings("ignore", message=r"The EMAIL_BACKEND setting")
                 stack.enter_context(override_settings(**_settings_override()))
-            stack.enter_context(_every_backend_captures(configured))
+            stack.enter_context(_every_backend_captures(configured, outbox))
             yield outbox
     finally:
         if saved is missing:

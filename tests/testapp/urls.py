@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tests.testapp import leaks, views
+from tests.testapp import leaks, views, waiting
 
 urlpatterns = [
     path("books/", views.book_list, name="book-list"),
@@ -34,4 +34,5 @@ urlpatterns = [
     path("leaks/redirect/", leaks.redirect_with_token),
     path("leaks/headers/", leaks.echo_headers),
     path("leaks/reset/<uidb64>/<token>/", leaks.reset_confirm),
+    path("wait/", waiting.create_author_then_wait_view, name="wait"),
 ]

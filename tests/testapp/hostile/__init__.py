@@ -1,0 +1,1 @@
+"""Modules that misbehave when imported or called, for the commands' bad-input tests."""

@@ -1,0 +1,4 @@
+"""A syntax error: excluded from ruff and mypy in pyproject.toml."""
+
+def func(:
+    return 1
