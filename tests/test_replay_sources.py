@@ -260,6 +260,59 @@ def test_har_entries_in_detail(tmp_path):
     ]
 
 
+SECRET = "s3cret-token-value"
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"headers": 5}, '"headers" is a number, not an array'),
+        ({"headers": True}, '"headers" is a boolean, not an array'),
+        ({"headers": {"Authorization": SECRET}}, '"headers" is an object, not an array'),
+        (
+            {"headers": [{"name": "Authorization", "value": SECRET}, 7]},
+            '"headers" item 2 is a number, not an object',
+        ),
+        (
+            {"headers": [{"name": "X-Token", "value": {"v": SECRET}}]},
+            '"headers" item 1 has a "value" that is an object, not a string',
+        ),
+        (
+            {"headers": [{"name": 3, "value": SECRET}]},
+            '"headers" item 1 has a "name" that is a number, not a string',
+        ),
+        ({"queryString": 1.5}, '"queryString" is a number, not an array'),
+        ({"queryString": [SECRET]}, '"queryString" item 1 is a string, not an object'),
+        ({"cookies": False}, '"cookies" is a boolean, not an array'),
+        (
+            {"cookies": [{"name": "sessionid", "value": None}]},
+            '"cookies" item 1 has a "value" that is null, not a string',
+        ),
+        ({"postData": 0}, '"postData" is a number, not an object'),
+        ({"postData": SECRET}, '"postData" is a string, not an object'),
+        ({"postData": {"text": 12}}, '"postData.text" is a number, not a string'),
+        (
+            {"postData": {"mimeType": ["x"], "text": SECRET}},
+            '"postData.mimeType" is an array, not a string',
+        ),
+        (
+            {"postData": {"params": {"password": SECRET}}},
+            '"postData.params" is an object, not an array',
+        ),
+    ],
+)
+def test_har_entries_with_fields_of_the_wrong_type_are_skipped(tmp_path, fields, reason):
+    good = {"request": {"method": "GET", "url": "https://h.example/books/"}}
+    bad = {"request": {"method": "GET", "url": "https://h.example/echo/", **fields}}
+    har = tmp_path / "x.har"
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": [good, bad, good]}}))
+    source = open_source(har)
+    assert [request.line for request in source] == [1, 3]
+    assert source.problem_count == 1
+    assert [(p.line, p.reason) for p in source.problems] == [(2, reason)]
+    assert SECRET not in source.problems[0].reason
+
+
 def test_json_lines_users_bodies_and_headers(tmp_path):
     path = tmp_path / "r.jsonl"
     rows = [

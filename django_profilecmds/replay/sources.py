@@ -365,36 +365,63 @@ def _har_entry(entry: Any, number: int) -> ReplayRequest:
         raise Skip("request without a method")
     if urlsplit(url).scheme.lower() not in ("http", "https"):
         raise Skip(f"not an HTTP URL: {url[:60]}")
-    headers = _kept_headers(
-        (str(header.get("name", "")), str(header.get("value", "")))
-        for header in request.get("headers") or []
-        if isinstance(header, dict)
-    )
+    headers = _kept_headers(_har_pairs(request, "headers"))
+    # Neither is replayed (the url holds the query, recorded cookies are dropped), but an
+    # entry with either malformed is as suspect as one with malformed headers.
+    _har_pairs(request, "queryString")
+    _har_pairs(request, "cookies")
     body = None
     post = request.get("postData")
-    if isinstance(post, dict):
+    if post is not None:
+        if not isinstance(post, dict):
+            raise Skip(f'"postData" is {_json_type(post)}, not an object')
         body = _har_body(post)
-        mime = post.get("mimeType")
+        mime = _har_string(post, "mimeType", "postData")
         if mime and not any(name.lower() == "content-type" for name in headers):
-            headers["Content-Type"] = str(mime)
+            headers["Content-Type"] = mime
     return ReplayRequest(_method(method), _path(url), headers, body, None, number)
+
+
+def _har_pairs(owner: dict[str, Any], key: str, label: str | None = None) -> list[tuple[str, str]]:
+    """The ``{"name": ..., "value": ...}`` objects of ``owner[key]``, as pairs.
+
+    Skips the entry, saying where, when they are not an array of such objects with string
+    names and values; the reason never holds a recorded value (it may be a secret).
+    """
+    label = label or key
+    items = owner.get(key)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise Skip(f'"{label}" is {_json_type(items)}, not an array')
+    pairs = []
+    for index, item in enumerate(items, start=1):
+        where = f'"{label}" item {index}'
+        if not isinstance(item, dict):
+            raise Skip(f"{where} is {_json_type(item)}, not an object")
+        name, value = item.get("name"), item.get("value", "")
+        if not isinstance(name, str):
+            raise Skip(f'{where} has a "name" that is {_json_type(name)}, not a string')
+        if not isinstance(value, str):
+            raise Skip(f'{where} has a "value" that is {_json_type(value)}, not a string')
+        pairs.append((name, value))
+    return pairs
+
+
+def _har_string(owner: dict[str, Any], key: str, label: str) -> str | None:
+    value = owner.get(key)
+    if value is not None and not isinstance(value, str):
+        raise Skip(f'"{label}.{key}" is {_json_type(value)}, not a string')
+    return value
 
 
 def _har_body(post: dict[str, Any]) -> str | None:
     """``postData.text``; else its ``params`` as a form (some exporters give only those)."""
-    text = post.get("text")
-    if isinstance(text, str):
+    text = _har_string(post, "text", "postData")
+    params = _har_pairs(post, "params", "postData.params")
+    if text is not None:
         return text
-    params = post.get("params")
-    if isinstance(params, list) and params:
-        return urlencode(
-            [
-                (str(p.get("name", "")), str(p.get("value", "")))
-                for p in params
-                if isinstance(p, dict)
-            ]
-        )
-    return None
+    return urlencode(params) if params else None
 
 
 def _method(value: Any) -> str:
