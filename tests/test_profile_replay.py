@@ -358,6 +358,21 @@ def test_every_replayed_request_carries_the_user(member, tmp_path):
     assert stats.views["private"].statuses == {"200": 3}
 
 
+def test_a_nul_byte_in_a_user_skips_that_line_and_not_the_replay(member, tmp_path):
+    """On PostgreSQL, which refuses NUL bytes in text, looking the user up aborted the replay."""
+    rows = [
+        {"path": "/private/", "user": member.email},
+        {"path": "/private/", "user": "ada\u0000@example.com"},
+        {"path": "/private/", "user": member.email},
+    ]
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    out, _ = replay(path, no_files=True)
+    assert "Replayed 2 requests" in out
+    assert 'line 2: a control character (0x00) in "user"' in out
+    assert "no such user" not in out
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

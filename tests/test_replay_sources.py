@@ -377,6 +377,69 @@ def test_each_kind_of_broken_json_line_says_why(tmp_path):
     ]
 
 
+def test_control_characters_in_paths_users_and_headers_skip_the_line(tmp_path):
+    rows = [
+        {"path": "/echo/", "user": "ada\u0000@example.com"},
+        {"path": "/echo/\u0000"},
+        {"path": "/echo/?q=\u001b[2J"},
+        {"path": "/echo/", "headers": {"X-Note": "a\r\nSet-Cookie: x=1"}},
+        {"path": "/echo/", "headers": {"X-\u001bNote": "1"}},
+        {"path": "/echo/", "user": "\u009b31m"},
+        {
+            "path": "/echo/",
+            "headers": {"X-Note": "tab\tseparated"},
+            "body": "NUL \u0000 is the view's",
+        },
+    ]
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    source = open_source(path)
+    [kept] = list(source)
+    assert (kept.line, kept.headers, kept.body) == (
+        7,
+        {"X-Note": "tab\tseparated"},
+        "NUL \x00 is the view's",
+    )
+    assert source.problem_count == 6
+    assert [(p.line, p.reason) for p in source.problems] == [
+        (1, 'a control character (0x00) in "user"'),
+        (2, "a control character (0x00) in the path"),
+        (3, "a control character (0x1b) in the path"),
+        (4, "a control character (0x0d) in the value of header 'X-Note'"),
+        (5, "a control character (0x1b) in a header name"),
+    ]
+    log = tmp_path / "access.log"
+    log.write_bytes(
+        f'::1 - - {T} "GET /echo/\x00 HTTP/1.1" 200 5 "-" "curl"\n'.encode()
+        + f'::1 - - {T} "GET /echo/ HTTP/1.1" 200 5 "-" "evil\x1b]0;owned\x07"\n'.encode()
+        + f'::1 - - {T} "GET /echo/ HTTP/1.1" 200 5 "-" "curl"\n'.encode()
+    )
+    source = open_source(log)
+    assert [request.line for request in source] == [3]
+    assert [p.reason for p in source.problems] == [
+        "a control character (0x00) in the path",
+        "a control character (0x1b) in the value of header 'User-Agent'",
+    ]
+    entries = [
+        {"request": {"method": "GET", "url": "https://h.example/echo/%00\u0000"}},
+        {
+            "request": {
+                "method": "GET",
+                "url": "https://h.example/echo/",
+                "headers": [{"name": "Referer", "value": "\u0007"}],
+            }
+        },
+    ]
+    har = tmp_path / "x.har"
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": entries}}))
+    source = open_source(har)
+    assert list(source) == []
+    assert [p.reason for p in source.problems] == [
+        "a control character (0x00) in the path",
+        "a control character (0x07) in the value of header 'Referer'",
+    ]
+
+
 def test_rotated_gzip_logs_are_read_as_they_are(tmp_path):
     packed = tmp_path / "access.log.1.gz"
     with gzip.open(packed, "wb") as handle:

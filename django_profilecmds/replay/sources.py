@@ -51,6 +51,11 @@ BACKSLASH_ESCAPE = re.compile(r'\\(["\\])')
 HAR_LOG = re.compile(r'"log"\s*:\s*\{')
 HAR_KEY = re.compile(r'"(?:version|creator|pages|entries)"\s*:')
 JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number"}
+# Control characters have no place in a path, a user name or a header (a tab may separate the
+# words of a header value): PostgreSQL refuses a NUL byte in any text, which would abort the
+# replay, and an escape sequence would reach the terminal.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+HEADER_VALUE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
 class SourceError(ValueError):
@@ -265,6 +270,31 @@ def _har_entries(path: Path) -> list[Any]:
     return entries
 
 
+def _request(
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: str | None,
+    user: str | None,
+    number: int,
+) -> ReplayRequest:
+    """The request, unless its path, user or a header holds a control character (the body is
+    the view's business); the reason names the character and the field, not the value."""
+    _refuse_control(CONTROL, path, "the path")
+    if user is not None:
+        _refuse_control(CONTROL, user, '"user"')
+    for name, value in headers.items():
+        _refuse_control(CONTROL, name, "a header name")
+        _refuse_control(HEADER_VALUE_CONTROL, value, f"the value of header {name!r}")
+    return ReplayRequest(method, path, headers, body, user, number)
+
+
+def _refuse_control(pattern: re.Pattern[str], text: str, where: str) -> None:
+    found = pattern.search(text)
+    if found is not None:
+        raise Skip(f"a control character ({ord(found.group()):#04x}) in {where}")
+
+
 def _combined_line(text: str, number: int) -> ReplayRequest:
     match = COMBINED_PLAIN.match(text) or COMBINED.match(text)
     if match is None:
@@ -279,7 +309,7 @@ def _combined_line(text: str, number: int) -> ReplayRequest:
         headers["Referer"] = _unescape(referer)
     if agent and agent != "-":
         headers["User-Agent"] = _unescape(agent)
-    return ReplayRequest(method, _path(target), headers, None, None, number)
+    return _request(method, _path(target), headers, None, None, number)
 
 
 def _request_line(request: str) -> tuple[str, str]:
@@ -323,7 +353,7 @@ def _json_line(text: str, number: int) -> ReplayRequest:
     user = data.get("user")
     if isinstance(user, bool) or not isinstance(user, (str, int, type(None))):
         raise Skip(f'"user" is {_json_type(user)}, not a string or an integer')
-    return ReplayRequest(
+    return _request(
         "GET" if method is None else _method(method),
         _path(path),
         headers,
@@ -379,7 +409,7 @@ def _har_entry(entry: Any, number: int) -> ReplayRequest:
         mime = _har_string(post, "mimeType", "postData")
         if mime and not any(name.lower() == "content-type" for name in headers):
             headers["Content-Type"] = mime
-    return ReplayRequest(_method(method), _path(url), headers, body, None, number)
+    return _request(_method(method), _path(url), headers, body, None, number)
 
 
 def _har_pairs(owner: dict[str, Any], key: str, label: str | None = None) -> list[tuple[str, str]]:
