@@ -373,6 +373,32 @@ def test_a_nul_byte_in_a_user_skips_that_line_and_not_the_replay(member, tmp_pat
     assert "no such user" not in out
 
 
+def test_control_characters_from_the_traffic_are_escaped_in_what_is_shown(tmp_path):
+    attack = "\x1b]0;owned\x07\x1b[2J\u202enot a log line\rGET /fake/"
+    log = write_log(
+        tmp_path / "a.log",
+        ["GET /echo/ HTTP/1.1", f"!{attack}", "GET /echo/?q=%1B HTTP/1.1"]
+        + ['!::1 - - [20/Nov/2026:10:00:00 +0000] "GET /echo/ HTTP/1.1" 200 5 "-" "\x1b[31m"'],
+    )
+    baseline = tmp_path / "before.json"
+    baseline.write_text(
+        json.dumps(
+            {
+                "format": "django-profilecmds/samples",
+                "version": 1,
+                "entries": {"\x1b[2Jecho": {"samples": [0.01] * 5, "queries_per_request": 0}},
+            }
+        )
+    )
+    out, err = replay(log, output_dir=tmp_path / "p", compare=baseline)
+    assert "\x1b" not in out + err and "\r" not in out and "\u202e" not in out
+    assert "line 2: not a combined or common log line: \\x1b]0;owned\\x07\\x1b[2J\\u202e" in out
+    assert "\\x1b[31m" in out
+    assert "\\x1b[2Jecho" in out
+    page = next((tmp_path / "p").glob("replay-*.html")).read_text()
+    assert "\x1b" not in page and "\\x1b]0;owned" in page
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -6,7 +6,7 @@ import shlex
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
-from django_profilecmds.reports.text import plural
+from django_profilecmds.reports.text import plural, printable
 
 if TYPE_CHECKING:
     from django_profilecmds.analysis.compare import Change
@@ -87,7 +87,8 @@ def render_replay(
         if stats.refused_count > len(stats.refused):
             lines.append(f"  ... and {stats.refused_count - len(stats.refused)} more")
     lines.extend(f"Warning: {warning}" for warning in stats.warnings)
-    return "\n".join(lines)
+    # Paths, lines that are not requests and their reasons come from the recorded traffic.
+    return printable("\n".join(lines))
 
 
 def summary_line(stats: ReplayStats, user: str | None) -> str:
@@ -155,7 +156,7 @@ def render_changes(changes: list[Change], alpha: float, min_change: float) -> st
             f"  {change.verdict:<22} {before:>13} {after:>9} {delta:>8} {queries:>15} "
             f"{p_value:>9}  {key}"
         )
-    return "\n".join(lines)
+    return printable("\n".join(lines))  # the baseline's keys come from a file
 
 
 def _queries(change: Change) -> str:

@@ -72,11 +72,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from django_profilecmds.exceptions import ProfileCmdsError
+        from django_profilecmds.reports.text import printable
 
         try:
             self._handle(options)
         except ProfileCmdsError as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(printable(str(exc))) from exc
 
     def _handle(self, options: dict[str, Any]) -> None:
         from django_profilecmds.analysis import compare as comparing
