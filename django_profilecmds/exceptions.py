@@ -34,3 +34,13 @@ class HostNotAllowed(ProfileCmdsError):
 
 class OutputDirError(ProfileCmdsError):
     """The output directory cannot be created or written to."""
+
+
+class InputTooLarge(ProfileCmdsError):
+    """A file holds more than the cap on what is read of it (see ``limits``)."""
+
+    def __init__(self, limit: int) -> None:
+        from django_profilecmds.limits import describe_size
+
+        self.limit = limit
+        super().__init__(f"larger than {describe_size(limit)}")

@@ -358,6 +358,17 @@ def test_every_replayed_request_carries_the_user(member, tmp_path):
     assert stats.views["private"].statuses == {"200": 3}
 
 
+def test_a_compare_file_that_never_ends_is_a_one_line_error(tmp_path):
+    log = write_log(tmp_path / "a.log", ["GET /echo/ HTTP/1.1"])
+    with pytest.raises(CommandError) as raised:
+        replay(log, compare="/dev/zero", no_files=True)
+    assert str(raised.value) == (
+        "--compare: /dev/zero is larger than 64 MiB, far more than --save writes; "
+        "is it the right file?"
+    )
+    assert raised.value.returncode == 1
+
+
 def test_a_nul_byte_in_a_user_skips_that_line_and_not_the_replay(member, tmp_path):
     """On PostgreSQL, which refuses NUL bytes in text, looking the user up aborted the replay."""
     rows = [
