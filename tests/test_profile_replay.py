@@ -369,6 +369,21 @@ def test_a_compare_file_that_never_ends_is_a_one_line_error(tmp_path):
     assert raised.value.returncode == 1
 
 
+def test_a_compare_file_with_nan_samples_is_a_one_line_error(tmp_path):
+    log = timed_log(tmp_path / "timed.log", count=3)
+    replay(log, save=tmp_path / "before.json", no_files=True)
+    saved = json.loads((tmp_path / "before.json").read_text())
+    saved["entries"]["steady"]["samples"][1] = float("nan")
+    (tmp_path / "before.json").write_text(json.dumps(saved))
+    with pytest.raises(CommandError) as raised:
+        replay(log, compare=tmp_path / "before.json", no_files=True)
+    assert str(raised.value) == (
+        f"--compare: {tmp_path / 'before.json'} has malformed entries: sample 2 of 'steady' is "
+        "nan, not a finite number of seconds of 0 or more."
+    )
+    assert raised.value.returncode == 1
+
+
 def test_a_nul_byte_in_a_user_skips_that_line_and_not_the_replay(member, tmp_path):
     """On PostgreSQL, which refuses NUL bytes in text, looking the user up aborted the replay."""
     rows = [
