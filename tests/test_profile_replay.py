@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import json
+import os
+import threading
 from collections import Counter
 from io import StringIO
 from pathlib import Path
@@ -356,6 +360,59 @@ def test_every_replayed_request_carries_the_user(member, tmp_path):
     log = write_log(tmp_path / "a.log", ["GET /private/ HTTP/1.1"] * 3)
     stats = replay_file(log, ReplayOptions(user=member.email))
     assert stats.views["private"].statuses == {"200": 3}
+
+
+def pipe_path(data: bytes, fds: list[int]) -> str:
+    """A real pipe fed ``data`` by a thread, as a path (``/dev/fd/N``), as the shell's
+    ``cat access.log | manage.py profile_replay /dev/stdin`` gives one."""
+    read_end, write_end = os.pipe()
+    fds.append(read_end)
+
+    def feed() -> None:
+        # A broken pipe: the test failed before reading all of it.
+        with contextlib.suppress(BrokenPipeError), open(write_end, "wb") as pipe:
+            pipe.write(data)
+
+    threading.Thread(target=feed, daemon=True).start()
+    return f"/dev/fd/{read_end}"
+
+
+@pytest.mark.parametrize("kind", ["log", "gzip", "jsonl", "har"])
+def test_traffic_from_a_pipe_is_replayed_whole(tmp_path, kind):
+    """Detecting the format read the start of the pipe, which was then lost (and so was what
+    the progress bar counted): 3,436 of 5,000 lines were replayed."""
+    count = 3000
+    lines = [
+        LINE.format(n=i % 250, s=i % 60, request=f"GET /echo/?i={i} HTTP/1.1", status=200)
+        for i in range(count)
+    ]
+    if kind == "jsonl":
+        lines = [json.dumps({"path": f"/echo/?i={i}"}) for i in range(count)]
+    data = ("\n".join(lines) + "\n").encode()
+    if kind == "gzip":
+        data = gzip.compress(data)
+    if kind == "har":
+        entries = [
+            {"request": {"method": "GET", "url": f"http://h/echo/?i={i}"}} for i in range(count)
+        ]
+        data = json.dumps({"log": {"version": "1.2", "entries": entries}}).encode()
+    fds: list[int] = []
+    out = StringIO()
+    try:
+        call_command(
+            "profile_replay", pipe_path(data, fds), no_files=True, stdout=out, stderr=Terminal()
+        )
+        if kind != "har":  # a HAR document is loaded whole, so workers can share it
+            with pytest.raises(CommandError, match="save it to a file first"):
+                replay(pipe_path(data, fds), workers=2, no_files=True)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    assert (
+        f"Replayed {count:,} requests" in out.getvalue()
+        or f"Replayed {count} requests" in out.getvalue()
+    )
+    assert "not requests" not in out.getvalue()
 
 
 def test_a_compare_file_that_never_ends_is_a_one_line_error(tmp_path):

@@ -459,11 +459,14 @@ def replay_file(
     unless given). Bad files raise :class:`~django_profilecmds.exceptions.ProfileCmdsError`."""
     from pathlib import Path
 
-    from django_profilecmds.replay.sources import SourceError, open_source
+    from django_profilecmds.replay.sources import open_source
 
     source_path = Path(path)
-    try:
-        detected = open_source(source_path, format).format
-    except SourceError as exc:
-        raise ProfileCmdsError(str(exc)) from None
-    return run_replay(lambda: open_source(source_path, detected), options, progress)
+    source = open_source(source_path, format)
+    if options.workers > 1 and not source.rereadable:
+        raise ProfileCmdsError(
+            f"--workers needs a file that each worker reads for itself, and {source_path} is a "
+            "pipe or a device, which can be read only once: save it to a file first."
+        )
+    # Each worker iterates its own copy, which opens the file again (HAR entries are loaded).
+    return run_replay(lambda: source, options, progress)

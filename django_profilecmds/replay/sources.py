@@ -4,7 +4,8 @@ Access logs and JSON lines are read one line at a time, so a log of any length t
 memory (a line longer than ``MAX_LINE`` characters is skipped in pieces, as a problem). Rotated
 logs compressed with gzip are read as they are. A HAR file is a single JSON document, so it is
 loaded whole, once, when the source is opened. Lines or entries that are not requests are
-counted, and the first ``MAX_PROBLEMS`` kept; they are never fatal.
+counted, and the first ``MAX_PROBLEMS`` kept; they are never fatal. A pipe (``/dev/stdin``) is
+read once, from its first byte: what detection looked at is given back (see ``peeking``).
 
 Recorded cookies, Host and hop-by-hop headers are dropped: the replay logs in its own user and
 sends its own Host, and recorded cookies are someone's session.
@@ -22,13 +23,14 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlencode, urlsplit
 
+from django_profilecmds.exceptions import ProfileCmdsError
+from django_profilecmds.replay.peeking import Peeked, peek
+
 FORMATS = ("combined", "har", "jsonl")
 MAX_PROBLEMS = 5
 PROBLEM_TEXT = 120  # characters of an offending line kept for display
 MAX_LINE = 64 * 1024  # characters; a longer line is not a request
-DETECT_CHARS = 64 * 1024
 DETECT_LINES = 20
-ENCODING = "utf-8-sig"  # UTF-8, without the byte order mark some Windows tools write
 DROPPED_HEADERS = frozenset(
     {"cookie", "host", "content-length", "connection", "transfer-encoding", "keep-alive", "upgrade"}
 )
@@ -58,7 +60,7 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 HEADER_VALUE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
-class SourceError(ValueError):
+class SourceError(ProfileCmdsError, ValueError):
     """The file cannot be read as recorded traffic at all."""
 
 
@@ -87,14 +89,27 @@ class RequestSource:
     """Iterable of ReplayRequest; counts the lines it could not parse as it goes.
 
     Each iteration reads the file again (a HAR file: its entries, loaded once) and counts afresh.
+    A pipe or a device cannot be read again: its lines are read once, from ``opened``.
     """
 
-    def __init__(self, path: Path, format: str, entries: list[Any] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        format: str,
+        entries: list[Any] | None = None,
+        opened: Peeked | None = None,
+    ) -> None:
         self.path = path
         self.format = format
         self.problem_count = 0
         self.problems: list[Problem] = []
         self._entries = entries
+        self._opened = opened
+
+    @property
+    def rereadable(self) -> bool:
+        """Whether it can be iterated more than once (by each worker of a replay, say)."""
+        return self._opened is None
 
     def __iter__(self) -> Iterator[ReplayRequest]:
         self.problem_count = 0
@@ -107,7 +122,12 @@ class RequestSource:
 
     def _lines(self, parse: Callable[[str, int], ReplayRequest]) -> Iterator[ReplayRequest]:
         number = 0
-        with _open_text(self.path) as handle:
+        opened, self._opened = self._opened, None
+        if opened is None and self.path.is_file():
+            opened = _peek(self.path)
+        if opened is None:
+            raise SourceError(f"{self.path} is a pipe or a device, which can be read only once.")
+        with opened.text() as handle:
             readline = handle.readline
             try:
                 while raw := readline(MAX_LINE):
@@ -150,12 +170,18 @@ def open_source(path: Path, format: str | None = None) -> RequestSource:
     path = Path(path)
     if format is not None and format not in FORMATS:
         raise SourceError(f"Unknown format {format!r}; choose from {', '.join(FORMATS)}.")
-    if format is None:
-        format = detect_format(path)
-    else:
-        _read_head(path)  # the same errors for a missing, unreadable or empty file
-    entries = _har_entries(path) if format == "har" else None
-    return RequestSource(path, format, entries)
+    opened = _peek(path)
+    try:
+        format = format or _detected(path, opened)
+        if format == "har":
+            return RequestSource(path, format, _har_entries(path, opened))
+    except BaseException:
+        opened.close()
+        raise
+    if opened.rereadable:  # read again from the start, by each process that replays it
+        opened.close()
+        return RequestSource(path, format)
+    return RequestSource(path, format, opened=opened)
 
 
 def detect_format(path: Path) -> str:
@@ -166,34 +192,38 @@ def detect_format(path: Path) -> str:
     otherwise one of the first 20 non-blank lines must be a combined or common log line.
     """
     path = Path(path)
-    format = _detect(_read_head(path))
+    opened = _peek(path)
+    try:
+        return _detected(path, opened)
+    finally:
+        opened.close()
+
+
+def _detected(path: Path, opened: Peeked) -> str:
+    format = _detect(opened.head_text())
     if format is None:
         raise SourceError(_no_format_message(path))
     return format
 
 
-def _read_head(path: Path) -> str:
-    """The first ``DETECT_CHARS`` characters of ``path``; a SourceError if there are none."""
+def _peek(path: Path) -> Peeked:
+    """``path`` opened, with the start of its content read; a SourceError if there is none."""
     if path.is_dir():
         raise SourceError(f"{path} is a directory, not a log file.")
     if not path.exists():
         raise SourceError(f"{path} does not exist.")
-    chunks: list[str] = []
     try:
-        with _open_text(path) as handle:
-            while len(chunks) < DETECT_CHARS // 4096 and (chunk := handle.read(4096)):
-                chunks.append(chunk)
+        opened = peek(path)
+    except gzip.BadGzipFile as exc:
+        raise SourceError(f"Cannot read {path}: broken gzip data ({exc}).") from None
     except OSError as exc:
         raise SourceError(f"Cannot read {path}: {exc.strerror or exc}.") from None
-    except EOFError as exc:  # a gzip file cut off: what comes before the cut can be read
-        if not chunks:
-            raise SourceError(f"Cannot read {path}: broken gzip data ({exc}).") from None
-    except zlib.error as exc:
+    except (EOFError, zlib.error) as exc:
         raise SourceError(f"Cannot read {path}: broken gzip data ({exc}).") from None
-    head = "".join(chunks)
-    if not head.strip():
+    if not opened.head_text().strip():
+        opened.close()
         raise SourceError(f"{path} is empty: there are no requests to replay.")
-    return head
+    return opened
 
 
 def _detect(head: str) -> str | None:
@@ -230,15 +260,6 @@ def _json_object(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _open_text(path: Path) -> IO[str]:
-    """``path`` as text, gunzipped when it starts with the gzip magic bytes; lines end at \\n."""
-    with path.open("rb") as probe:
-        magic = probe.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding=ENCODING, errors="replace", newline="\n")
-    return path.open("r", encoding=ENCODING, errors="replace", newline="\n")
-
-
 def _skip_rest(handle: IO[str]) -> bool:
     """Read past the rest of an overlong line, in pieces; false if there was none (the line was
     exactly ``MAX_LINE`` characters and the last one)."""
@@ -250,9 +271,9 @@ def _skip_rest(handle: IO[str]) -> bool:
     return True
 
 
-def _har_entries(path: Path) -> list[Any]:
+def _har_entries(path: Path, opened: Peeked | None = None) -> list[Any]:
     try:
-        with _open_text(path) as handle:
+        with (opened or _peek(path)).text() as handle:
             document = json.load(handle)
     except OSError as exc:
         raise SourceError(f"Cannot read {path}: {exc.strerror or exc}.") from None

@@ -185,7 +185,10 @@ class Progress:
 
 
 def _count_lines(path: Path) -> int | None:
-    """Lines in a plain-text log (a cheap pass over bytes); None for gzip or HAR files."""
+    """Lines in a plain-text log (a cheap pass over bytes); None for gzip or HAR files, and
+    for a pipe or a device, which the replay itself must read."""
+    if not path.is_file():
+        return None
     try:
         with path.open("rb") as handle:
             head = handle.read(2)
