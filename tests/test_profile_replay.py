@@ -415,6 +415,21 @@ def test_traffic_from_a_pipe_is_replayed_whole(tmp_path, kind):
     assert "not requests" not in out.getvalue()
 
 
+def test_a_har_past_the_cap_is_a_one_line_error(tmp_path, monkeypatch):
+    from django_profilecmds.replay import sources
+
+    monkeypatch.setattr(sources, "MAX_HAR", 100_000)
+    entry = {"request": {"method": "GET", "url": "http://h/echo/"}}
+    har = tmp_path / "big.har.gz"
+    har.write_bytes(gzip.compress(json.dumps({"log": {"entries": [entry] * 5000}}).encode()))
+    with pytest.raises(CommandError) as raised:
+        replay(har, no_files=True)
+    assert str(raised.value).startswith(
+        f"{har} is larger than 100,000 bytes (uncompressed), the most read of a HAR file"
+    )
+    assert "\n" not in str(raised.value) and raised.value.returncode == 1
+
+
 def test_a_compare_file_that_never_ends_is_a_one_line_error(tmp_path):
     log = write_log(tmp_path / "a.log", ["GET /echo/ HTTP/1.1"])
     with pytest.raises(CommandError) as raised:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from django_profilecmds.replay import sources
 from django_profilecmds.replay.sources import (
     FORMATS,
     MAX_LINE,
@@ -544,6 +545,55 @@ def test_broken_gzip_is_a_clear_error(tmp_path):
     path.write_bytes(b"\x1f\x8b\x08\x00" + b"\x00" * 6 + b"not deflate data at all")
     with pytest.raises(SourceError, match="Cannot read"):
         open_source(path)
+
+
+def gzip_bomb(path: Path, start: bytes, filler: bytes, size: int, end: bytes = b"") -> Path:
+    """A small gzip file that expands to ``size`` bytes and more."""
+    with gzip.open(path, "wb", compresslevel=9) as handle:
+        handle.write(start)
+        chunk = filler * (1024 * 1024 // len(filler))
+        for _ in range(size // len(chunk)):
+            handle.write(chunk)
+        handle.write(end)
+    return path
+
+
+def test_a_har_that_expands_past_the_cap_is_an_error_read_no_further(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "MAX_HAR", 2 * 1024 * 1024)
+    start = b'{"log": {"version": "1.2", "entries": ['
+    har = gzip_bomb(tmp_path / "bomb.har.gz", start, b" ", 48 * 1024 * 1024, b"]}}")
+    assert har.stat().st_size < 256 * 1024
+    tracemalloc.start()
+    try:
+        with pytest.raises(SourceError) as raised:
+            open_source(har)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert str(raised.value) == (
+        f"{har} is larger than 2 MiB (uncompressed), the most read of a HAR file, which is one "
+        "JSON document loaded whole: export fewer requests, or convert them to JSON lines, which "
+        "are read one line at a time."
+    )
+    assert peak < 8 * 1024 * 1024
+    small = gzip_bomb(tmp_path / "small.har.gz", start, b" ", 1024 * 1024, b"]}}")
+    assert list(open_source(small)) == []  # under the cap: read
+
+
+def test_a_log_that_expands_a_thousandfold_is_read_in_constant_memory(tmp_path):
+    line = f'203.0.113.7 - - {T} "GET /books/ HTTP/1.1" 200 5\n'.encode()
+    log = gzip_bomb(tmp_path / "bomb.log.gz", line, b"A", 48 * 1024 * 1024, b"\n" + line)
+    assert log.stat().st_size < 256 * 1024
+    tracemalloc.start()
+    try:
+        source = open_source(log)
+        requests = [request.line for request in source]
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert requests == [1, 3]
+    assert [p.reason for p in source.problems] == [f"line longer than {MAX_LINE:,} characters"]
+    assert peak < 2 * 1024 * 1024
 
 
 def test_long_logs_are_streamed_in_constant_memory(tmp_path):

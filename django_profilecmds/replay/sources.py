@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlencode, urlsplit
 
-from django_profilecmds.exceptions import ProfileCmdsError
-from django_profilecmds.replay.peeking import Peeked, peek
+from django_profilecmds.exceptions import InputTooLarge, ProfileCmdsError
+from django_profilecmds.limits import MAX_HAR, read_limited
+from django_profilecmds.replay.peeking import ENCODING, Peeked, peek
 
 FORMATS = ("combined", "har", "jsonl")
 MAX_PROBLEMS = 5
@@ -272,13 +273,25 @@ def _skip_rest(handle: IO[str]) -> bool:
 
 
 def _har_entries(path: Path, opened: Peeked | None = None) -> list[Any]:
+    """The entries of a HAR file: one JSON document, so read whole, but never more than
+    ``MAX_HAR`` bytes of it (uncompressed: a gzip file may expand a thousandfold)."""
     try:
-        with (opened or _peek(path)).text() as handle:
-            document = json.load(handle)
+        with (opened or _peek(path)).content as content:
+            data = read_limited(content, MAX_HAR)
+    except InputTooLarge as exc:
+        raise SourceError(
+            f"{path} is {exc} (uncompressed), the most read of a HAR file, which is one JSON "
+            "document loaded whole: export fewer requests, or convert them to JSON lines, "
+            "which are read one line at a time."
+        ) from None
     except OSError as exc:
         raise SourceError(f"Cannot read {path}: {exc.strerror or exc}.") from None
     except (EOFError, zlib.error) as exc:
         raise SourceError(f"Cannot read {path}: broken gzip data ({exc}).") from None
+    text = data.decode(ENCODING, errors="replace")
+    del data  # not held while the document is parsed
+    try:
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SourceError(
             f"{path} is not a HAR file: invalid JSON at line {exc.lineno}, column {exc.colno} "
