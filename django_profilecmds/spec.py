@@ -203,11 +203,13 @@ def load_json_body(value: str | None) -> str | None:
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise InvalidOption(f"Cannot read the --json file {str(path)!r}: {reason}.") from exc
+    source = f"the file {value[1:]!r}" if value.startswith("@") else "--json"
     try:
         json.loads(text)
     except json.JSONDecodeError as exc:
-        source = f"the file {value[1:]!r}" if value.startswith("@") else "--json"
         raise InvalidOption(
             f"{source} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
         ) from exc
+    except RecursionError:
+        raise InvalidOption(f"{source} is not valid JSON: it is nested too deeply.") from None
     return text

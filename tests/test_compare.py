@@ -110,6 +110,7 @@ def test_saved_file_round_trips(tmp_path, settings):
             '"entries": {"a": {"samples": [], "queries_per_request": 1}}}',
             "malformed entries",
         ),
+        ("[" * 50_000, r"is not JSON \(nested too deeply\)"),
     ],
 )
 def test_a_bad_compare_file_is_a_clear_error(tmp_path, content, message):

@@ -441,6 +441,20 @@ def test_control_characters_in_paths_users_and_headers_skip_the_line(tmp_path):
     ]
 
 
+def test_json_nested_too_deeply_is_a_reason_not_a_recursion_error(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"path": "/books/"}\n' + "[" * 50_000 + "\n" + '{"a":' * 10_000 + "\n")
+    source = open_source(path)
+    assert [request.line for request in source] == [1]
+    assert [p.reason for p in source.problems] == ["invalid JSON: nested too deeply"] * 2
+    path.write_text('{"a":' * 10_000 + "\n" + '{"path": "/books/"}\n')
+    assert detect_format(path) == "jsonl"
+    har = tmp_path / "deep.har"
+    har.write_text('{"log": {"version": "1.2", "entries": [' + "[" * 50_000)
+    with pytest.raises(SourceError, match="its JSON is nested too deeply"):
+        open_source(har)
+
+
 def test_rotated_gzip_logs_are_read_as_they_are(tmp_path):
     packed = tmp_path / "access.log.1.gz"
     with gzip.open(packed, "wb") as handle:

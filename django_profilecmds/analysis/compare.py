@@ -181,6 +181,8 @@ def load_samples(path: Path) -> dict[str, Any]:
         document = json.loads(text)
     except ValueError as exc:
         raise ProfileCmdsError(f"--compare: {path} is not JSON ({exc}).") from None
+    except RecursionError:
+        raise ProfileCmdsError(f"--compare: {path} is not JSON (nested too deeply).") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ProfileCmdsError(
             f"--compare: {path} is not a file written by --save (of profile_replay or "

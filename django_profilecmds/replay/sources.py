@@ -256,7 +256,7 @@ def _no_format_message(path: Path) -> str:
 def _json_object(text: str) -> dict[str, Any] | None:
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
 
@@ -297,6 +297,8 @@ def _har_entries(path: Path, opened: Peeked | None = None) -> list[Any]:
             f"{path} is not a HAR file: invalid JSON at line {exc.lineno}, column {exc.colno} "
             f"({exc.msg})."
         ) from None
+    except RecursionError:
+        raise SourceError(f"{path} is not a HAR file: its JSON is nested too deeply.") from None
     log = document.get("log") if isinstance(document, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None
     if not isinstance(entries, list):
@@ -368,6 +370,8 @@ def _json_line(text: str, number: int) -> ReplayRequest:
         data = json.loads(text.rstrip("\r\n"))
     except ValueError as exc:
         raise Skip(f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise Skip("invalid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise Skip(f"{_json_type(data)}, not a JSON object")
     path = data.get("path")
