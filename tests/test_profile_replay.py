@@ -430,6 +430,43 @@ def test_a_har_past_the_cap_is_a_one_line_error(tmp_path, monkeypatch):
     assert "\n" not in str(raised.value) and raised.value.returncode == 1
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_host_that_allowed_hosts_rejects_fails_before_anything_is_replayed(tmp_path, workers):
+    """Every request was answered 400 (DisallowedHost), and the replay exited 0 with 0 errors."""
+    log = write_log(tmp_path / "a.log", ["GET /echo/ HTTP/1.1"] * 3)
+    with pytest.raises(CommandError) as raised:
+        replay(log, host="evil.com", workers=workers, no_files=True)
+    message = str(raised.value)
+    assert message.startswith("The Host 'evil.com' is not in ALLOWED_HOSTS")
+    assert message.endswith("Pass --host with an allowed name, e.g. --host shop.example.com.")
+    assert raised.value.returncode == 1
+
+
+@override_settings(USE_X_FORWARDED_HOST=True)
+def test_a_recorded_forwarded_host_does_not_stand_in_for_the_host(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({"path": "/echo/", "headers": {"X-Forwarded-Host": "evil.com"}}))
+    stats = replay_file(path, ReplayOptions())
+    assert stats.views["echo"].statuses == {"200": 1}
+
+
+def test_4xx_answers_are_counted_apart_from_errors_and_do_not_fail_the_replay(tmp_path):
+    """A log holds 404s and 405s that production answered too: worth seeing, not a failure."""
+    log = write_log(
+        tmp_path / "a.log",
+        ["GET /books/create/ HTTP/1.1"] * 3
+        + ["GET /unavailable/ HTTP/1.1"]
+        + ["GET /echo/ HTTP/1.1"] * 2,
+    )
+    out, _ = replay(log, no_files=True)
+    assert "1 error (5xx or raised), 3 client errors (405: 3)." in out
+    header = next(line for line in out.splitlines() if line.lstrip().startswith("share"))
+    assert header.split()[10:13] == ["errors", "4xx", "view"]
+    rows = {line.split()[9]: line.split() for line in out.splitlines() if "profile_view" in line}
+    assert rows["book-create"][7:9] == ["0", "3"]
+    assert rows["unavailable"][7:9] == ["1", "0"]
+
+
 def test_a_compare_file_that_never_ends_is_a_one_line_error(tmp_path):
     log = write_log(tmp_path / "a.log", ["GET /echo/ HTTP/1.1"])
     with pytest.raises(CommandError) as raised:

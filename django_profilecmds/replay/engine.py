@@ -179,6 +179,7 @@ class Replayer:
 
     def run(self, source: Source, progress: Progress | None) -> ReplayStats:
         stats = self.stats
+        check_replay_host(self.options.host)
         with self.harness as harness:
             if self.options.user is not None:
                 self._check_user(self.options.user)
@@ -274,6 +275,16 @@ class Replayer:
         self.stats.user = describe_user(resolve_user(user))
 
 
+def check_replay_host(host: str | None) -> None:
+    """Fail before replaying anything when ALLOWED_HOSTS rejects the Host every request is
+    sent with (recorded Host and X-Forwarded-Host headers are dropped): each one would be
+    answered 400 by Django."""
+    from django_profilecmds.replay.sources import ReplayRequest
+    from django_profilecmds.request_builder import check_host, default_host
+
+    check_host(build_request(ReplayRequest("GET", "/"), None, host), host or default_host())
+
+
 def build_request(request: Any, identity: Any, host: str | None) -> Any:
     """A Django request for a recorded one, logged in as ``identity``."""
     from django.http.request import HttpHeaders
@@ -362,10 +373,11 @@ def replay_in_workers(
                 "processes; use a database file or a server."
             )
     short = any(connections[alias].vendor == "sqlite" for alias in connections)
+    check_replay_host(options.host)  # clear errors before any process starts
     if options.user is not None:
         from django_profilecmds.users import resolve_user
 
-        resolve_user(options.user)  # a clear error before any process starts
+        resolve_user(options.user)
     # Children must open their own connections, never share the parent's sockets or files.
     connections.close_all()
     read = context.Value("q", 0, lock=False)

@@ -7,8 +7,8 @@ loaded whole, once, when the source is opened. Lines or entries that are not req
 counted, and the first ``MAX_PROBLEMS`` kept; they are never fatal. A pipe (``/dev/stdin``) is
 read once, from its first byte: what detection looked at is given back (see ``peeking``).
 
-Recorded cookies, Host and hop-by-hop headers are dropped: the replay logs in its own user and
-sends its own Host, and recorded cookies are someone's session.
+Recorded cookies, Host, X-Forwarded-Host and hop-by-hop headers are dropped: the replay logs in
+its own user and sends its own Host, and recorded cookies are someone's session.
 """
 
 from __future__ import annotations
@@ -33,7 +33,16 @@ PROBLEM_TEXT = 120  # characters of an offending line kept for display
 MAX_LINE = 64 * 1024  # characters; a longer line is not a request
 DETECT_LINES = 20
 DROPPED_HEADERS = frozenset(
-    {"cookie", "host", "content-length", "connection", "transfer-encoding", "keep-alive", "upgrade"}
+    {
+        "cookie",
+        "host",
+        "x-forwarded-host",  # with USE_X_FORWARDED_HOST, it would stand in for --host
+        "content-length",
+        "connection",
+        "transfer-encoding",
+        "keep-alive",
+        "upgrade",
+    }
 )
 
 

@@ -51,7 +51,7 @@ def render_replay(
         lines.append("")
         header = (
             f"{'share':>6} {'requests':>8} {'mean ms':>8} {'p50 ms':>7} {'p95 ms':>7} "
-            f"{'queries':>7} {'N+1':>5} {'errors':>6}  view  ->  dig in with"
+            f"{'queries':>7} {'N+1':>5} {'errors':>6} {'4xx':>5}  view  ->  dig in with"
         )
         lines.append(header)
         for view in views[:top]:
@@ -59,7 +59,8 @@ def render_replay(
             lines.append(
                 f"{stats.share(view):>6.1%} {view.requests:>8} {ms(view.mean):>8} "
                 f"{approx + ms(view.p50):>7} {approx + ms(view.p95):>7} "
-                f"{view.queries_per_request:>7.1f} {view.flagged_requests:>5} {view.errors:>6}  "
+                f"{view.queries_per_request:>7.1f} {view.flagged_requests:>5} {view.errors:>6} "
+                f"{view.client_errors:>5}  "
                 f"{view.view}  ->  "
                 f"{dig_command(view.slowest_method, view.slowest_path, user, program)}"
             )
@@ -99,6 +100,9 @@ def summary_line(stats: ReplayStats, user: str | None) -> str:
     )
     if stats.errors:
         text += f", {plural(stats.errors, 'error')} (5xx or raised)"
+    if stats.client_errors:
+        statuses = ", ".join(f"{status}: {n}" for status, n in stats.client_statuses().items())
+        text += f", {plural(stats.client_errors, 'client error')} ({statuses})"
     if stats.emails:
         text += f", {plural(stats.emails, 'email')} captured, not sent"
     text += ". Every request was rolled back."
