@@ -467,6 +467,74 @@ def test_4xx_answers_are_counted_apart_from_errors_and_do_not_fail_the_replay(tm
     assert rows["unavailable"][7:9] == ["1", "0"]
 
 
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (a zombie holds no files or connections, only its exit status)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_end_when_the_replay_is_killed(tmp_path):
+    """Killed with SIGKILL, the replay left its workers replaying for minutes, holding the
+    database files."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    log = timed_log(tmp_path / "slow.log", count=3000)  # 18 s of views: far longer than the test
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(root),
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "PROFILECMDS_TEST_DB_DIR": str(tmp_path),
+    }
+    command = [sys.executable, "-m", "django", "profile_replay", str(log), "--workers", "2"]
+    parent = subprocess.Popen(
+        [*command, "--no-files"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        while len(workers) < 2 and time.monotonic() < deadline and parent.poll() is None:
+            time.sleep(0.1)
+            workers = children_of(parent.pid)
+        assert len(workers) == 2, "the workers did not start"
+        time.sleep(1)  # replaying
+        assert all(running(pid) for pid in workers)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    deadline = time.monotonic() + 5
+    while any(running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid in workers if running(pid)]
+    for pid in left:  # do not leave them behind whatever the outcome
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "workers outlived the replay"
+
+
 def test_a_compare_file_that_never_ends_is_a_one_line_error(tmp_path):
     log = write_log(tmp_path / "a.log", ["GET /echo/ HTTP/1.1"])
     with pytest.raises(CommandError) as raised:

@@ -12,7 +12,10 @@ source, makes the same sampling and limit decisions (same seed, same order) and 
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
+import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -26,6 +29,8 @@ from django_profilecmds.exceptions import ProfileCmdsError
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 PROGRESS_EVERY = 0.2  # seconds between progress reports
+PARENT_POLL = 0.5  # seconds between a worker's checks that the replay's process is alive
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 class Source(Protocol):
@@ -382,9 +387,12 @@ def replay_in_workers(
     connections.close_all()
     read = context.Value("q", 0, lock=False)
     results = context.SimpleQueue()
+    parent = os.getpid()
     processes = [
         context.Process(
-            target=_worker, args=(open_source, options, index, short, read, results), daemon=True
+            target=_worker,
+            args=(open_source, options, index, short, read, results, parent),
+            daemon=True,
         )
         for index in range(options.workers)
     ]
@@ -428,7 +436,9 @@ def _worker(
     short: bool,
     read: Any,
     results: Any,
+    parent: int,
 ) -> None:
+    _end_with(parent)
     try:
 
         def report(count: int) -> None:
@@ -445,6 +455,31 @@ def _worker(
         from django.db import connections
 
         connections.close_all()
+
+
+def _end_with(parent: int) -> None:
+    """End this worker as soon as the replay's process ``parent`` ends, even killed by SIGKILL:
+    a worker left behind would replay on for minutes, holding connections and database files.
+    Nothing of a worker needs cleaning up: its transactions roll back as its connections drop.
+    """
+    import threading
+
+    if sys.platform.startswith("linux"):
+        # The kernel kills it when the thread that forked it ends; that thread waits for the
+        # workers in replay_in_workers, so that is when the process ends.
+        import contextlib
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):  # no prctl: the thread still watches
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    # Elsewhere, and if the parent ended before the call above: an orphan gets a new parent.
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL)
+    os._exit(1)
 
 
 def _in_memory(name: Any) -> bool:
