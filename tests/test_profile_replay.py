@@ -220,8 +220,11 @@ def test_profile_view_repeat_save_and_compare(tmp_path):
 
 
 @pytest.mark.django_db(databases="__all__", transaction=True)
-def test_workers_merge_to_the_single_process_counts(tmp_path):
+def test_workers_merge_to_the_single_process_counts(tmp_path, monkeypatch):
+    from django_profilecmds.replay import engine
     from tests.testapp.models import Author
+
+    monkeypatch.setattr(engine, "usable_cpus", lambda: 1)
 
     author = Author.objects.create(name="Committed")  # workers see committed rows only
     Book.objects.bulk_create(Book(title=f"B{i}", author=author) for i in range(8))
@@ -229,6 +232,10 @@ def test_workers_merge_to_the_single_process_counts(tmp_path):
     single = replay_file(log, ReplayOptions())
     parallel = replay_file(log, ReplayOptions(workers=2))
     assert parallel.replayed == single.replayed > 0
+    assert parallel.warnings == [
+        "2 workers shared 1 CPU: they waited for each other, so the times are longer than one "
+        "request alone takes."
+    ]
     assert parallel.read == single.read and parallel.problem_count == single.problem_count
     assert parallel.not_found == single.not_found
     assert parallel.skipped_methods == single.skipped_methods
@@ -608,6 +615,8 @@ def test_control_characters_from_the_traffic_are_escaped_in_what_is_shown(tmp_pa
         (["--nplusone-threshold", "-5"], "--nplusone-threshold must be at least 2, got -5."),
         (["--top", "-1"], "--top must be at least 1, got -1."),
         (["--top", "0"], "--top must be at least 1, got 0."),
+        (["--workers", "-2"], "--workers must be at least 1, got -2."),
+        (["--workers", "300"], "--workers must be at most 32, got 300."),
         (["--user", ""], "--user is empty"),
     ],
 )

@@ -29,6 +29,9 @@ from django_profilecmds.exceptions import ProfileCmdsError
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 PROGRESS_EVERY = 0.2  # seconds between progress reports
+# A fixed cap, so that a command works alike on every machine: each worker is a process with
+# connections of its own, and workers beyond the CPUs only compete for them (and are warned of).
+MAX_WORKERS = 32
 PARENT_POLL = 0.5  # seconds between a worker's checks that the replay's process is alive
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -66,6 +69,8 @@ class ReplayOptions:
             raise InvalidOption(f"--sample is a fraction in (0, 1], got {self.sample}.")
         if self.workers < 1:
             raise InvalidOption(f"--workers must be at least 1, got {self.workers}.")
+        if self.workers > MAX_WORKERS:
+            raise InvalidOption(f"--workers must be at most {MAX_WORKERS}, got {self.workers}.")
         if self.nplusone_threshold < 2:
             raise InvalidOption(
                 f"--nplusone-threshold must be at least 2, got {self.nplusone_threshold}."
@@ -424,9 +429,23 @@ def replay_in_workers(
     if failure is not None:
         raise ProfileCmdsError(failure)
     assert merged is not None
+    cpus = usable_cpus()
+    if options.workers > cpus:
+        merged.warnings.append(
+            f"{options.workers} workers shared {cpus} CPU{'s' if cpus > 1 else ''}: they "
+            "waited for each other, so the times are longer than one request alone takes."
+        )
     if progress is not None:
         progress(read.value)
     return merged
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (a container or ``taskset`` may allow fewer)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on macOS
+        return os.cpu_count() or 1
 
 
 def _worker(
