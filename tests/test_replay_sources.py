@@ -455,6 +455,30 @@ def test_json_nested_too_deeply_is_a_reason_not_a_recursion_error(tmp_path):
         open_source(har)
 
 
+def test_a_pipe_is_read_once_from_its_first_byte(tmp_path):
+    import os
+    import threading
+
+    data = (FIXTURES / "common.log").read_bytes()
+    read_end, write_end = os.pipe()
+
+    def feed() -> None:
+        with open(write_end, "wb") as pipe:
+            pipe.write(data)
+
+    threading.Thread(target=feed, daemon=True).start()
+    try:
+        source = open_source(Path(f"/dev/fd/{read_end}"))
+        assert not source.rereadable
+        assert (source.format, len(list(source)), source.problem_count) == ("combined", 204, 6)
+        assert not source.rereadable
+        with pytest.raises(SourceError, match="is a pipe or a device, which can be read only once"):
+            list(source)
+    finally:
+        os.close(read_end)
+    assert open_source(FIXTURES / "common.log").rereadable
+
+
 def test_rotated_gzip_logs_are_read_as_they_are(tmp_path):
     packed = tmp_path / "access.log.1.gz"
     with gzip.open(packed, "wb") as handle:

@@ -115,11 +115,8 @@ class RequestSource:
         self.problems: list[Problem] = []
         self._entries = entries
         self._opened = opened
-
-    @property
-    def rereadable(self) -> bool:
-        """Whether it can be iterated more than once (by each worker of a replay, say)."""
-        return self._opened is None
+        # Whether it can be iterated more than once (by each worker of a replay, say).
+        self.rereadable = opened is None
 
     def __iter__(self) -> Iterator[ReplayRequest]:
         self.problem_count = 0
@@ -133,10 +130,10 @@ class RequestSource:
     def _lines(self, parse: Callable[[str, int], ReplayRequest]) -> Iterator[ReplayRequest]:
         number = 0
         opened, self._opened = self._opened, None
-        if opened is None and self.path.is_file():
-            opened = _peek(self.path)
-        if opened is None:
+        if opened is None and not self.rereadable:
             raise SourceError(f"{self.path} is a pipe or a device, which can be read only once.")
+        if opened is None:
+            opened = _peek(self.path)
         with opened.text() as handle:
             readline = handle.readline
             try:
