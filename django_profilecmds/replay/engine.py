@@ -444,7 +444,7 @@ def usable_cpus() -> int:
     """The CPUs this process may run on (a container or ``taskset`` may allow fewer)."""
     try:
         return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on macOS
+    except (AttributeError, OSError):  # macOS has no sched_getaffinity
         return os.cpu_count() or 1
 
 
@@ -484,8 +484,8 @@ def _end_with(parent: int) -> None:
     import threading
 
     if sys.platform.startswith("linux"):
-        # The kernel kills it when the thread that forked it ends; that thread waits for the
-        # workers in replay_in_workers, so that is when the process ends.
+        # SIGKILL when the thread that forked this worker ends; that thread waits in
+        # replay_in_workers until every worker has reported, so it ends with the process.
         import contextlib
         import ctypes
 
