@@ -27,7 +27,6 @@ class Peeked:
 
     head: bytes  # the first PEEK_BYTES bytes of the content (fewer if that is all it has)
     content: io.BufferedReader  # gunzipped when the file starts with the gzip magic bytes
-    cut_short: bool  # reading the head hit the end of a gzip file cut off, or broken data
     rereadable: bool  # a regular file, which can be opened again; not a pipe or a device
 
     def text(self) -> IO[str]:
@@ -54,16 +53,17 @@ def peek(path: Path) -> Peeked:
         content: io.BufferedIOBase = io.BufferedReader(Prefixed(magic, file))
         if magic == GZIP_MAGIC:
             content = gzip.GzipFile(fileobj=content, mode="rb")
-        head, cut_short = read_head(content, PEEK_BYTES)
+        head = read_head(content, PEEK_BYTES)
     except BaseException:
         file.close()
         raise
-    return Peeked(head, io.BufferedReader(Prefixed(head, content, [file])), cut_short, rereadable)
+    return Peeked(head, io.BufferedReader(Prefixed(head, content, [file])), rereadable)
 
 
-def read_head(stream: io.BufferedIOBase, limit: int) -> tuple[bytes, bool]:
-    """Up to ``limit`` bytes from ``stream``, and whether it failed after some: what came
-    before a cut in a gzip file can be read, and reading again fails again at the cut."""
+def read_head(stream: io.BufferedIOBase, limit: int) -> bytes:
+    """Up to ``limit`` bytes from ``stream``. A failure after some is left for whoever reads
+    on: what came before a cut in a gzip file can be read, and reading again fails again at
+    the cut."""
     chunks: list[bytes] = []
     size = 0
     while size < limit:
@@ -72,12 +72,12 @@ def read_head(stream: io.BufferedIOBase, limit: int) -> tuple[bytes, bool]:
         except (EOFError, OSError, zlib.error):  # gzip.BadGzipFile is an OSError
             if not chunks:
                 raise
-            return b"".join(chunks), True
+            break
         if not chunk:
             break
         chunks.append(chunk)
         size += len(chunk)
-    return b"".join(chunks), False
+    return b"".join(chunks)
 
 
 class Prefixed(io.RawIOBase):
