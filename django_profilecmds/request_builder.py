@@ -83,13 +83,19 @@ class RequestBuilder:
 
     def check_host(self) -> None:
         """Fail early, with the fix, when ALLOWED_HOSTS would reject the Host header."""
-        try:
-            self.build().get_host()
-        except DisallowedHost as exc:
-            raise HostNotAllowed(
-                f"The Host {self.host!r} is not in ALLOWED_HOSTS ({exc}). "
-                f"Pass --host with an allowed name, e.g. --host {_suggest_host()}."
-            ) from None
+        check_host(self.build(), self.host)
+
+
+def check_host(request: HttpRequest, host: str) -> None:
+    """Raise :class:`HostNotAllowed`, with the fix, when ALLOWED_HOSTS rejects the Host of
+    ``request`` (``host``, unless a header such as X-Forwarded-Host overrides it)."""
+    try:
+        request.get_host()
+    except DisallowedHost as exc:
+        raise HostNotAllowed(
+            f"The Host {host!r} is not in ALLOWED_HOSTS ({exc}). "
+            f"Pass --host with an allowed name, e.g. --host {_suggest_host()}."
+        ) from None
 
 
 def _suggest_host() -> str:

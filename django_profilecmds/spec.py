@@ -202,17 +202,27 @@ def load_json_body(value: str | None) -> str | None:
         return None
     text = value
     if value.startswith("@"):
+        from django_profilecmds.exceptions import InputTooLarge
+        from django_profilecmds.limits import MAX_JSON_BODY, read_limited
+
         path = Path(value[1:]).expanduser()
         try:
-            text = path.read_text(encoding="utf-8")
+            with path.open("rb") as handle:
+                text = read_limited(handle, MAX_JSON_BODY).decode("utf-8")
+        except InputTooLarge as exc:
+            raise InvalidOption(
+                f"The --json file {str(path)!r} is {exc}, the most a request body may be."
+            ) from None
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise InvalidOption(f"Cannot read the --json file {str(path)!r}: {reason}.") from exc
+    source = f"the file {value[1:]!r}" if value.startswith("@") else "--json"
     try:
         json.loads(text)
     except json.JSONDecodeError as exc:
-        source = f"the file {value[1:]!r}" if value.startswith("@") else "--json"
         raise InvalidOption(
             f"{source} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
         ) from exc
+    except RecursionError:
+        raise InvalidOption(f"{source} is not valid JSON: it is nested too deeply.") from None
     return text

@@ -110,6 +110,7 @@ def test_saved_file_round_trips(tmp_path, settings):
             '"entries": {"a": {"samples": [], "queries_per_request": 1}}}',
             "malformed entries",
         ),
+        ("[" * 50_000, r"is not JSON \(nested too deeply\)"),
     ],
 )
 def test_a_bad_compare_file_is_a_clear_error(tmp_path, content, message):
@@ -118,6 +119,33 @@ def test_a_bad_compare_file_is_a_clear_error(tmp_path, content, message):
         path.write_text(content)
     with pytest.raises(ProfileCmdsError, match=message):
         load_samples(path)
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"samples": [0.1, float("nan")]}, "sample 2 of 'a' is nan, not a finite number"),
+        ({"samples": [float("inf")]}, "sample 1 of 'a' is inf, not a finite number"),
+        ({"samples": [0.1, -0.2]}, "sample 2 of 'a' is -0.2, not a finite number"),
+        ({"samples": [True]}, "sample 1 of 'a' is a boolean, not a finite number"),
+        ({"samples": [10**400]}, "sample 1 of 'a' is a number too large, not a finite number"),
+        ({"samples": "0.1"}, """'a' has no "samples" list"""),
+        ({"queries_per_request": float("nan")}, """the "queries_per_request" of 'a' is nan"""),
+        ({"queries_per_request": None}, """the "queries_per_request" of 'a' is missing or null"""),
+        ({"queries_per_request": -1}, """the "queries_per_request" of 'a' is -1, not a finite"""),
+    ],
+)
+def test_a_compare_file_with_impossible_samples_is_a_clear_error(tmp_path, entry, problem):
+    """NaN, infinities and negative times used to reach the test, which raised ValueError."""
+    path = tmp_path / "baseline.json"
+    document = samples_document(
+        "replay", "a.log", {"a": {"samples": [0.1], "queries_per_request": 1}}
+    )
+    document["entries"]["a"].update(entry)
+    path.write_text(json.dumps(document))
+    with pytest.raises(ProfileCmdsError) as raised:
+        load_samples(path)
+    assert str(raised.value).startswith(f"--compare: {path} has malformed entries: {problem}")
 
 
 def test_saved_json_is_plain(tmp_path):

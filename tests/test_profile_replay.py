@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import json
+import os
+import threading
 from collections import Counter
 from io import StringIO
 from pathlib import Path
@@ -216,8 +220,11 @@ def test_profile_view_repeat_save_and_compare(tmp_path):
 
 
 @pytest.mark.django_db(databases="__all__", transaction=True)
-def test_workers_merge_to_the_single_process_counts(tmp_path):
+def test_workers_merge_to_the_single_process_counts(tmp_path, monkeypatch):
+    from django_profilecmds.replay import engine
     from tests.testapp.models import Author
+
+    monkeypatch.setattr(engine, "usable_cpus", lambda: 1)
 
     author = Author.objects.create(name="Committed")  # workers see committed rows only
     Book.objects.bulk_create(Book(title=f"B{i}", author=author) for i in range(8))
@@ -225,6 +232,10 @@ def test_workers_merge_to_the_single_process_counts(tmp_path):
     single = replay_file(log, ReplayOptions())
     parallel = replay_file(log, ReplayOptions(workers=2))
     assert parallel.replayed == single.replayed > 0
+    assert parallel.warnings == [
+        "2 workers shared 1 CPU: they waited for each other, so the times are longer than one "
+        "request alone takes."
+    ]
     assert parallel.read == single.read and parallel.problem_count == single.problem_count
     assert parallel.not_found == single.not_found
     assert parallel.skipped_methods == single.skipped_methods
@@ -358,12 +369,254 @@ def test_every_replayed_request_carries_the_user(member, tmp_path):
     assert stats.views["private"].statuses == {"200": 3}
 
 
+def pipe_path(data: bytes, fds: list[int]) -> str:
+    """A real pipe fed ``data`` by a thread, as a path (``/dev/fd/N``), as the shell's
+    ``cat access.log | manage.py profile_replay /dev/stdin`` gives one."""
+    read_end, write_end = os.pipe()
+    fds.append(read_end)
+
+    def feed() -> None:
+        # A broken pipe: the test failed before reading all of it.
+        with contextlib.suppress(BrokenPipeError), open(write_end, "wb") as pipe:
+            pipe.write(data)
+
+    threading.Thread(target=feed, daemon=True).start()
+    return f"/dev/fd/{read_end}"
+
+
+@pytest.mark.parametrize("kind", ["log", "gzip", "jsonl", "har"])
+def test_traffic_from_a_pipe_is_replayed_whole(tmp_path, kind):
+    """Detecting the format read the start of the pipe, which was then lost (and so was what
+    the progress bar counted): 3,436 of 5,000 lines were replayed."""
+    count = 3000
+    lines = [
+        LINE.format(n=i % 250, s=i % 60, request=f"GET /echo/?i={i} HTTP/1.1", status=200)
+        for i in range(count)
+    ]
+    if kind == "jsonl":
+        lines = [json.dumps({"path": f"/echo/?i={i}"}) for i in range(count)]
+    data = ("\n".join(lines) + "\n").encode()
+    if kind == "gzip":
+        data = gzip.compress(data)
+    if kind == "har":
+        entries = [
+            {"request": {"method": "GET", "url": f"http://h/echo/?i={i}"}} for i in range(count)
+        ]
+        data = json.dumps({"log": {"version": "1.2", "entries": entries}}).encode()
+    fds: list[int] = []
+    out = StringIO()
+    try:
+        call_command(
+            "profile_replay", pipe_path(data, fds), no_files=True, stdout=out, stderr=Terminal()
+        )
+        if kind != "har":  # a HAR document is loaded whole, so workers can share it
+            with pytest.raises(CommandError, match="save it to a file first"):
+                replay(pipe_path(data, fds), workers=2, no_files=True)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    assert (
+        f"Replayed {count:,} requests" in out.getvalue()
+        or f"Replayed {count} requests" in out.getvalue()
+    )
+    assert "not requests" not in out.getvalue()
+
+
+def test_a_har_past_the_cap_is_a_one_line_error(tmp_path, monkeypatch):
+    from django_profilecmds.replay import sources
+
+    monkeypatch.setattr(sources, "MAX_HAR", 100_000)
+    entry = {"request": {"method": "GET", "url": "http://h/echo/"}}
+    har = tmp_path / "big.har.gz"
+    har.write_bytes(gzip.compress(json.dumps({"log": {"entries": [entry] * 5000}}).encode()))
+    with pytest.raises(CommandError) as raised:
+        replay(har, no_files=True)
+    assert str(raised.value).startswith(
+        f"{har} is larger than 100,000 bytes (uncompressed), the most read of a HAR file"
+    )
+    assert "\n" not in str(raised.value) and raised.value.returncode == 1
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_host_that_allowed_hosts_rejects_fails_before_anything_is_replayed(tmp_path, workers):
+    """Every request was answered 400 (DisallowedHost), and the replay exited 0 with 0 errors."""
+    log = write_log(tmp_path / "a.log", ["GET /echo/ HTTP/1.1"] * 3)
+    with pytest.raises(CommandError) as raised:
+        replay(log, host="evil.com", workers=workers, no_files=True)
+    message = str(raised.value)
+    assert message.startswith("The Host 'evil.com' is not in ALLOWED_HOSTS")
+    assert message.endswith("Pass --host with an allowed name, e.g. --host shop.example.com.")
+    assert raised.value.returncode == 1
+
+
+@override_settings(USE_X_FORWARDED_HOST=True)
+def test_a_recorded_forwarded_host_does_not_stand_in_for_the_host(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({"path": "/echo/", "headers": {"X-Forwarded-Host": "evil.com"}}))
+    stats = replay_file(path, ReplayOptions())
+    assert stats.views["echo"].statuses == {"200": 1}
+
+
+def test_4xx_answers_are_counted_apart_from_errors_and_do_not_fail_the_replay(tmp_path):
+    """A log holds 404s and 405s that production answered too: worth seeing, not a failure."""
+    log = write_log(
+        tmp_path / "a.log",
+        ["GET /books/create/ HTTP/1.1"] * 3
+        + ["GET /unavailable/ HTTP/1.1"]
+        + ["GET /echo/ HTTP/1.1"] * 2,
+    )
+    out, _ = replay(log, no_files=True)
+    assert "1 error (5xx or raised), 3 client errors (405: 3)." in out
+    header = next(line for line in out.splitlines() if line.lstrip().startswith("share"))
+    assert header.split()[10:13] == ["errors", "4xx", "view"]
+    rows = {line.split()[9]: line.split() for line in out.splitlines() if "profile_view" in line}
+    assert rows["book-create"][7:9] == ["0", "3"]
+    assert rows["unavailable"][7:9] == ["1", "0"]
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (a zombie holds no files or connections, only its exit status)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_end_when_the_replay_is_killed(tmp_path):
+    """Killed with SIGKILL, the replay left its workers replaying for minutes, holding the
+    database files."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    log = timed_log(tmp_path / "slow.log", count=3000)  # 18 s of views: far longer than the test
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(root),
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "PROFILECMDS_TEST_DB_DIR": str(tmp_path),
+    }
+    command = [sys.executable, "-m", "django", "profile_replay", str(log), "--workers", "2"]
+    parent = subprocess.Popen(
+        [*command, "--no-files"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        while len(workers) < 2 and time.monotonic() < deadline and parent.poll() is None:
+            time.sleep(0.1)
+            workers = children_of(parent.pid)
+        assert len(workers) == 2, "the workers did not start"
+        time.sleep(1)  # replaying
+        assert all(running(pid) for pid in workers)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    deadline = time.monotonic() + 5
+    while any(running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid in workers if running(pid)]
+    for pid in left:  # do not leave them behind whatever the outcome
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "workers outlived the replay"
+
+
+def test_a_compare_file_that_never_ends_is_a_one_line_error(tmp_path):
+    log = write_log(tmp_path / "a.log", ["GET /echo/ HTTP/1.1"])
+    with pytest.raises(CommandError) as raised:
+        replay(log, compare="/dev/zero", no_files=True)
+    assert str(raised.value) == (
+        "--compare: /dev/zero is larger than 64 MiB, far more than --save writes; "
+        "is it the right file?"
+    )
+    assert raised.value.returncode == 1
+
+
+def test_a_compare_file_with_nan_samples_is_a_one_line_error(tmp_path):
+    log = timed_log(tmp_path / "timed.log", count=3)
+    replay(log, save=tmp_path / "before.json", no_files=True)
+    saved = json.loads((tmp_path / "before.json").read_text())
+    saved["entries"]["steady"]["samples"][1] = float("nan")
+    (tmp_path / "before.json").write_text(json.dumps(saved))
+    with pytest.raises(CommandError) as raised:
+        replay(log, compare=tmp_path / "before.json", no_files=True)
+    assert str(raised.value) == (
+        f"--compare: {tmp_path / 'before.json'} has malformed entries: sample 2 of 'steady' is "
+        "nan, not a finite number of seconds of 0 or more."
+    )
+    assert raised.value.returncode == 1
+
+
+def test_a_nul_byte_in_a_user_skips_that_line_and_not_the_replay(member, tmp_path):
+    """On PostgreSQL, which refuses NUL bytes in text, looking the user up aborted the replay."""
+    rows = [
+        {"path": "/private/", "user": member.email},
+        {"path": "/private/", "user": "ada\u0000@example.com"},
+        {"path": "/private/", "user": member.email},
+    ]
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    out, _ = replay(path, no_files=True)
+    assert "Replayed 2 requests" in out
+    assert 'line 2: a control character (0x00) in "user"' in out
+    assert "no such user" not in out
+
+
+def test_control_characters_from_the_traffic_are_escaped_in_what_is_shown(tmp_path):
+    attack = "\x1b]0;owned\x07\x1b[2J\u202enot a log line\rGET /fake/"
+    log = write_log(
+        tmp_path / "a.log",
+        ["GET /echo/ HTTP/1.1", f"!{attack}", "GET /echo/?q=%1B HTTP/1.1"]
+        + ['!::1 - - [20/Nov/2026:10:00:00 +0000] "GET /echo/ HTTP/1.1" 200 5 "-" "\x1b[31m"'],
+    )
+    baseline = tmp_path / "before.json"
+    baseline.write_text(
+        json.dumps(
+            {
+                "format": "django-profilecmds/samples",
+                "version": 1,
+                "entries": {"\x1b[2Jecho": {"samples": [0.01] * 5, "queries_per_request": 0}},
+            }
+        )
+    )
+    out, err = replay(log, output_dir=tmp_path / "p", compare=baseline)
+    assert "\x1b" not in out + err and "\r" not in out and "\u202e" not in out
+    assert "line 2: not a combined or common log line: \\x1b]0;owned\\x07\\x1b[2J\\u202e" in out
+    assert "\\x1b[31m" in out
+    assert "\\x1b[2Jecho" in out
+    page = next((tmp_path / "p").glob("replay-*.html")).read_text()
+    assert "\x1b" not in page and "\\x1b]0;owned" in page
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--nplusone-threshold", "-5"], "--nplusone-threshold must be at least 2, got -5."),
         (["--top", "-1"], "--top must be at least 1, got -1."),
         (["--top", "0"], "--top must be at least 1, got 0."),
+        (["--workers", "-2"], "--workers must be at least 1, got -2."),
+        (["--workers", "300"], "--workers must be at most 32, got 300."),
         (["--user", ""], "--user is empty"),
     ],
 )

@@ -129,6 +129,15 @@ def test_json_body_inline_and_from_file(db, tmp_path):
     assert json.loads(echoed["body"]) == payload
 
 
+def test_a_json_file_that_never_ends_is_a_one_line_error(db):
+    with pytest.raises(CommandError) as raised:
+        profile_view("/echo/", method="POST", json="@/dev/zero", no_files=True)
+    assert str(raised.value) == (
+        "The --json file '/dev/zero' is larger than 16 MiB, the most a request body may be."
+    )
+    assert raised.value.returncode == 1
+
+
 def test_get_data_joins_the_query_string(db, tmp_path):
     out, _ = profile_view("/echo/?q=1", data=["q=2", "page=3"], output_dir=tmp_path)
     echoed = json.loads(report_json(out)["response"]["body_preview"])

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from django_profilecmds.replay import sources
 from django_profilecmds.replay.sources import (
     FORMATS,
     MAX_LINE,
@@ -260,6 +261,59 @@ def test_har_entries_in_detail(tmp_path):
     ]
 
 
+SECRET = "s3cret-token-value"
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"headers": 5}, '"headers" is a number, not an array'),
+        ({"headers": True}, '"headers" is a boolean, not an array'),
+        ({"headers": {"Authorization": SECRET}}, '"headers" is an object, not an array'),
+        (
+            {"headers": [{"name": "Authorization", "value": SECRET}, 7]},
+            '"headers" item 2 is a number, not an object',
+        ),
+        (
+            {"headers": [{"name": "X-Token", "value": {"v": SECRET}}]},
+            '"headers" item 1 has a "value" that is an object, not a string',
+        ),
+        (
+            {"headers": [{"name": 3, "value": SECRET}]},
+            '"headers" item 1 has a "name" that is a number, not a string',
+        ),
+        ({"queryString": 1.5}, '"queryString" is a number, not an array'),
+        ({"queryString": [SECRET]}, '"queryString" item 1 is a string, not an object'),
+        ({"cookies": False}, '"cookies" is a boolean, not an array'),
+        (
+            {"cookies": [{"name": "sessionid", "value": None}]},
+            '"cookies" item 1 has a "value" that is null, not a string',
+        ),
+        ({"postData": 0}, '"postData" is a number, not an object'),
+        ({"postData": SECRET}, '"postData" is a string, not an object'),
+        ({"postData": {"text": 12}}, '"postData.text" is a number, not a string'),
+        (
+            {"postData": {"mimeType": ["x"], "text": SECRET}},
+            '"postData.mimeType" is an array, not a string',
+        ),
+        (
+            {"postData": {"params": {"password": SECRET}}},
+            '"postData.params" is an object, not an array',
+        ),
+    ],
+)
+def test_har_entries_with_fields_of_the_wrong_type_are_skipped(tmp_path, fields, reason):
+    good = {"request": {"method": "GET", "url": "https://h.example/books/"}}
+    bad = {"request": {"method": "GET", "url": "https://h.example/echo/", **fields}}
+    har = tmp_path / "x.har"
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": [good, bad, good]}}))
+    source = open_source(har)
+    assert [request.line for request in source] == [1, 3]
+    assert source.problem_count == 1
+    assert [(p.line, p.reason) for p in source.problems] == [(2, reason)]
+    assert SECRET not in source.problems[0].reason
+
+
 def test_json_lines_users_bodies_and_headers(tmp_path):
     path = tmp_path / "r.jsonl"
     rows = [
@@ -322,6 +376,107 @@ def test_each_kind_of_broken_json_line_says_why(tmp_path):
         '"user" is a boolean, not a string or an integer',
         '"body" is a number, not a string, object or array',
     ]
+
+
+def test_control_characters_in_paths_users_and_headers_skip_the_line(tmp_path):
+    rows = [
+        {"path": "/echo/", "user": "ada\u0000@example.com"},
+        {"path": "/echo/\u0000"},
+        {"path": "/echo/?q=\u001b[2J"},
+        {"path": "/echo/", "headers": {"X-Note": "a\r\nSet-Cookie: x=1"}},
+        {"path": "/echo/", "headers": {"X-\u001bNote": "1"}},
+        {"path": "/echo/", "user": "\u009b31m"},
+        {
+            "path": "/echo/",
+            "headers": {"X-Note": "tab\tseparated"},
+            "body": "NUL \u0000 is the view's",
+        },
+    ]
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    source = open_source(path)
+    [kept] = list(source)
+    assert (kept.line, kept.headers, kept.body) == (
+        7,
+        {"X-Note": "tab\tseparated"},
+        "NUL \x00 is the view's",
+    )
+    assert source.problem_count == 6
+    assert [(p.line, p.reason) for p in source.problems] == [
+        (1, 'a control character (0x00) in "user"'),
+        (2, "a control character (0x00) in the path"),
+        (3, "a control character (0x1b) in the path"),
+        (4, "a control character (0x0d) in the value of header 'X-Note'"),
+        (5, "a control character (0x1b) in a header name"),
+    ]
+    log = tmp_path / "access.log"
+    log.write_bytes(
+        f'::1 - - {T} "GET /echo/\x00 HTTP/1.1" 200 5 "-" "curl"\n'.encode()
+        + f'::1 - - {T} "GET /echo/ HTTP/1.1" 200 5 "-" "evil\x1b]0;owned\x07"\n'.encode()
+        + f'::1 - - {T} "GET /echo/ HTTP/1.1" 200 5 "-" "curl"\n'.encode()
+    )
+    source = open_source(log)
+    assert [request.line for request in source] == [3]
+    assert [p.reason for p in source.problems] == [
+        "a control character (0x00) in the path",
+        "a control character (0x1b) in the value of header 'User-Agent'",
+    ]
+    entries = [
+        {"request": {"method": "GET", "url": "https://h.example/echo/%00\u0000"}},
+        {
+            "request": {
+                "method": "GET",
+                "url": "https://h.example/echo/",
+                "headers": [{"name": "Referer", "value": "\u0007"}],
+            }
+        },
+    ]
+    har = tmp_path / "x.har"
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": entries}}))
+    source = open_source(har)
+    assert list(source) == []
+    assert [p.reason for p in source.problems] == [
+        "a control character (0x00) in the path",
+        "a control character (0x07) in the value of header 'Referer'",
+    ]
+
+
+def test_json_nested_too_deeply_is_a_reason_not_a_recursion_error(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"path": "/books/"}\n' + "[" * 50_000 + "\n" + '{"a":' * 10_000 + "\n")
+    source = open_source(path)
+    assert [request.line for request in source] == [1]
+    assert [p.reason for p in source.problems] == ["invalid JSON: nested too deeply"] * 2
+    path.write_text('{"a":' * 10_000 + "\n" + '{"path": "/books/"}\n')
+    assert detect_format(path) == "jsonl"
+    har = tmp_path / "deep.har"
+    har.write_text('{"log": {"version": "1.2", "entries": [' + "[" * 50_000)
+    with pytest.raises(SourceError, match="its JSON is nested too deeply"):
+        open_source(har)
+
+
+def test_a_pipe_is_read_once_from_its_first_byte(tmp_path):
+    import os
+    import threading
+
+    data = (FIXTURES / "common.log").read_bytes()
+    read_end, write_end = os.pipe()
+
+    def feed() -> None:
+        with open(write_end, "wb") as pipe:
+            pipe.write(data)
+
+    threading.Thread(target=feed, daemon=True).start()
+    try:
+        source = open_source(Path(f"/dev/fd/{read_end}"))
+        assert not source.rereadable
+        assert (source.format, len(list(source)), source.problem_count) == ("combined", 204, 6)
+        assert not source.rereadable
+        with pytest.raises(SourceError, match="is a pipe or a device, which can be read only once"):
+            list(source)
+    finally:
+        os.close(read_end)
+    assert open_source(FIXTURES / "common.log").rereadable
 
 
 def test_rotated_gzip_logs_are_read_as_they_are(tmp_path):
@@ -428,6 +583,55 @@ def test_broken_gzip_is_a_clear_error(tmp_path):
     path.write_bytes(b"\x1f\x8b\x08\x00" + b"\x00" * 6 + b"not deflate data at all")
     with pytest.raises(SourceError, match="Cannot read"):
         open_source(path)
+
+
+def gzip_bomb(path: Path, start: bytes, filler: bytes, size: int, end: bytes = b"") -> Path:
+    """A small gzip file that expands to ``size`` bytes and more."""
+    with gzip.open(path, "wb", compresslevel=9) as handle:
+        handle.write(start)
+        chunk = filler * (1024 * 1024 // len(filler))
+        for _ in range(size // len(chunk)):
+            handle.write(chunk)
+        handle.write(end)
+    return path
+
+
+def test_a_har_that_expands_past_the_cap_is_an_error_read_no_further(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "MAX_HAR", 2 * 1024 * 1024)
+    start = b'{"log": {"version": "1.2", "entries": ['
+    har = gzip_bomb(tmp_path / "bomb.har.gz", start, b" ", 48 * 1024 * 1024, b"]}}")
+    assert har.stat().st_size < 256 * 1024
+    tracemalloc.start()
+    try:
+        with pytest.raises(SourceError) as raised:
+            open_source(har)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert str(raised.value) == (
+        f"{har} is larger than 2 MiB (uncompressed), the most read of a HAR file, which is one "
+        "JSON document loaded whole: export fewer requests, or convert them to JSON lines, which "
+        "are read one line at a time."
+    )
+    assert peak < 8 * 1024 * 1024
+    small = gzip_bomb(tmp_path / "small.har.gz", start, b" ", 1024 * 1024, b"]}}")
+    assert list(open_source(small)) == []  # under the cap: read
+
+
+def test_a_log_that_expands_a_thousandfold_is_read_in_constant_memory(tmp_path):
+    line = f'203.0.113.7 - - {T} "GET /books/ HTTP/1.1" 200 5\n'.encode()
+    log = gzip_bomb(tmp_path / "bomb.log.gz", line, b"A", 48 * 1024 * 1024, b"\n" + line)
+    assert log.stat().st_size < 256 * 1024
+    tracemalloc.start()
+    try:
+        source = open_source(log)
+        requests = [request.line for request in source]
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert requests == [1, 3]
+    assert [p.reason for p in source.problems] == [f"line longer than {MAX_LINE:,} characters"]
+    assert peak < 2 * 1024 * 1024
 
 
 def test_long_logs_are_streamed_in_constant_memory(tmp_path):

@@ -54,6 +54,8 @@ def test_json_inline_file_and_errors(tmp_path):
         load_json_body(f"@{tmp_path / 'missing.json'}")
     with pytest.raises(InvalidOption, match="Is a directory"):
         load_json_body(f"@{tmp_path}")
+    with pytest.raises(InvalidOption, match="--json is not valid JSON: it is nested too deeply"):
+        load_json_body("[" * 50_000)
 
 
 def test_specs_validate_themselves():

@@ -10,6 +10,7 @@ developer machine; smaller shifts are "no significant change" however small the 
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,8 +161,16 @@ def save_samples(path: Path, document: dict[str, Any]) -> Path:
 
 def load_samples(path: Path) -> dict[str, Any]:
     """Read a file written by ``--save``; a clear error for anything else."""
+    from django_profilecmds.exceptions import InputTooLarge
+    from django_profilecmds.limits import MAX_BASELINE, read_limited
+
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            text = read_limited(handle, MAX_BASELINE).decode("utf-8")
+    except InputTooLarge as exc:
+        raise ProfileCmdsError(
+            f"--compare: {path} is {exc}, far more than --save writes; is it the right file?"
+        ) from None
     except FileNotFoundError:
         raise ProfileCmdsError(f"--compare: {path} does not exist.") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -170,6 +179,8 @@ def load_samples(path: Path) -> dict[str, Any]:
         document = json.loads(text)
     except ValueError as exc:
         raise ProfileCmdsError(f"--compare: {path} is not JSON ({exc}).") from None
+    except RecursionError:
+        raise ProfileCmdsError(f"--compare: {path} is not JSON (nested too deeply).") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ProfileCmdsError(
             f"--compare: {path} is not a file written by --save (of profile_replay or "
@@ -180,17 +191,58 @@ def load_samples(path: Path) -> dict[str, Any]:
             f"--compare: {path} has version {document.get('version')!r} of the samples format; "
             f"this version reads {VERSION}."
         )
-    entries = document.get("entries")
-    if not isinstance(entries, dict) or not all(
-        isinstance(entry, dict)
-        and isinstance(entry.get("samples"), list)
-        and len(entry["samples"]) > 0
-        and all(isinstance(value, (int, float)) for value in entry["samples"])
-        and isinstance(entry.get("queries_per_request"), (int, float))
-        for entry in entries.values()
-    ):
-        raise ProfileCmdsError(f"--compare: {path} has malformed entries.")
+    problem = _malformed(document.get("entries"))
+    if problem is not None:
+        raise ProfileCmdsError(f"--compare: {path} has malformed entries: {problem}.")
     return document
+
+
+def _malformed(entries: Any) -> str | None:
+    """What is wrong with the entries of a saved file, or None: each needs a non-empty list of
+    ``samples`` (seconds) and a ``queries_per_request``, all finite numbers of 0 or more."""
+    if not isinstance(entries, dict):
+        return 'there is no "entries" object'
+    for key, entry in entries.items():
+        name = repr(key[:80])
+        if not isinstance(entry, dict):
+            return f"{name} is not an object"
+        samples = entry.get("samples")
+        if not isinstance(samples, list) or not samples:
+            return f'{name} has no "samples" list with a sample in it'
+        for index, value in enumerate(samples, start=1):
+            if not _finite_non_negative(value):
+                return (
+                    f"sample {index} of {name} is {_described(value)}, not a finite number of "
+                    "seconds of 0 or more"
+                )
+        queries = entry.get("queries_per_request")
+        if not _finite_non_negative(queries):
+            return (
+                f'the "queries_per_request" of {name} is {_described(queries)}, not a finite '
+                "number of 0 or more"
+            )
+    return None
+
+
+def _finite_non_negative(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value)) and value >= 0
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
+def _described(value: Any) -> str:
+    if value is None:
+        return "missing or null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return repr(value) if len(repr(value)) <= 30 else "a number too large"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
 
 
 def check_alpha(alpha: float, min_change: float) -> None:

@@ -86,6 +86,7 @@ class ViewStats:
     function: str
     requests: int = 0
     errors: int = 0
+    client_errors: int = 0  # answered 4xx: reported, but expected of recorded traffic
     total_time: float = 0.0
     total_queries: int = 0
     total_db_time: float = 0.0
@@ -102,6 +103,7 @@ class ViewStats:
     def add(self, sample: RequestSample) -> None:
         self.requests += 1
         self.errors += sample.error
+        self.client_errors += sample.status is not None and 400 <= sample.status < 500
         self.total_time += sample.wall
         self.total_queries += sample.queries
         self.total_db_time += sample.db_time
@@ -122,6 +124,7 @@ class ViewStats:
     def merge(self, other: ViewStats) -> None:
         self.requests += other.requests
         self.errors += other.errors
+        self.client_errors += other.client_errors
         self.total_time += other.total_time
         self.total_queries += other.total_queries
         self.total_db_time += other.total_db_time
@@ -163,6 +166,7 @@ class ViewStats:
             "function": self.function,
             "requests": self.requests,
             "errors": self.errors,
+            "client_errors": self.client_errors,
             "total_time": self.total_time,
             "mean": self.mean,
             "p50": self.p50,
@@ -218,6 +222,19 @@ class ReplayStats:
     @property
     def errors(self) -> int:
         return sum(view.errors for view in self.views.values())
+
+    @property
+    def client_errors(self) -> int:
+        return sum(view.client_errors for view in self.views.values())
+
+    def client_statuses(self) -> dict[str, int]:
+        """Requests per 4xx status, the most frequent first."""
+        counts: dict[str, int] = {}
+        for view in self.views.values():
+            for status, count in view.statuses.items():
+                if status.startswith("4"):
+                    counts[status] = counts.get(status, 0) + count
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
     def add(self, sample: RequestSample) -> None:
         stats = self.views.get(sample.view)
@@ -280,6 +297,8 @@ class ReplayStats:
             "replayed": self.replayed,
             "total_time": self.total_time,
             "errors": self.errors,
+            "client_errors": self.client_errors,
+            "client_statuses": self.client_statuses(),
             "refused": self.refused,
             "refused_count": self.refused_count,
             "views": {

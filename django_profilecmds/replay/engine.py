@@ -12,7 +12,10 @@ source, makes the same sampling and limit decisions (same seed, same order) and 
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
+import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -26,6 +29,11 @@ from django_profilecmds.exceptions import ProfileCmdsError
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 PROGRESS_EVERY = 0.2  # seconds between progress reports
+# A fixed cap, so that a command works alike on every machine: each worker is a process with
+# connections of its own, and workers beyond the CPUs only compete for them (and are warned of).
+MAX_WORKERS = 32
+PARENT_POLL = 0.5  # seconds between a worker's checks that the replay's process is alive
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 class Source(Protocol):
@@ -61,6 +69,8 @@ class ReplayOptions:
             raise InvalidOption(f"--sample is a fraction in (0, 1], got {self.sample}.")
         if self.workers < 1:
             raise InvalidOption(f"--workers must be at least 1, got {self.workers}.")
+        if self.workers > MAX_WORKERS:
+            raise InvalidOption(f"--workers must be at most {MAX_WORKERS}, got {self.workers}.")
         if self.nplusone_threshold < 2:
             raise InvalidOption(
                 f"--nplusone-threshold must be at least 2, got {self.nplusone_threshold}."
@@ -177,6 +187,7 @@ class Replayer:
 
     def run(self, source: Source, progress: Progress | None) -> ReplayStats:
         stats = self.stats
+        check_replay_host(self.options.host)
         with self.harness as harness:
             if self.options.user is not None:
                 self._check_user(self.options.user)
@@ -272,6 +283,16 @@ class Replayer:
         self.stats.user = describe_user(resolve_user(user))
 
 
+def check_replay_host(host: str | None) -> None:
+    """Fail before replaying anything when ALLOWED_HOSTS rejects the Host every request is
+    sent with (recorded Host and X-Forwarded-Host headers are dropped): each one would be
+    answered 400 by Django."""
+    from django_profilecmds.replay.sources import ReplayRequest
+    from django_profilecmds.request_builder import check_host, default_host
+
+    check_host(build_request(ReplayRequest("GET", "/"), None, host), host or default_host())
+
+
 def build_request(request: Any, identity: Any, host: str | None) -> Any:
     """A Django request for a recorded one, logged in as ``identity``."""
     from django.http.request import HttpHeaders
@@ -360,17 +381,21 @@ def replay_in_workers(
                 "processes; use a database file or a server."
             )
     short = any(connections[alias].vendor == "sqlite" for alias in connections)
+    check_replay_host(options.host)  # clear errors before any process starts
     if options.user is not None:
         from django_profilecmds.users import resolve_user
 
-        resolve_user(options.user)  # a clear error before any process starts
+        resolve_user(options.user)
     # Children must open their own connections, never share the parent's sockets or files.
     connections.close_all()
     read = context.Value("q", 0, lock=False)
     results = context.SimpleQueue()
+    parent = os.getpid()
     processes = [
         context.Process(
-            target=_worker, args=(open_source, options, index, short, read, results), daemon=True
+            target=_worker,
+            args=(open_source, options, index, short, read, results, parent),
+            daemon=True,
         )
         for index in range(options.workers)
     ]
@@ -402,9 +427,23 @@ def replay_in_workers(
     if failure is not None:
         raise ProfileCmdsError(failure)
     assert merged is not None
+    cpus = usable_cpus()
+    if options.workers > cpus:
+        merged.warnings.append(
+            f"{options.workers} workers shared {cpus} CPU{'s' if cpus > 1 else ''}: they "
+            "waited for each other, so the times are longer than one request alone takes."
+        )
     if progress is not None:
         progress(read.value)
     return merged
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (a container or ``taskset`` may allow fewer)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # macOS has no sched_getaffinity
+        return os.cpu_count() or 1
 
 
 def _worker(
@@ -414,7 +453,9 @@ def _worker(
     short: bool,
     read: Any,
     results: Any,
+    parent: int,
 ) -> None:
+    _end_with(parent)
     try:
 
         def report(count: int) -> None:
@@ -431,6 +472,31 @@ def _worker(
         from django.db import connections
 
         connections.close_all()
+
+
+def _end_with(parent: int) -> None:
+    """End this worker as soon as the replay's process ``parent`` ends, even killed by SIGKILL:
+    a worker left behind would replay on for minutes, holding connections and database files.
+    Nothing of a worker needs cleaning up: its transactions roll back as its connections drop.
+    """
+    import threading
+
+    if sys.platform.startswith("linux"):
+        # SIGKILL when the thread that forked this worker ends; that thread waits in
+        # replay_in_workers until every worker has reported, so it ends with the process.
+        import contextlib
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):  # no prctl: the thread still watches
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    # Elsewhere, and if the parent ended before the call above: an orphan gets a new parent.
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL)
+    os._exit(1)
 
 
 def _in_memory(name: Any) -> bool:
@@ -457,11 +523,14 @@ def replay_file(
     unless given). Bad files raise :class:`~django_profilecmds.exceptions.ProfileCmdsError`."""
     from pathlib import Path
 
-    from django_profilecmds.replay.sources import SourceError, open_source
+    from django_profilecmds.replay.sources import open_source
 
     source_path = Path(path)
-    try:
-        detected = open_source(source_path, format).format
-    except SourceError as exc:
-        raise ProfileCmdsError(str(exc)) from None
-    return run_replay(lambda: open_source(source_path, detected), options, progress)
+    source = open_source(source_path, format)
+    if options.workers > 1 and not source.rereadable:
+        raise ProfileCmdsError(
+            f"--workers needs a file that each worker reads for itself, and {source_path} is a "
+            "pipe or a device, which can be read only once: save it to a file first."
+        )
+    # Each worker iterates its own copy, which opens the file again (HAR entries are loaded).
+    return run_replay(lambda: source, options, progress)

@@ -4,10 +4,11 @@ Access logs and JSON lines are read one line at a time, so a log of any length t
 memory (a line longer than ``MAX_LINE`` characters is skipped in pieces, as a problem). Rotated
 logs compressed with gzip are read as they are. A HAR file is a single JSON document, so it is
 loaded whole, once, when the source is opened. Lines or entries that are not requests are
-counted, and the first ``MAX_PROBLEMS`` kept; they are never fatal.
+counted, and the first ``MAX_PROBLEMS`` kept; they are never fatal. A pipe (``/dev/stdin``) is
+read once, from its first byte: what detection looked at is given back (see ``peeking``).
 
-Recorded cookies, Host and hop-by-hop headers are dropped: the replay logs in its own user and
-sends its own Host, and recorded cookies are someone's session.
+Recorded cookies, Host, X-Forwarded-Host and hop-by-hop headers are dropped: the replay logs in
+its own user and sends its own Host, and recorded cookies are someone's session.
 """
 
 from __future__ import annotations
@@ -22,15 +23,26 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlencode, urlsplit
 
+from django_profilecmds.exceptions import InputTooLarge, ProfileCmdsError
+from django_profilecmds.limits import MAX_HAR, read_limited
+from django_profilecmds.replay.peeking import ENCODING, Peeked, peek
+
 FORMATS = ("combined", "har", "jsonl")
 MAX_PROBLEMS = 5
 PROBLEM_TEXT = 120  # characters of an offending line kept for display
 MAX_LINE = 64 * 1024  # characters; a longer line is not a request
-DETECT_CHARS = 64 * 1024
 DETECT_LINES = 20
-ENCODING = "utf-8-sig"  # UTF-8, without the byte order mark some Windows tools write
 DROPPED_HEADERS = frozenset(
-    {"cookie", "host", "content-length", "connection", "transfer-encoding", "keep-alive", "upgrade"}
+    {
+        "cookie",
+        "host",
+        "x-forwarded-host",  # with USE_X_FORWARDED_HOST, it would stand in for --host
+        "content-length",
+        "connection",
+        "transfer-encoding",
+        "keep-alive",
+        "upgrade",
+    }
 )
 
 
@@ -51,9 +63,14 @@ BACKSLASH_ESCAPE = re.compile(r'\\(["\\])')
 HAR_LOG = re.compile(r'"log"\s*:\s*\{')
 HAR_KEY = re.compile(r'"(?:version|creator|pages|entries)"\s*:')
 JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number"}
+# Control characters have no place in a path, a user name or a header (a tab may separate the
+# words of a header value): PostgreSQL refuses a NUL byte in any text, which would abort the
+# replay, and an escape sequence would reach the terminal.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+HEADER_VALUE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
-class SourceError(ValueError):
+class SourceError(ProfileCmdsError, ValueError):
     """The file cannot be read as recorded traffic at all."""
 
 
@@ -82,14 +99,24 @@ class RequestSource:
     """Iterable of ReplayRequest; counts the lines it could not parse as it goes.
 
     Each iteration reads the file again (a HAR file: its entries, loaded once) and counts afresh.
+    A pipe or a device cannot be read again: its lines are read once, from ``opened``.
     """
 
-    def __init__(self, path: Path, format: str, entries: list[Any] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        format: str,
+        entries: list[Any] | None = None,
+        opened: Peeked | None = None,
+    ) -> None:
         self.path = path
         self.format = format
         self.problem_count = 0
         self.problems: list[Problem] = []
         self._entries = entries
+        self._opened = opened
+        # Whether it can be iterated more than once (by each worker of a replay, say).
+        self.rereadable = opened is None
 
     def __iter__(self) -> Iterator[ReplayRequest]:
         self.problem_count = 0
@@ -102,7 +129,12 @@ class RequestSource:
 
     def _lines(self, parse: Callable[[str, int], ReplayRequest]) -> Iterator[ReplayRequest]:
         number = 0
-        with _open_text(self.path) as handle:
+        opened, self._opened = self._opened, None
+        if opened is None and not self.rereadable:
+            raise SourceError(f"{self.path} is a pipe or a device, which can be read only once.")
+        if opened is None:
+            opened = _peek(self.path)
+        with opened.text() as handle:
             readline = handle.readline
             try:
                 while raw := readline(MAX_LINE):
@@ -145,12 +177,18 @@ def open_source(path: Path, format: str | None = None) -> RequestSource:
     path = Path(path)
     if format is not None and format not in FORMATS:
         raise SourceError(f"Unknown format {format!r}; choose from {', '.join(FORMATS)}.")
-    if format is None:
-        format = detect_format(path)
-    else:
-        _read_head(path)  # the same errors for a missing, unreadable or empty file
-    entries = _har_entries(path) if format == "har" else None
-    return RequestSource(path, format, entries)
+    opened = _peek(path)
+    try:
+        format = format or _detected(path, opened)
+        if format == "har":
+            return RequestSource(path, format, _har_entries(path, opened))
+    except BaseException:
+        opened.close()
+        raise
+    if opened.rereadable:  # read again from the start, by each process that replays it
+        opened.close()
+        return RequestSource(path, format)
+    return RequestSource(path, format, opened=opened)
 
 
 def detect_format(path: Path) -> str:
@@ -161,34 +199,38 @@ def detect_format(path: Path) -> str:
     otherwise one of the first 20 non-blank lines must be a combined or common log line.
     """
     path = Path(path)
-    format = _detect(_read_head(path))
+    opened = _peek(path)
+    try:
+        return _detected(path, opened)
+    finally:
+        opened.close()
+
+
+def _detected(path: Path, opened: Peeked) -> str:
+    format = _detect(opened.head_text())
     if format is None:
         raise SourceError(_no_format_message(path))
     return format
 
 
-def _read_head(path: Path) -> str:
-    """The first ``DETECT_CHARS`` characters of ``path``; a SourceError if there are none."""
+def _peek(path: Path) -> Peeked:
+    """``path`` opened, with the start of its content read; a SourceError if there is none."""
     if path.is_dir():
         raise SourceError(f"{path} is a directory, not a log file.")
     if not path.exists():
         raise SourceError(f"{path} does not exist.")
-    chunks: list[str] = []
     try:
-        with _open_text(path) as handle:
-            while len(chunks) < DETECT_CHARS // 4096 and (chunk := handle.read(4096)):
-                chunks.append(chunk)
+        opened = peek(path)
+    except gzip.BadGzipFile as exc:
+        raise SourceError(f"Cannot read {path}: broken gzip data ({exc}).") from None
     except OSError as exc:
         raise SourceError(f"Cannot read {path}: {exc.strerror or exc}.") from None
-    except EOFError as exc:  # a gzip file cut off: what comes before the cut can be read
-        if not chunks:
-            raise SourceError(f"Cannot read {path}: broken gzip data ({exc}).") from None
-    except zlib.error as exc:
+    except (EOFError, zlib.error) as exc:
         raise SourceError(f"Cannot read {path}: broken gzip data ({exc}).") from None
-    head = "".join(chunks)
-    if not head.strip():
+    if not opened.head_text().strip():
+        opened.close()
         raise SourceError(f"{path} is empty: there are no requests to replay.")
-    return head
+    return opened
 
 
 def _detect(head: str) -> str | None:
@@ -220,18 +262,9 @@ def _no_format_message(path: Path) -> str:
 def _json_object(text: str) -> dict[str, Any] | None:
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
-
-
-def _open_text(path: Path) -> IO[str]:
-    """``path`` as text, gunzipped when it starts with the gzip magic bytes; lines end at \\n."""
-    with path.open("rb") as probe:
-        magic = probe.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding=ENCODING, errors="replace", newline="\n")
-    return path.open("r", encoding=ENCODING, errors="replace", newline="\n")
 
 
 def _skip_rest(handle: IO[str]) -> bool:
@@ -245,24 +278,63 @@ def _skip_rest(handle: IO[str]) -> bool:
     return True
 
 
-def _har_entries(path: Path) -> list[Any]:
+def _har_entries(path: Path, opened: Peeked | None = None) -> list[Any]:
+    """The entries of a HAR file: one JSON document, so read whole, but never more than
+    ``MAX_HAR`` bytes of it (uncompressed: a gzip file may expand a thousandfold)."""
     try:
-        with _open_text(path) as handle:
-            document = json.load(handle)
+        with (opened or _peek(path)).content as content:
+            data = read_limited(content, MAX_HAR)
+    except InputTooLarge as exc:
+        raise SourceError(
+            f"{path} is {exc} (uncompressed), the most read of a HAR file, which is one JSON "
+            "document loaded whole: export fewer requests, or convert them to JSON lines, "
+            "which are read one line at a time."
+        ) from None
     except OSError as exc:
         raise SourceError(f"Cannot read {path}: {exc.strerror or exc}.") from None
     except (EOFError, zlib.error) as exc:
         raise SourceError(f"Cannot read {path}: broken gzip data ({exc}).") from None
+    text = data.decode(ENCODING, errors="replace")
+    del data  # not held while the document is parsed
+    try:
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SourceError(
             f"{path} is not a HAR file: invalid JSON at line {exc.lineno}, column {exc.colno} "
             f"({exc.msg})."
         ) from None
+    except RecursionError:
+        raise SourceError(f"{path} is not a HAR file: its JSON is nested too deeply.") from None
     log = document.get("log") if isinstance(document, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None
     if not isinstance(entries, list):
         raise SourceError(f"{path} is not a HAR file (no log.entries list in a JSON document).")
     return entries
+
+
+def _request(
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: str | None,
+    user: str | None,
+    number: int,
+) -> ReplayRequest:
+    """The request, unless its path, user or a header holds a control character (the body is
+    the view's business); the reason names the character and the field, not the value."""
+    _refuse_control(CONTROL, path, "the path")
+    if user is not None:
+        _refuse_control(CONTROL, user, '"user"')
+    for name, value in headers.items():
+        _refuse_control(CONTROL, name, "a header name")
+        _refuse_control(HEADER_VALUE_CONTROL, value, f"the value of header {name!r}")
+    return ReplayRequest(method, path, headers, body, user, number)
+
+
+def _refuse_control(pattern: re.Pattern[str], text: str, where: str) -> None:
+    found = pattern.search(text)
+    if found is not None:
+        raise Skip(f"a control character ({ord(found.group()):#04x}) in {where}")
 
 
 def _combined_line(text: str, number: int) -> ReplayRequest:
@@ -279,7 +351,7 @@ def _combined_line(text: str, number: int) -> ReplayRequest:
         headers["Referer"] = _unescape(referer)
     if agent and agent != "-":
         headers["User-Agent"] = _unescape(agent)
-    return ReplayRequest(method, _path(target), headers, None, None, number)
+    return _request(method, _path(target), headers, None, None, number)
 
 
 def _request_line(request: str) -> tuple[str, str]:
@@ -304,6 +376,8 @@ def _json_line(text: str, number: int) -> ReplayRequest:
         data = json.loads(text.rstrip("\r\n"))
     except ValueError as exc:
         raise Skip(f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise Skip("invalid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise Skip(f"{_json_type(data)}, not a JSON object")
     path = data.get("path")
@@ -323,7 +397,7 @@ def _json_line(text: str, number: int) -> ReplayRequest:
     user = data.get("user")
     if isinstance(user, bool) or not isinstance(user, (str, int, type(None))):
         raise Skip(f'"user" is {_json_type(user)}, not a string or an integer')
-    return ReplayRequest(
+    return _request(
         "GET" if method is None else _method(method),
         _path(path),
         headers,
@@ -365,36 +439,63 @@ def _har_entry(entry: Any, number: int) -> ReplayRequest:
         raise Skip("request without a method")
     if urlsplit(url).scheme.lower() not in ("http", "https"):
         raise Skip(f"not an HTTP URL: {url[:60]}")
-    headers = _kept_headers(
-        (str(header.get("name", "")), str(header.get("value", "")))
-        for header in request.get("headers") or []
-        if isinstance(header, dict)
-    )
+    headers = _kept_headers(_har_pairs(request, "headers"))
+    # Neither is replayed (the url holds the query, recorded cookies are dropped), but an
+    # entry with either malformed is as suspect as one with malformed headers.
+    _har_pairs(request, "queryString")
+    _har_pairs(request, "cookies")
     body = None
     post = request.get("postData")
-    if isinstance(post, dict):
+    if post is not None:
+        if not isinstance(post, dict):
+            raise Skip(f'"postData" is {_json_type(post)}, not an object')
         body = _har_body(post)
-        mime = post.get("mimeType")
+        mime = _har_string(post, "mimeType", "postData")
         if mime and not any(name.lower() == "content-type" for name in headers):
-            headers["Content-Type"] = str(mime)
-    return ReplayRequest(_method(method), _path(url), headers, body, None, number)
+            headers["Content-Type"] = mime
+    return _request(_method(method), _path(url), headers, body, None, number)
+
+
+def _har_pairs(owner: dict[str, Any], key: str, label: str | None = None) -> list[tuple[str, str]]:
+    """The ``{"name": ..., "value": ...}`` objects of ``owner[key]``, as pairs.
+
+    Skips the entry, saying where, when they are not an array of such objects with string
+    names and values; the reason never holds a recorded value (it may be a secret).
+    """
+    label = label or key
+    items = owner.get(key)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise Skip(f'"{label}" is {_json_type(items)}, not an array')
+    pairs = []
+    for index, item in enumerate(items, start=1):
+        where = f'"{label}" item {index}'
+        if not isinstance(item, dict):
+            raise Skip(f"{where} is {_json_type(item)}, not an object")
+        name, value = item.get("name"), item.get("value", "")
+        if not isinstance(name, str):
+            raise Skip(f'{where} has a "name" that is {_json_type(name)}, not a string')
+        if not isinstance(value, str):
+            raise Skip(f'{where} has a "value" that is {_json_type(value)}, not a string')
+        pairs.append((name, value))
+    return pairs
+
+
+def _har_string(owner: dict[str, Any], key: str, label: str) -> str | None:
+    value = owner.get(key)
+    if value is not None and not isinstance(value, str):
+        raise Skip(f'"{label}.{key}" is {_json_type(value)}, not a string')
+    return value
 
 
 def _har_body(post: dict[str, Any]) -> str | None:
     """``postData.text``; else its ``params`` as a form (some exporters give only those)."""
-    text = post.get("text")
-    if isinstance(text, str):
+    text = _har_string(post, "text", "postData")
+    params = _har_pairs(post, "params", "postData.params")
+    if text is not None:
         return text
-    params = post.get("params")
-    if isinstance(params, list) and params:
-        return urlencode(
-            [
-                (str(p.get("name", "")), str(p.get("value", "")))
-                for p in params
-                if isinstance(p, dict)
-            ]
-        )
-    return None
+    return urlencode(params) if params else None
 
 
 def _method(value: Any) -> str:

@@ -239,7 +239,9 @@ def _verdicts(comparison: list[dict[str, Any]]) -> str:
 def render_replay_report(data: dict[str, Any]) -> str:
     """The page of one replay: views ranked by share, the comparison, what was left out."""
     from django_profilecmds.reports.replaytext import dig_command
+    from django_profilecmds.reports.text import printable_data
 
+    data = printable_data(data)  # paths and lines that are not requests come from the traffic
     replay = data["replay"]
     views = []
     for view in replay["views"].values():

@@ -6,7 +6,7 @@ import shlex
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
-from django_profilecmds.reports.text import plural
+from django_profilecmds.reports.text import plural, printable
 
 if TYPE_CHECKING:
     from django_profilecmds.analysis.compare import Change
@@ -52,7 +52,7 @@ def render_replay(
         lines.append("")
         header = (
             f"{'share':>6} {'requests':>8} {'mean ms':>8} {'p50 ms':>7} {'p95 ms':>7} "
-            f"{'queries':>7} {'N+1':>5} {'errors':>6}  view  ->  dig in with"
+            f"{'queries':>7} {'N+1':>5} {'errors':>6} {'4xx':>5}  view  ->  dig in with"
         )
         lines.append(header)
         for view in views[:top]:
@@ -60,7 +60,8 @@ def render_replay(
             lines.append(
                 f"{stats.share(view):>6.1%} {view.requests:>8} {ms(view.mean):>8} "
                 f"{approx + ms(view.p50):>7} {approx + ms(view.p95):>7} "
-                f"{view.queries_per_request:>7.1f} {view.flagged_requests:>5} {view.errors:>6}  "
+                f"{view.queries_per_request:>7.1f} {view.flagged_requests:>5} {view.errors:>6} "
+                f"{view.client_errors:>5}  "
                 f"{view.view}  ->  "
                 f"{dig_command(view.slowest_method, view.slowest_path, user, program)}"
             )
@@ -88,7 +89,8 @@ def render_replay(
         if stats.refused_count > len(stats.refused):
             lines.append(f"  ... and {stats.refused_count - len(stats.refused)} more")
     lines.extend(f"Warning: {warning}" for warning in stats.warnings)
-    return "\n".join(lines)
+    # Paths, lines that are not requests and their reasons come from the recorded traffic.
+    return printable("\n".join(lines))
 
 
 def summary_line(stats: ReplayStats, user: str | None) -> str:
@@ -99,6 +101,9 @@ def summary_line(stats: ReplayStats, user: str | None) -> str:
     )
     if stats.errors:
         text += f", {plural(stats.errors, 'error')} (5xx or raised)"
+    if stats.client_errors:
+        statuses = ", ".join(f"{status}: {n}" for status, n in stats.client_statuses().items())
+        text += f", {plural(stats.client_errors, 'client error')} ({statuses})"
     if stats.emails:
         text += f", {plural(stats.emails, 'email')} captured, not sent"
     text += ". Every request was rolled back."
@@ -156,7 +161,7 @@ def render_changes(changes: list[Change], alpha: float, min_change: float) -> st
             f"  {change.verdict:<22} {before:>13} {after:>9} {delta:>8} {queries:>15} "
             f"{p_value:>9}  {key}"
         )
-    return "\n".join(lines)
+    return printable("\n".join(lines))  # the baseline's keys come from a file
 
 
 def _queries(change: Change) -> str:

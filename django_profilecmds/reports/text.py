@@ -5,12 +5,39 @@ from __future__ import annotations
 import io
 import os
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pyinstrument.session import Session
 
     from django_profilecmds.result import RunResult
+
+
+# C0 and C1 control characters but tab and newline, and the invisible marks that reorder text.
+UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters written as escapes (``\\x1b``, ``\\u202e``), so that
+    what a recorded line or a saved file holds cannot move the cursor, recolour or retitle the
+    terminal, or reorder the text around it."""
+    return UNPRINTABLE.sub(_escape, text)
+
+
+def printable_data(value: Any) -> Any:
+    """:func:`printable` applied to every string (keys too) in nested dicts, lists and tuples."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable_data(key): printable_data(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(printable_data(item) for item in value)
+    return value
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def ms(seconds: float) -> str:

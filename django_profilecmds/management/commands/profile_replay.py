@@ -73,11 +73,12 @@ class Command(RedactedOutputCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from django_profilecmds.exceptions import ProfileCmdsError
+        from django_profilecmds.reports.text import printable
 
         try:
             self._handle(options)
         except ProfileCmdsError as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(printable(str(exc))) from exc
 
     def _handle(self, options: dict[str, Any]) -> None:
         from django_profilecmds.analysis import compare as comparing
@@ -187,7 +188,10 @@ class Progress:
 
 
 def _count_lines(path: Path) -> int | None:
-    """Lines in a plain-text log (a cheap pass over bytes); None for gzip or HAR files."""
+    """Lines in a plain-text log (a cheap pass over bytes); None for gzip or HAR files, and
+    for a pipe or a device, which the replay itself must read."""
+    if not path.is_file():
+        return None
     try:
         with path.open("rb") as handle:
             head = handle.read(2)
