@@ -160,3 +160,50 @@ def test_a_target_module_that_fails_to_import_is_one_line_and_exit_1(
     assert done.stdout == ""
     [line] = done.stderr.splitlines()
     assert line.startswith(f"CommandError: Importing {dotted!r} raised ")
+
+
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]])
+def test_ctrl_c_during_a_replay_is_one_line_exit_130_and_rolls_back(
+    project_process, tmp_path, workers
+):
+    from tests.testapp.waiting import NAME
+
+    marker = tmp_path / "started"
+    log = tmp_path / "access.log"
+    line = '127.0.0.1 - - [01/Dec/2026:10:00:00 +0000] "GET /wait/ HTTP/1.1" 200 6 "-" "-"\n'
+    log.write_text(line * 4)
+    process = subprocess.Popen(
+        project_process.argv("profile_replay", str(log), "--no-files", *workers),
+        env={**project_process.env, "PROFILECMDS_TEST_MARKER": str(marker)},
+        cwd=project_process.directory,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), process.communicate(timeout=TIMEOUT)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "CommandError: Interrupted; nothing was committed."
+    time.sleep(1)  # workers end with their parent
+    assert count_authors(project_process.database, NAME) == 0
+
+
+def test_an_unexpected_exception_is_printed_masked_with_exit_1(project_process):
+    from tests.testapp.leaks import LIVE_KEY
+
+    for extra in ([], ["--traceback"]):
+        done = project_process.run("crashcmd", *extra)
+        assert done.returncode == 1
+        assert "RuntimeError: connect failed" in done.stderr and "Traceback" in done.stderr
+        for secret in ("planted-crash-pw", LIVE_KEY):
+            assert secret not in done.stderr + done.stdout

@@ -119,3 +119,66 @@ def test_well_known_key_formats_never_survive(before, key, separator):
     assert key not in Redactor().text(text)
     assert key not in json.dumps(Redactor().data({"message": text, "list": [text]}))
     assert MASK in Redactor().text(text)
+
+
+# The replay's readers: whatever a file holds, a SourceError or requests and problems.
+har_entries = st.lists(
+    st.dictionaries(
+        st.sampled_from(["request", "response", "startedDateTime"]),
+        json_values
+        | st.fixed_dictionaries(
+            {},
+            optional={
+                "method": json_values | st.sampled_from(["GET", "POST"]),
+                "url": json_values | st.just("http://testserver/books/?token=Zsecret"),
+                "headers": json_values
+                | st.lists(st.fixed_dictionaries({"name": json_values, "value": json_values})),
+                "queryString": json_values,
+                "cookies": json_values,
+                "postData": json_values,
+            },
+        ),
+    ),
+    max_size=4,
+)
+
+
+def _read_all(data: bytes, format: str | None) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from django_profilecmds.replay.sources import SourceError, open_source
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "traffic"
+        path.write_bytes(data)
+        try:
+            source = open_source(path, format)
+            requests = list(source)
+        except SourceError as exc:
+            assert str(exc) and "\n" not in str(exc).strip()
+            return
+        for problem in source.problems:
+            assert isinstance(problem.reason, str)
+        for request in requests:
+            assert request.path.startswith("/") or request.path == ""
+
+
+@SAFE
+@given(st.binary(max_size=2000), st.sampled_from([None, "combined", "jsonl", "har"]))
+def test_replay_readers_take_any_bytes(data, format):
+    _read_all(data, format)
+
+
+@SAFE
+@given(st.lists(json_values, max_size=5), st.sampled_from([None, "jsonl"]))
+def test_replay_readers_take_any_json_lines(lines, format):
+    _read_all("\n".join(json.dumps(line) for line in lines).encode(), format)
+
+
+@SAFE
+@given(har_entries)
+def test_replay_readers_take_any_har_document(entries):
+    document = {"log": {"version": "1.2", "entries": entries}}
+    _read_all(json.dumps(document).encode(), None)
+    _read_all(json.dumps(document).encode(), "har")

@@ -259,15 +259,22 @@ class RedactedStream:
         self._redact = redact
 
     def write(self, text: str) -> int:
-        return int(self._stream.write(self._redact(text)) or 0)
+        try:
+            text = self._redact(text)
+        except Exception:  # a line that cannot be masked is not shown at all
+            text = "[a line withheld: it could not be checked for secrets]\n"
+        return int(self._stream.write(text) or 0)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 
 
 class RedactedOutputCommand(BaseCommand):
-    """A command whose every line (stdout, stderr and its ``CommandError``) goes through the
-    redaction policy. ``self.redactor`` learns a run's secrets with ``self.protect()``."""
+    """A command whose every line (stdout, stderr, its ``CommandError``, the traceback of an
+    unexpected exception) goes through the redaction policy. ``self.redactor`` learns a run's
+    secrets with ``self.protect()``. Ctrl-C is one line and exit status 130."""
+
+    redactor: Any = None
 
     def execute(self, *args: Any, **options: Any) -> Any:
         from django_profilecmds.reports.redact import Redactor
@@ -277,14 +284,33 @@ class RedactedOutputCommand(BaseCommand):
         options["stderr"] = RedactedStream(options.get("stderr") or sys.stderr, self.redact)
         try:
             return super().execute(*args, **options)
+        except KeyboardInterrupt:
+            # Every sandbox has been left by now, so the rollback held: say so, as a shell does.
+            raise CommandError(INTERRUPTED, returncode=INTERRUPTED_STATUS) from None
         except CommandError as exc:
             message = self.redact(str(exc))
             if message == str(exc):
                 raise
             raise CommandError(message, returncode=exc.returncode) from None
 
+    def run_from_argv(self, argv: list[str]) -> None:
+        """As Django's, but the traceback of an unexpected exception is printed masked (with or
+        without --traceback), and the exit status is 1."""
+        try:
+            super().run_from_argv(argv)
+        except Exception as exc:
+            import traceback
+
+            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            RedactedStream(sys.stderr, self.redact).write(text)
+            sys.exit(1)
+
     def redact(self, text: str) -> str:
-        return self.redactor.text(text)
+        if self.redactor is None:
+            from django_profilecmds.reports.redact import Redactor
+
+            self.redactor = Redactor()
+        return str(self.redactor.text(text))
 
     def protect(self, secrets: Any) -> None:
         """Mask these values in everything printed from now on."""
@@ -325,9 +351,6 @@ class ProfilingCommand(RedactedOutputCommand):
                 write_reports(result, directory, speedscope=options["speedscope"])
         except ProfileCmdsError as exc:
             raise CommandError(str(exc)) from exc
-        except KeyboardInterrupt:
-            # The sandbox has been left by now, so the rollback held: say so, as a shell does.
-            raise CommandError(INTERRUPTED, returncode=INTERRUPTED_STATUS) from None
         return result
 
     def compare_and_save(
