@@ -116,3 +116,38 @@ def test_parameters_are_matched_to_their_columns(sql, positions):
     assert Redactor().sensitive_params(sql) == positions
     params = list(range(sql.count("%s")))
     assert Redactor().params(sql, params) == [MASK if i in positions else i for i in params]
+
+
+def readme_block(heading: str) -> str:
+    """The first Python block of the README section under ``heading``."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_settings_extend_the_rules(settings):
+    namespace: dict[str, object] = {}
+    exec(readme_block("What never leaves the process"), namespace)
+    settings.PROFILECMDS = namespace["PROFILECMDS"]
+    redactor = Redactor()
+    key = "ACME-" + "0123456789abcdef" * 2
+    assert redactor.text(f"charged with {key} today") == f"charged with {MASK} today"
+    assert redactor.pairs([("iban", "DE00"), ("customer_ref", "C-1"), ("city", "Oslo")]) == [
+        ("iban", MASK),
+        ("customer_ref", MASK),
+        ("city", "Oslo"),
+    ]
+    from django.core.management import call_command
+
+    call_command("check")  # the README's patterns are valid
+
+
+def test_an_invalid_pattern_is_a_system_check_error(settings):
+    from django_profilecmds.conf import check_settings
+
+    settings.PROFILECMDS = {"REDACT_PATTERNS": ["(unclosed"], "REDACT_NAMES": [3]}
+    errors = check_settings()
+    assert [error.id for error in errors] == ["profilecmds.E005", "profilecmds.E005"]
+    assert "(unclosed" in errors[1].msg or "(unclosed" in errors[0].msg
