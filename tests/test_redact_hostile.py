@@ -142,7 +142,7 @@ def test_command_arguments(tmp_path):
 @pytest.fixture
 def secret_settings(settings):
     settings.SECRET_KEY = "planted-secret-key-0123456789"
-    settings.EMAIL_HOST_PASSWORD = "mailpw"
+    settings.SMTP_RELAY_PASSWORD = "mailpw"
     settings.PAYMENT = {"API_SECRET": "planted-payment-secret", "CURRENCY": "EUR"}
     settings.REDIS_PASSWORD = "rpw12"
     return ["planted-secret-key-0123456789", "mailpw", "planted-payment-secret", "rpw12"]
@@ -152,7 +152,7 @@ def test_settings_printed_by_diffsettings(tmp_path, secret_settings):
     """Case 7: what SafeExceptionReporterFilter hides, printed by a command."""
     printed = run("profile_command", "diffsettings", out_dir=tmp_path, profiler="cprofile")
     files = written(tmp_path)
-    assert "EMAIL_HOST_PASSWORD" in printed and "CURRENCY" in files
+    assert "SMTP_RELAY_PASSWORD" in printed and "CURRENCY" in files
     assert_nowhere(secret_settings, printed, files)
 
 

@@ -46,7 +46,7 @@ def login(password: str) -> None:
 
 def show_settings(request: HttpRequest) -> HttpResponse:
     """A page that shows settings, as a misconfigured debug view would."""
-    names = ["SECRET_KEY", "EMAIL_HOST_PASSWORD", "PAYMENT", "REDIS_PASSWORD", "DEBUG"]
+    names = ["SECRET_KEY", "SMTP_RELAY_PASSWORD", "PAYMENT", "REDIS_PASSWORD", "DEBUG"]
     lines = [f"{name} = {getattr(settings, name, None)!r}" for name in names]
     return HttpResponse("\n".join(lines), content_type="text/plain")
 
