@@ -109,6 +109,27 @@ def test_exception_message_of_a_view(tmp_path):
     assert_nowhere(["planted-exc-pass", leaks.LIVE_KEY], printed, files)
 
 
+def test_control_characters_from_the_profiled_code_are_escaped_in_the_terminal(tmp_path):
+    """Case 18: escape sequences in an exception's message cannot retitle the terminal, clear
+    it or write to its clipboard; the colours of our own output are kept."""
+    stdout, stderr = StringIO(), StringIO()
+    with pytest.raises(CommandError):
+        call_command(
+            "profile_view",
+            "/leaks/escapes/",
+            output_dir=str(tmp_path),
+            profiler="cprofile",
+            force_color=True,
+            stdout=stdout,
+            stderr=stderr,
+        )
+    printed = stdout.getvalue() + stderr.getvalue()
+    assert "bad row: \\x1b]0;pwned\\x07\\x1b[2J" in printed and "\\u202edone" in printed
+    for raw in ("\x1b]", "\x1b[2J", "\x07", "\u202e"):
+        assert raw not in printed
+    assert "\x1b[" in stdout.getvalue()  # our colours
+
+
 def test_exception_message_of_a_call(tmp_path):
     """Case 5: profile_call --kwargs with a password, echoed by the exception."""
     printed = run(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -251,8 +252,31 @@ def run_options(options: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Colour (SGR) and erase-line sequences are ours (Django's styles, pyinstrument's tree, the
+# progress line); any other control character comes from the code or data profiled.
+_TERMINAL = re.compile(
+    r"(\x1b\[[0-9;]*[mK])|([\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069])"
+)
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters escaped (``\\x1b``), but for colours and a leading
+    carriage return: what a view's exception or a command's output holds cannot move the
+    cursor, retitle the terminal or write to its clipboard."""
+    lead = "\r" if text.startswith("\r") else ""
+    return lead + _TERMINAL.sub(_keep_or_escape, text[len(lead) :])
+
+
+def _keep_or_escape(match: re.Match[str]) -> str:
+    if match[1]:
+        return match[1]
+    code = ord(match[2])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 class RedactedStream:
-    """A text stream that masks secrets in whatever is written to it (see ``redact``)."""
+    """A text stream that masks secrets in whatever is written to it (see ``redact``), and
+    escapes control characters."""
 
     def __init__(self, stream: Any, redact: Any) -> None:
         self._stream = stream
@@ -260,7 +284,7 @@ class RedactedStream:
 
     def write(self, text: str) -> int:
         try:
-            text = self._redact(text)
+            text = terminal_safe(self._redact(text))
         except Exception:  # a line that cannot be masked is not shown at all
             text = "[a line withheld: it could not be checked for secrets]\n"
         return int(self._stream.write(text) or 0)

@@ -64,3 +64,8 @@ def echo_headers(request: HttpRequest) -> JsonResponse:
 def reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     """Shaped like Django's PasswordResetConfirmView: the token is part of the path."""
     return HttpResponse(f"reset link for {uidb64}")
+
+
+def fail_with_escapes(request: HttpRequest) -> HttpResponse:
+    """An exception whose message (from stored data, say) holds terminal escape sequences."""
+    raise ValueError("bad row: \x1b]0;pwned\x07\x1b[2J\x1b]52;c;ZWNobyBoaQ==\x07\u202edone")

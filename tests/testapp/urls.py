@@ -30,6 +30,7 @@ urlpatterns = [
     path("leaks/lookups/", leaks.password_lookups),
     path("leaks/bulk/", leaks.bulk_passwords),
     path("leaks/fail/", leaks.fail_with_secret),
+    path("leaks/escapes/", leaks.fail_with_escapes),
     path("leaks/settings/", leaks.show_settings),
     path("leaks/redirect/", leaks.redirect_with_token),
     path("leaks/headers/", leaks.echo_headers),
