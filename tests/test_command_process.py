@@ -55,6 +55,32 @@ def run_in_terminal(project, *args: str) -> tuple[int, str]:
     return os.waitstatus_to_exitcode(status), output.decode("utf-8", "replace")
 
 
+def interrupt_once_started(project, marker, *args: str) -> tuple[int, str]:
+    """Run ``python -m django ARGS``, press Ctrl-C once the profiled code has written its row
+    (``marker`` then holds its primary key); the exit status and stderr."""
+    process = subprocess.Popen(
+        project.argv(*args),
+        env={**project.env, "PROFILECMDS_TEST_MARKER": str(marker)},
+        cwd=project.directory,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), process.communicate(timeout=TIMEOUT)
+        assert marker.read_text().isdigit()  # the row is written, in the run's transaction
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return process.returncode, err
+
+
 def test_a_password_prompt_fails_at_once_on_a_terminal(project_process):
     arguments = ["--no-files", "--no-color", "changepassword", "--", "grace@example.com"]
     status, shown = run_in_terminal(project_process, "profile_command", *arguments)
@@ -89,27 +115,10 @@ def test_ctrl_c_is_one_line_exit_130_and_rolls_back(project_process, tmp_path, c
 
     marker = tmp_path / "started"
     extra = ["--commit"] if commit else []
-    process = subprocess.Popen(
-        project_process.argv(*command, "--no-files", *extra),
-        env={**project_process.env, "PROFILECMDS_TEST_MARKER": str(marker)},
-        cwd=project_process.directory,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    returncode, err = interrupt_once_started(
+        project_process, marker, *command, "--no-files", *extra
     )
-    try:
-        deadline = time.monotonic() + TIMEOUT
-        while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert marker.exists(), process.communicate(timeout=TIMEOUT)
-        assert marker.read_text().isdigit()  # the row is written, in the run's transaction
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=TIMEOUT)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 130, err
+    assert returncode == 130, err
     assert "Traceback" not in err
     assert err.strip().splitlines() == ["CommandError: Interrupted; nothing was committed."]
     assert count_authors(project_process.database, NAME) == 0
@@ -172,26 +181,10 @@ def test_ctrl_c_during_a_replay_is_one_line_exit_130_and_rolls_back(
     log = tmp_path / "access.log"
     line = '127.0.0.1 - - [01/Dec/2026:10:00:00 +0000] "GET /wait/ HTTP/1.1" 200 6 "-" "-"\n'
     log.write_text(line * 4)
-    process = subprocess.Popen(
-        project_process.argv("profile_replay", str(log), "--no-files", *workers),
-        env={**project_process.env, "PROFILECMDS_TEST_MARKER": str(marker)},
-        cwd=project_process.directory,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    returncode, err = interrupt_once_started(
+        project_process, marker, "profile_replay", str(log), "--no-files", *workers
     )
-    try:
-        deadline = time.monotonic() + TIMEOUT
-        while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert marker.exists(), process.communicate(timeout=TIMEOUT)
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=TIMEOUT)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 130, err
+    assert returncode == 130, err
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == "CommandError: Interrupted; nothing was committed."
     time.sleep(1)  # workers end with their parent
