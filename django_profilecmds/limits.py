@@ -7,6 +7,7 @@ file and the cap instead of a ``MemoryError`` after the machine has started swap
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import IO
 
 from django_profilecmds.exceptions import InputTooLarge
@@ -24,6 +25,13 @@ def read_limited(handle: IO[bytes], limit: int) -> bytes:
     if len(data) > limit:
         raise InputTooLarge(limit)
     return data
+
+
+def read_text_limited(path: Path, limit: int) -> str:
+    """The UTF-8 text of ``path`` read with :func:`read_limited`; ``OSError`` and
+    ``UnicodeDecodeError`` are the caller's to word."""
+    with path.open("rb") as handle:
+        return read_limited(handle, limit).decode("utf-8")
 
 
 def describe_size(count: int) -> str:

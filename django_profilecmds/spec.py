@@ -203,12 +203,11 @@ def load_json_body(value: str | None) -> str | None:
     text = value
     if value.startswith("@"):
         from django_profilecmds.exceptions import InputTooLarge
-        from django_profilecmds.limits import MAX_JSON_BODY, read_limited
+        from django_profilecmds.limits import MAX_JSON_BODY, read_text_limited
 
         path = Path(value[1:]).expanduser()
         try:
-            with path.open("rb") as handle:
-                text = read_limited(handle, MAX_JSON_BODY).decode("utf-8")
+            text = read_text_limited(path, MAX_JSON_BODY)
         except InputTooLarge as exc:
             raise InvalidOption(
                 f"The --json file {str(path)!r} is {exc}, the most a request body may be."

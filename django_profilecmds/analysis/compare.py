@@ -162,11 +162,10 @@ def save_samples(path: Path, document: dict[str, Any]) -> Path:
 def load_samples(path: Path) -> dict[str, Any]:
     """Read a file written by ``--save``; a clear error for anything else."""
     from django_profilecmds.exceptions import InputTooLarge
-    from django_profilecmds.limits import MAX_BASELINE, read_limited
+    from django_profilecmds.limits import MAX_BASELINE, read_text_limited
 
     try:
-        with path.open("rb") as handle:
-            text = read_limited(handle, MAX_BASELINE).decode("utf-8")
+        text = read_text_limited(path, MAX_BASELINE)
     except InputTooLarge as exc:
         raise ProfileCmdsError(
             f"--compare: {path} is {exc}, far more than --save writes; is it the right file?"
