@@ -165,7 +165,7 @@ def run(spec: RunSpec) -> RunResult:
             duplicates=round(sql.per_run(sql.duplicates)),
             db_time_ms=result.db_time * 1000,
         )
-    from django_profilecmds.reports.redact import route_secrets, run_secrets
+    from django_profilecmds.reports.runredaction import route_secrets, run_secrets
 
     result.secrets = run_secrets(result)
     if match is not None:  # a password-reset link's <token> is part of the path itself

@@ -92,7 +92,7 @@ def _collector_paused() -> Iterator[None]:
 def _write_reports(
     result: RunResult, directory: Path, when: datetime | None, speedscope: bool
 ) -> None:
-    from django_profilecmds.reports.redact import redact_result, redactor_for
+    from django_profilecmds.reports.runredaction import redact_result, redactor_for
 
     spec = result.spec
     data = result.to_dict()

@@ -22,19 +22,15 @@ import contextlib
 import json
 import re
 from collections.abc import Collection, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django_profilecmds.reports import sqlsecrets
 from django_profilecmds.reports.secrets import (
-    argv_secrets,
     is_sensitive_name,
     name_pattern,
     settings_secrets,
     value_formats,
 )
-
-if TYPE_CHECKING:
-    from django_profilecmds.result import RunResult
 
 MASK = "********************"
 LONG = 6  # known values this long are masked inside any text
@@ -300,99 +296,3 @@ def _mask_format(match: re.Match[str]) -> str:
         whole = match.string
         return whole[match.start() : start] + MASK + whole[end : match.end()]
     return MASK
-
-
-def redactor_for(result: RunResult) -> Redactor:
-    """The redactor for one run's output: its secrets are in ``result.secrets``."""
-    return Redactor(result.secrets)
-
-
-def run_secrets(result: RunResult) -> list[str]:
-    """Every value of a run that is a secret wherever it shows up again.
-
-    Values sent under a sensitive name (a ``password`` field, an ``Authorization`` header, a
-    ``--api-key`` argument) may be echoed in a response body or land in SQL parameters; values
-    the code itself wrote to or looked up by a sensitive column (a generated token) show up in
-    EXPLAIN plans and response bodies.
-    """
-    import dataclasses
-
-    redactor = Redactor(project_settings=False)
-    secrets = [*result.secrets, *sent_secrets(dataclasses.asdict(result.spec), redactor)]
-    for query in result.queries:
-        secrets += redactor.secret_params(query.sql, query.params, query.many)
-    return [value for value in dict.fromkeys(secrets) if isinstance(value, str)]
-
-
-def route_secrets(kwargs: dict[str, Any]) -> list[str]:
-    """The values a URL pattern captured under sensitive names (``<uidb64>/<token>/``)."""
-    redactor = Redactor(project_settings=False)
-    return [str(value) for name, value in kwargs.items() if redactor.is_sensitive(name)]
-
-
-def sent_secrets(spec: dict[str, Any], redactor: Redactor) -> list[str]:
-    """The values a run's spec (``dataclasses.asdict(RunSpec)``) sends under sensitive names."""
-    request, call, command = spec.get("request"), spec.get("call"), spec.get("command")
-    sent: list[tuple[str, str]] = []
-    if request is not None:
-        from urllib.parse import parse_qsl, urlsplit
-
-        from django.http import parse_cookie
-
-        sent += [*request["data"], *request["headers"]]
-        sent += parse_qsl(urlsplit(request["path"]).query, keep_blank_values=True)
-        for name, value in request["headers"]:
-            if name.lower() == "cookie":
-                sent += [(f"cookie {key}", item) for key, item in parse_cookie(value).items()]
-        if request["json_body"] is not None:
-            sent.extend(_json_pairs(request["json_body"]))
-    if call is not None:
-        sent.extend(_json_pairs(json.dumps(dict(call["kwargs"]), default=str)))
-    planted = [value for name, value in sent if redactor.is_sensitive(name)]
-    planted += [part for value in planted for part in value.split()]
-    if command is not None:
-        planted += argv_secrets(command["args"], redactor.is_sensitive)
-    return planted
-
-
-def redact_result(result: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
-    """A copy of ``RunResult.to_dict()`` that is safe to write anywhere."""
-    request = result["spec"]["request"]
-    clean = redactor.data(result)
-    for query in clean.get("queries", []):
-        query["params"] = redactor.params(query["sql"], query["params"], query["many"])
-        query["sql"] = redactor.sql(query["sql"])
-    if clean.get("sql"):
-        for group in clean["sql"].get("groups", []):
-            group["sample"] = redactor.sql(group["sample"])
-        for explain in clean["sql"].get("explains", []):
-            explain["sql"] = redactor.sql(explain["sql"])
-            explain["plan"] = redactor.plan(explain["plan"])
-    if request is None:
-        return clean  # type: ignore[no-any-return]
-    clean_request = clean["spec"]["request"]
-    clean_request["data"] = redactor.pairs(request["data"])
-    clean_request["headers"] = redactor.pairs(request["headers"])
-    if request["json_body"] is not None:
-        clean_request["json_body"] = redactor.json_text(request["json_body"])
-    clean["response"]["body_preview"] = redactor.json_text(result["response"]["body_preview"])
-    return clean  # type: ignore[no-any-return]
-
-
-def _json_pairs(text: str) -> list[tuple[str, str]]:
-    """Every (key, scalar value) pair anywhere in a JSON document."""
-    pairs: list[tuple[str, str]] = []
-
-    def walk(value: Any, key: str = "") -> None:
-        if isinstance(value, dict):
-            for name, item in value.items():
-                walk(item, str(name))
-        elif isinstance(value, list):
-            for item in value:
-                walk(item, key)
-        elif key and value is not None:
-            pairs.append((key, str(value)))
-
-    with contextlib.suppress(ValueError, RecursionError):
-        walk(json.loads(text))
-    return pairs

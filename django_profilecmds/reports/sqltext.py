@@ -60,7 +60,7 @@ def render_sql_summary(result: RunResult, top: int = 8) -> str:
             lines.append(f"  … and {plural(len(sql.groups) - top, 'more shape')} (see --sql full)")
     if sql.explains:
         # Plans may quote parameters (a session key); only then is the redactor worth building.
-        from django_profilecmds.reports.redact import redactor_for
+        from django_profilecmds.reports.runredaction import redactor_for
 
         redactor = redactor_for(result)
     for explain in sql.explains:

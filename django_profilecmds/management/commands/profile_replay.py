@@ -10,12 +10,12 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from django_profilecmds.management.base import (
-    RedactedOutputCommand,
     add_compare_arguments,
     comparison_settings,
     display_path,
     load_baseline,
 )
+from django_profilecmds.management.output import RedactedOutputCommand
 
 
 class Command(RedactedOutputCommand):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django_profilecmds.management.base import RedactedOutputCommand
+from django_profilecmds.management.output import RedactedOutputCommand
 from tests.testapp.leaks import LIVE_KEY
 
 

@@ -1,0 +1,102 @@
+"""What every command prints goes through here: secrets masked, control characters escaped,
+Ctrl-C and crashes reported in the same way by every command."""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+INTERRUPTED = "Interrupted; nothing was committed."
+INTERRUPTED_STATUS = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
+
+
+# Colour (SGR) and erase-line sequences are ours (Django's styles, pyinstrument's tree, the
+# progress line); any other control character comes from the code or data profiled.
+_TERMINAL = re.compile(
+    r"(\x1b\[[0-9;]*[mK])|([\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069])"
+)
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters escaped (``\\x1b``), but for colours and a leading
+    carriage return: what a view's exception or a command's output holds cannot move the
+    cursor, retitle the terminal or write to its clipboard."""
+    lead = "\r" if text.startswith("\r") else ""
+    return lead + _TERMINAL.sub(_keep_or_escape, text[len(lead) :])
+
+
+def _keep_or_escape(match: re.Match[str]) -> str:
+    if match[1]:
+        return match[1]
+    code = ord(match[2])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+class RedactedStream:
+    """A text stream that masks secrets in whatever is written to it (see ``redact``), and
+    escapes control characters."""
+
+    def __init__(self, stream: Any, redact: Any) -> None:
+        self._stream = stream
+        self._redact = redact
+
+    def write(self, text: str) -> int:
+        try:
+            text = terminal_safe(self._redact(text))
+        except Exception:  # a line that cannot be masked is not shown at all
+            text = "[a line withheld: it could not be checked for secrets]\n"
+        return int(self._stream.write(text) or 0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class RedactedOutputCommand(BaseCommand):
+    """A command whose every line (stdout, stderr, its ``CommandError``, the traceback of an
+    unexpected exception) goes through the redaction policy. ``self.redactor`` learns a run's
+    secrets with ``self.protect()``. Ctrl-C is one line and exit status 130."""
+
+    redactor: Any = None
+
+    def execute(self, *args: Any, **options: Any) -> Any:
+        from django_profilecmds.reports.redact import Redactor
+
+        self.redactor = Redactor()
+        options["stdout"] = RedactedStream(options.get("stdout") or sys.stdout, self.redact)
+        options["stderr"] = RedactedStream(options.get("stderr") or sys.stderr, self.redact)
+        try:
+            return super().execute(*args, **options)
+        except KeyboardInterrupt:
+            # Every sandbox has been left by now, so the rollback held: say so, as a shell does.
+            raise CommandError(INTERRUPTED, returncode=INTERRUPTED_STATUS) from None
+        except CommandError as exc:
+            message = self.redact(str(exc))
+            if message == str(exc):
+                raise
+            raise CommandError(message, returncode=exc.returncode) from None
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        """As Django's, but the traceback of an unexpected exception is printed masked (with or
+        without --traceback), and the exit status is 1."""
+        try:
+            super().run_from_argv(argv)
+        except Exception as exc:
+            import traceback
+
+            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            RedactedStream(sys.stderr, self.redact).write(text)
+            sys.exit(1)
+
+    def redact(self, text: str) -> str:
+        if self.redactor is None:
+            from django_profilecmds.reports.redact import Redactor
+
+            self.redactor = Redactor()
+        return str(self.redactor.text(text))
+
+    def protect(self, secrets: Any) -> None:
+        """Mask these values in everything printed from now on."""
+        self.redactor.extend(secrets)
