@@ -16,7 +16,8 @@ MAX_MESSAGE = 300  # characters of the exception's message kept on the line
 
 def summarise_exception(exc: BaseException) -> str:
     """``ValueError: the message (at shop/settings_check.py:12)``, secrets masked, on one line."""
-    message = " ".join(str(exc).split())
+    # Masked before it is cut: a cut could leave the start of a secret that no rule matches.
+    message = mask_secrets(" ".join(str(exc).split()))
     if len(message) > MAX_MESSAGE:
         message = message[: MAX_MESSAGE - 3] + "..."
     text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__

@@ -285,3 +285,204 @@ def test_password_hash_inside_a_json_body(tmp_path):
     files = written(tmp_path)
     assert "CommandError" not in printed and "note" in files
     assert_nowhere(["plantedsalt", "plantedhash"], printed, files)
+
+
+# Found by trying to leak on purpose: each case plants values and searches every output.
+
+
+def test_a_constraint_detail_names_another_rows_value(tmp_path):
+    printed = run("profile_view", "/leaks/integrity/", out_dir=tmp_path, profiler="cprofile")
+    files = written(tmp_path)
+    assert "Key (api_token)=(" in printed and "already exists" in files
+    assert_nowhere(["planted-detail-token"], printed, files)
+
+
+def test_structures_under_a_sensitive_key(tmp_path):
+    printed = run("profile_view", "/leaks/nested/", out_dir=tmp_path, profiler="cprofile")
+    files = written(tmp_path)
+    assert "visible-name" in files and "credentials" in files
+    secrets = ["planted-cred-value", "planted-nested-list", "planted-token-dict"]
+    assert_nowhere(secrets, printed, files)
+
+
+def test_a_token_where_the_body_preview_is_cut(tmp_path):
+    printed = run("profile_view", "/leaks/truncated/", out_dir=tmp_path, profiler="cprofile")
+    files = written(tmp_path)
+    assert "filler" in files
+    assert_nowhere(["planted-tr"], printed, files)
+
+
+def test_form_fields_with_sensitive_names_in_a_page(tmp_path):
+    printed = run("profile_view", "/leaks/form/", out_dir=tmp_path, profiler="cprofile")
+    files = written(tmp_path)
+    assert "visible-city" in files
+    assert_nowhere(["planted-form-token", "planted-textarea-key"], printed, files)
+
+
+def test_a_sent_password_echoed_html_escaped(tmp_path):
+    password = "pl'ant&ed-30<x>\"q"
+    printed = run(
+        "profile_view",
+        "/leaks/echo-html/",
+        out_dir=tmp_path,
+        method="POST",
+        data=[f"password={password}"],
+        profiler="cprofile",
+    )
+    files = written(tmp_path)
+    assert "You said" in files
+    from html import escape
+
+    assert_nowhere([password, escape(password), escape(escape(password))], printed, files)
+
+
+def test_percent_encoded_names_and_nested_encoded_pairs(tmp_path):
+    printed = run(
+        "profile_view",
+        "/echo/?p%61ssword=PLANT%45D-142-enc&next=%2Fx%3Fapi_key%3DPLANTED-144-nest%26page%3D2",
+        out_dir=tmp_path,
+        profiler="cprofile",
+    )
+    files = written(tmp_path)
+    assert "page%3D2" in printed
+    assert_nowhere(["PLANT%45D-142-enc", "PLANTED-142", "PLANTED-144-nest"], printed, files)
+
+
+def test_a_route_token_in_every_file_and_the_saved_samples(tmp_path):
+    save = tmp_path / "before.json"
+    printed = run(
+        "profile_view",
+        "/leaks/reset/MQ/planted-route-token7/",
+        out_dir=tmp_path / "out",
+        speedscope=True,
+        save=str(save),
+        repeat=2,
+    )
+    files = written(tmp_path)
+    assert ".pyinstrument.html" in files and ".speedscope.json" in files
+    assert_nowhere(["planted-route-token7"], printed, files)
+
+
+def test_a_route_token_in_a_replay_and_its_exports(tmp_path):
+    log = tmp_path / "access.log"
+    log.write_text(
+        '1.2.3.4 - - [01/Dec/2026:10:00:00 +0000] "GET /leaks/reset/MQ/planted-log-token8/ '
+        'HTTP/1.1" 200 6 "-" "-"\n'
+    )
+    save, locust = tmp_path / "saved.json", tmp_path / "locustfile.py"
+    printed = run("profile_replay", str(log), out_dir=tmp_path / "out", save=str(save))
+    printed += run("profile_replay", str(log), out_dir=tmp_path / "out", export_locust=str(locust))
+    files = written(tmp_path / "out") + save.read_text() + locust.read_text()
+    assert "reset" in printed and "/leaks/reset/MQ/" in files
+    assert_nowhere(["planted-log-token8"], printed, files)
+
+
+def test_a_multipart_password_in_an_exported_har_body(tmp_path):
+    body = (
+        '--b\r\nContent-Disposition: form-data; name="password"\r\n\r\nplanted-multipart-pw\r\n'
+        '--b\r\nContent-Disposition: form-data; name="title"\r\n\r\nvisible-title\r\n--b--\r\n'
+    )
+    har = {
+        "log": {
+            "version": "1.2",
+            "entries": [
+                {
+                    "request": {
+                        "method": "POST",
+                        "url": "http://testserver/echo/",
+                        "headers": [],
+                        "postData": {"mimeType": "multipart/form-data; boundary=b", "text": body},
+                    }
+                }
+            ],
+        }
+    }
+    source = tmp_path / "traffic.har"
+    source.write_text(json.dumps(har))
+    locust = tmp_path / "locustfile.py"
+    printed = run(
+        "profile_replay",
+        str(source),
+        out_dir=tmp_path / "out",
+        export_locust=str(locust),
+        include_unsafe=True,
+    )
+    assert "visible-title" in locust.read_text()
+    assert_nowhere(["planted-multipart-pw"], printed, written(tmp_path / "out"), locust.read_text())
+
+
+def test_command_options_as_the_commands_parser_reads_them(tmp_path):
+    printed = run(
+        "profile_command",
+        "secretcmd",
+        "-p",
+        "planted-short-opt",
+        "--tok",
+        "planted-abbrev",
+        "--auth",
+        "planted-auth-a",
+        "planted-auth-b",
+        out_dir=tmp_path,
+        profiler="cprofile",
+    )
+    printed += run(
+        "profile_command",
+        "secretcmd",
+        "-pplanted-glued-opt",
+        out_dir=tmp_path,
+        profiler="cprofile",
+    )
+    files = written(tmp_path)
+    assert "connected with" in printed and "secretcmd" in files
+    secrets = ["planted-short-opt", "planted-abbrev", "planted-auth-a", "planted-auth-b"]
+    assert_nowhere([*secrets, "planted-glued-opt", "glued"], printed, files)
+
+
+def test_a_password_passed_by_position(tmp_path):
+    printed = run(
+        "profile_call",
+        "tests.testapp.leaks.login_positional",
+        out_dir=tmp_path,
+        call_args='["bob", "planted-positional-pw"]',
+        profiler="cprofile",
+    )
+    files = written(tmp_path)
+    assert "wrong credentials" in printed and "bob" in files
+    assert_nowhere(["planted-positional-pw"], printed, files)
+
+
+def test_a_long_message_is_masked_before_it_is_cut(tmp_path):
+    printed = run(
+        "profile_call",
+        "tests.testapp.leaks.login",
+        out_dir=tmp_path,
+        input="tests.testapp.leaks.failing_input",
+    )
+    assert "RuntimeError" in printed
+    assert_nowhere(["planted-long", "planted-long-cut"], printed, written(tmp_path))
+
+
+def test_credentials_in_source_lines(tmp_path):
+    printed = run("lineprof", "tests.testapp.leaks.keyed", out_dir=tmp_path, call="")
+    files = written(tmp_path)
+    assert "api_key: str =" in printed and "api_key: str =" in files
+    secrets = [f"planted-{kind}" for kind in ("annotated-1", "fstring", "triple-3")]
+    secrets += ["planted-url-4", "planted/url-5", "planted-bytes-6"]
+    assert_nowhere(secrets, printed, files)
+
+
+def test_what_the_profiled_code_prints_and_logs(tmp_path, capsys):
+    import logging
+    import sys
+
+    logger = logging.getLogger("tests.leaks")
+    handler = logging.StreamHandler(sys.stderr)
+    logger.addHandler(handler)
+    try:
+        printed = run("profile_view", "/leaks/logs/", out_dir=tmp_path, profiler="cprofile")
+    finally:
+        logger.removeHandler(handler)
+    captured = capsys.readouterr()
+    shown = printed + captured.out + captured.err
+    assert "connecting with password=" in shown and "api_key=" in shown
+    assert_nowhere(["planted-print-pass", "planted-stderr-token", "planted-log-key"], shown)

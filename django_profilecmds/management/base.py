@@ -302,7 +302,9 @@ class ProfilingCommand(RedactedOutputCommand):
             result.comparison = [dataclasses.asdict(change) for change in changes]
             result.comparison_settings = comparison_settings(options, baseline)
         if options.get("save"):
-            result.files["samples"] = compare.save_samples(Path(options["save"]), document)
+            # The file is shared to compare with later: masked like everything else written.
+            safe = self.redactor.data(document)
+            result.files["samples"] = compare.save_samples(Path(options["save"]), safe)
 
     def print_comparison(self, result: Any, options: dict[str, Any]) -> None:
         if not result.comparison:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -54,6 +56,36 @@ class RedactedStream:
         return getattr(self._stream, name)
 
 
+@contextmanager
+def process_output_redacted(redact: Any) -> Iterator[None]:
+    """While a command runs, what the profiled code prints (``print()``, ``sys.stderr``, a
+    logging handler writing to the terminal) goes through ``redact`` too."""
+    import logging
+
+    real = (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
+    wrappers = {id(stream): RedactedStream(stream, redact) for stream in real if stream}
+    handlers = [
+        handler
+        for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+        if isinstance(logger, logging.Logger)
+        for handler in logger.handlers
+        if isinstance(handler, logging.StreamHandler)
+        and not isinstance(handler, logging.FileHandler)
+        and id(handler.stream) in wrappers
+    ]
+    saved = [(handler, handler.stream) for handler in handlers]
+    sys.stdout = wrappers.get(id(real[0]), real[0])
+    sys.stderr = wrappers.get(id(real[1]), real[1])
+    for handler, stream in saved:
+        handler.setStream(wrappers[id(stream)])
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = real[0], real[1]
+        for handler, stream in saved:
+            handler.setStream(stream)
+
+
 class RedactedOutputCommand(BaseCommand):
     """A command whose every line (stdout, stderr, its ``CommandError``, the traceback of an
     unexpected exception) goes through the redaction policy. ``self.redactor`` learns a run's
@@ -68,7 +100,8 @@ class RedactedOutputCommand(BaseCommand):
         options["stdout"] = RedactedStream(options.get("stdout") or sys.stdout, self.redact)
         options["stderr"] = RedactedStream(options.get("stderr") or sys.stderr, self.redact)
         try:
-            return super().execute(*args, **options)
+            with process_output_redacted(self.redact):
+                return super().execute(*args, **options)
         except KeyboardInterrupt:
             # Every sandbox has been left by now, so the rollback held: say so, as a shell does.
             raise CommandError(INTERRUPTED, returncode=INTERRUPTED_STATUS) from None

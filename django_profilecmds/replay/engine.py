@@ -127,6 +127,17 @@ class RequestFilter:
     def owns_totals(self) -> bool:
         return self.worker == 0
 
+    def masked_path(self, path: str, match: Any) -> str:
+        """A recorded path as shown and saved: what its URL pattern captured under a sensitive
+        name (a reset link's ``<token>``) masked too."""
+        from django_profilecmds.reports.redact import MASK
+        from django_profilecmds.reports.runredaction import route_secrets
+
+        for value in route_secrets(match.kwargs if match is not None else {}):
+            if value:
+                path = path.replace(value, MASK)
+        return self.masked(path)
+
     def masked(self, text: str) -> str:
         return self.redactor.text(text)
 
@@ -197,7 +208,7 @@ class Replayer:
                 before = len(refused)
                 sample = self._replay_one(eligible.request, eligible.match)
                 if len(refused) > before:
-                    path = self.filter.masked(eligible.request.path)
+                    path = self.filter.masked_path(eligible.request.path, eligible.match)
                     stats.add_refused(path, [r.describe() for r in refused[before:]])
                     if sample is not None:
                         sample = dataclasses.replace(sample, error=True)
@@ -253,7 +264,7 @@ class Replayer:
             view=view_key(match),
             function=match._func_path,
             method=request.method,
-            path=self.filter.masked(request.path),
+            path=self.filter.masked_path(request.path, match),
             wall=self.timing.wall[-1],
             queries=len(records),
             db_time=sum(record.duration for record in records),

@@ -80,7 +80,8 @@ def export_locustfile(source: Path, target: Path, options: Any, format: str | No
         views.add(name)
         headers = {k: v for k, v in request.headers.items() if not redactor.is_sensitive(k)}
         body = None if request.body is None else redactor.json_text(request.body)
-        rows.append([request.method, redactor.text(request.path), headers, body, name])
+        path = chooser.masked_path(request.path, eligible.match)
+        rows.append([request.method, path, headers, body, name])
     if not rows:
         raise ProfileCmdsError(f"No request of {source} resolves to a view: nothing to export.")
     # No single quote in the data, so it fits a raw triple-quoted string whatever it holds.

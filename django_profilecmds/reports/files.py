@@ -103,6 +103,8 @@ def _write_reports(
     with run_files(directory, slug, when or datetime.now()) as files:
         calltree_html = None
         if result.calltree is not None:
+            # pyinstrument shows it atop its page: the title, with a token in the path masked.
+            result.calltree.target_description = title.split("?", 1)[0]
             from pyinstrument.renderers import HTMLRenderer
 
             from django_profilecmds.collectors.calltree import merge_call_paths

@@ -23,6 +23,7 @@ import json
 import re
 from collections.abc import Collection, Iterable
 from typing import Any
+from urllib.parse import unquote
 
 from django_profilecmds.reports import sqlsecrets
 from django_profilecmds.reports.secrets import (
@@ -36,20 +37,54 @@ MASK = "********************"
 LONG = 6  # known values this long are masked inside any text
 SHORT = 3  # shorter ones, down to this, as whole words only
 
-# The hidden CSRF input of rendered forms, in body previews (also inside a JSON string).
-CSRF_INPUT = re.compile(r'(name=\\?"csrfmiddlewaretoken\\?" value=\\?")[^"\\]*')
-# name=value: query strings, form bodies, cookies, --api-key=..., key=... in a message.
-UNQUOTED = re.compile(
-    r"(?<![\w.\-\[\]])(?P<n1>[\w.\-\[\]]{1,100})=(?!%s|%\()(?P<v1>[^&;\s\"'\\<>]+)"
+# A form field with a sensitive name, in a rendered page (also inside a JSON string): the
+# CSRF token's hidden input, <input name="api_token" value="...">, a <textarea>'s content.
+FORM_FIELD = re.compile(
+    r'<(?:input|textarea)\b[^>]*?\bname=\\?"(?P<n1>[^"\\]{1,100})\\?"'
+    r'(?:[^>]*?\bvalue=\\?"(?P<v1>[^"\\]*)|[^>]*>(?P<v2>[^<]*)</textarea)'
 )
-# "name": "value", 'NAME': 'value', name = 'value', name: "value", "pins": [1, 2], "pin": 12.
+# name=value: query strings, form bodies, cookies, --api-key=..., key=... in a message; the
+# name may be percent-encoded (p%61ssword).
+UNQUOTED = re.compile(
+    r"(?<![\w.\-\[\]%])(?P<n1>[\w.\-\[\]%]{1,100})=(?!%s|%\()(?P<v1>[^&;\s\"'\\<>]+)"
+)
+# The same percent-encoded inside another value: next=%2Fx%3Fapi_key%3DVALUE%26page%3D2.
+ENCODED = re.compile(
+    r"(?<![\w.\-])(?P<n1>[\w.\-]{1,100})%3[Dd]"
+    r"(?P<v1>(?:[^&%\s\"'\\<>]|%(?!26|3[Bb]|23)[0-9A-Fa-f]{2})+)"
+)
+# "name": "value", 'NAME': 'value', name = 'value', name: str = "value", key = b"...",
+# PASSWORD = """...""", "pins": [1, 2], "pin": 12; a value cut off by the end of the text (a
+# truncated preview) too.
+TRIPLE_DOUBLE = '"' * 3
+TRIPLE_SINGLE = "'" * 3
 QUOTED = re.compile(
-    r"""(?:(["'])(?P<n1>[^"'\\\n]{1,100})\1|\b(?P<n2>\w{1,100}))\s*[:=]\s*"""
-    r"""(?:"(?P<v1>(?:[^"\\\n]|\\.)*)"|'(?P<v2>(?:[^'\\\n]|\\.)*)'|\[(?P<v3>[^\[\]{}\n]*)\]"""
-    r"""|(?P<v4>-?\d[\d.eE+\-]*))"""
+    r"""(?:(["'])(?P<n1>[^"'\\\n]{1,100})\1|\b(?P<n2>\w{1,100})"""
+    r"""(?:\s*:\s*[\w.\[\]|, ]{1,60}?(?=\s*=))?)\s*[:=]\s*(?:[rRbBfFuU]{1,2}(?=["']))?"""
+    rf"(?:{TRIPLE_DOUBLE}(?P<v5>[\s\S]*?)(?:{TRIPLE_DOUBLE}|\Z)"
+    rf"|{TRIPLE_SINGLE}(?P<v6>[\s\S]*?)(?:{TRIPLE_SINGLE}|\Z)"
+    r"""|"(?P<v1>(?:[^"\\\n]|\\.)*)(?:"|\Z)|'(?P<v2>(?:[^'\\\n]|\\.)*)(?:'|\Z)"""
+    r"""|\[(?P<v3>[^\[\]{}\n]*)\]|(?P<v4>-?\d[\d.eE+\-]*))"""
+)
+# name: value, unquoted (a message, a header line): "API token: abc123".
+COLON = re.compile(
+    r"(?<![\w-])(?P<n1>[A-Za-z][\w-]{0,40}(?: [A-Za-z][\w-]{0,40})?) ?:[ \t]+"
+    r"(?P<v1>[^\s'\",;=]{3,})(?!\s*=)"  # not an annotation: api_key: str = "..."
+)
+# A multipart form field: name="password" then its headers, a blank line and the value.
+MULTIPART = re.compile(
+    r'\bname="(?P<n1>[^"\r\n]{1,100})"[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*?\r?\n(?P<v1>[^\r\n]*)'
+)
+# PostgreSQL's DETAIL of a constraint: Key (api_token)=(value) already exists.
+KEY_DETAIL = re.compile(
+    r"\bKey \((?P<n1>[^()\n]{1,200})\)=\((?P<v1>[^\n]*?)\)"
+    r"(?= already exists| is not present| is still referenced| conflicts with)"
 )
 # A HAR header or cookie: {"name": "Authorization", "value": "..."}.
 NAME_VALUE = re.compile(r'("name"\s*:\s*")([^"\\]{1,100})("\s*,\s*"value"\s*:\s*")([^"\\]*)')
+
+
+VALUE_GROUPS = ("v1", "v2", "v3", "v4", "v5", "v6")
 
 
 class Redactor:
@@ -73,9 +108,11 @@ class Redactor:
         if new <= self._known:
             return
         self._known |= new
+        # As the value reads in a page (HTML-escaped) or a URL (percent-encoded) too.
+        known = {form for value in self._known for form in _forms(value)}
         # Longest first, so a secret containing another is masked whole.
-        self.values = sorted((v for v in self._known if len(v) >= LONG), key=len, reverse=True)
-        short = {v for v in self._known if len(v) < LONG}
+        self.values = sorted((v for v in known if len(v) >= LONG), key=len, reverse=True)
+        short = {v for v in known if len(v) < LONG}
         short |= {json.dumps(v)[1:-1] for v in short}  # as they read inside JSON text
         words = "|".join(re.escape(v) for v in sorted(short, key=len, reverse=True))
         self._short = re.compile(rf"(?<!\w)(?:{words})(?!\w)") if short else None
@@ -103,8 +140,8 @@ class Redactor:
         value = self.formats.sub(_mask_format, value)
         if not json_encoded:
             value = self._pairs(value)
-        if "csrfmiddlewaretoken" in value:
-            value = CSRF_INPUT.sub(rf"\g<1>{MASK}", value)
+        if "name=" in value:
+            value = self._mask_pairs(FORM_FIELD, value)
         if self._short is not None:
             value = self._short.sub(MASK, value)
         return value
@@ -113,9 +150,17 @@ class Redactor:
         """Mask the values of the pairs of ``value`` with a sensitive name."""
         if "=" in value:
             value = self._mask_pairs(UNQUOTED, value)
+        if "%3" in value:
+            value = self._mask_pairs(ENCODED, value)
         if '"' in value or "'" in value:
             value = NAME_VALUE.sub(self._mask_name_value, value)
             value = self._mask_pairs(QUOTED, value)
+            if "name=" in value:
+                value = self._mask_pairs(MULTIPART, value)
+        if ":" in value:
+            value = self._mask_pairs(COLON, value)
+            if "Key (" in value:
+                value = self._mask_pairs(KEY_DETAIL, value)
         return value
 
     def _string(self, value: str) -> str:
@@ -142,14 +187,17 @@ class Redactor:
         kept = search = 0
         while (match := pattern.search(text, search)) is not None:
             groups = match.groupdict()
-            value = next(g for g in ("v1", "v2", "v3", "v4") if groups.get(g) is not None)
+            value = next(g for g in VALUE_GROUPS if groups.get(g) is not None)
             start, end = match.span(value)
-            if self.is_sensitive(groups["n1"] or groups.get("n2") or groups.get("n3") or ""):
+            name = groups["n1"] or groups.get("n2") or ""
+            if "%" in name:
+                name = unquote(name)
+            if self.is_sensitive(name):
                 parts += [text[kept:start], MASK]
                 kept = search = end
             else:
-                # Back to the value's opening quote (\" inside JSON text), or bracket.
-                search = max(start - 2 if value != "v4" else start, match.start() + 1)
+                # Back to the value's opening quote or bracket: it may open the next pair.
+                search = max(start - 1, match.start() + 1)
         return "".join(parts) + text[kept:] if parts else text
 
     def _mask_name_value(self, match: re.Match[str]) -> str:
@@ -259,13 +307,15 @@ class Redactor:
     def _under(self, key: str, item: Any) -> Any:
         """A value under ``key``: masked when the key is sensitive and the value is data
         (a string, a number, a list of them), not a structure of the report."""
-        if isinstance(item, bool) or item is None or isinstance(item, dict):
+        if isinstance(item, bool) or item is None:
             return item
+        if isinstance(item, dict):
+            return _mask_all(item) if self.is_sensitive(key) else item
         if isinstance(item, list):
+            if self.is_sensitive(key):
+                return _mask_all(item)
             if not item or any(isinstance(i, (dict, list)) for i in item):
                 return item
-            if self.is_sensitive(key):
-                return [MASK] * len(item)
             return [self._string(i) if isinstance(i, str) else i for i in item]
         if item == "":
             return item
@@ -288,6 +338,26 @@ class Redactor:
 def is_sensitive_sql(sql: str, redactor: Redactor) -> bool:
     """Whether ``sql`` names a sensitive column at all (the cheap test before reading it)."""
     return any(redactor.is_sensitive(word) for word in set(re.findall(r"[A-Za-z_]\w*", sql)))
+
+
+def _forms(value: str) -> set[str]:
+    """``value`` and the forms it takes in a page and in a URL."""
+    from html import escape
+    from urllib.parse import quote, quote_plus
+
+    return {value, escape(value), quote(value, safe=""), quote(value), quote_plus(value)}
+
+
+def _mask_all(value: Any) -> Any:
+    """Every string and number in ``value`` masked, its shape kept: what a sensitive key
+    holds (``"credentials": {"user": ..., "value": ...}``)."""
+    if isinstance(value, dict):
+        return {key: _mask_all(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mask_all(item) for item in value]
+    if isinstance(value, bool) or value is None or value == "":
+        return value
+    return MASK
 
 
 def _mask_format(match: re.Match[str]) -> str:

@@ -8,7 +8,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from django_profilecmds.reports.redact import Redactor
-from django_profilecmds.reports.secrets import argv_secrets
+from django_profilecmds.reports.secrets import argv_secrets, is_sensitive
 
 if TYPE_CHECKING:
     from django_profilecmds.result import RunResult
@@ -38,8 +38,7 @@ def run_secrets(result: RunResult) -> list[str]:
 
 def route_secrets(kwargs: dict[str, Any]) -> list[str]:
     """The values a URL pattern captured under sensitive names (``<uidb64>/<token>/``)."""
-    redactor = Redactor(project_settings=False)
-    return [str(value) for name, value in kwargs.items() if redactor.is_sensitive(name)]
+    return [str(value) for name, value in kwargs.items() if is_sensitive(name)]
 
 
 def sent_secrets(spec: dict[str, Any], redactor: Redactor) -> list[str]:
@@ -64,7 +63,61 @@ def sent_secrets(spec: dict[str, Any], redactor: Redactor) -> list[str]:
     planted += [part for value in planted for part in value.split()]
     if command is not None:
         planted += argv_secrets(command["args"], redactor.is_sensitive)
+        planted += command_option_secrets(command["name"], command["args"])
+    if call is not None:
+        planted += call_argument_secrets(call["dotted"], call["args"], call["input"] is not None)
     return planted
+
+
+def command_option_secrets(name: str, args: list[str]) -> list[str]:
+    """The values of a command's options whose destination is sensitive, as its own parser
+    reads them: ``-p VALUE`` for ``--password``, an abbreviation, ``nargs=2``."""
+    if any(arg in ("-h", "--help", "--version") for arg in args):
+        return []  # its parser would print and exit
+    try:
+        from django.core.management import get_commands, load_command_class
+
+        app = get_commands()[name]
+        command = app if not isinstance(app, str) else load_command_class(app, name)
+        parser = command.create_parser("manage.py", name)
+        namespace, _unknown = parser.parse_known_args(list(args))
+    except BaseException:  # an unknown command, a parse error: names still apply
+        return []
+    return [
+        value
+        for dest, item in vars(namespace).items()
+        if is_sensitive(dest)
+        for value in _scalars(item)
+    ]
+
+
+def call_argument_secrets(dotted: str, args: list[Any], has_input: bool) -> list[str]:
+    """The positional ``--args`` of a call that land in a sensitive parameter (``password``)."""
+    import inspect
+
+    try:
+        from django_profilecmds.targets import import_dotted
+
+        function, _module = import_dotted(dotted)
+        first = [None] if has_input else []
+        bound = inspect.signature(function).bind_partial(*first, *args)
+    except Exception:  # not importable or not bindable: names still apply
+        return []
+    return [
+        value
+        for name, item in bound.arguments.items()
+        if is_sensitive(name)
+        for value in _scalars(item)
+    ]
+
+
+def _scalars(value: Any) -> list[str]:
+    """The strings and numbers in ``value`` (a list of lists for ``nargs`` with ``append``)."""
+    if isinstance(value, (list, tuple)):
+        return [found for item in value for found in _scalars(item)]
+    if isinstance(value, bool) or value is None:
+        return []
+    return [str(value)] if isinstance(value, (str, int, float)) else []
 
 
 def redact_result(result: dict[str, Any], redactor: Redactor) -> dict[str, Any]:

@@ -50,7 +50,8 @@ KEY_FORMATS: tuple[tuple[tuple[str, ...], str], ...] = (
         r" KEY-----)?",
     ),
     # The password of a URL (scheme://user:password@host).
-    (("://",), r"://[^\s:/@'\"\\<>]+:(?P<urlpw>[^\s@/'\"\\<>]+)@"),
+    # (An empty user, redis://:password@host, and a "/" in the password, count too.)
+    (("://",), r"://[^\s:/@'\"\\<>]*:(?P<urlpw>[^\s@'\"\\<>]+)@"),
     # The credential after an HTTP authentication scheme: "Bearer abc.def", "Token 1a2b3c4d".
     (("Bearer",), START + r"Bearer\s+[0-9A-Za-z._~+/=\-]{6,}"),
     (

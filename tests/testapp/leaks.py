@@ -69,3 +69,75 @@ def reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse
 def fail_with_escapes(request: HttpRequest) -> HttpResponse:
     """An exception whose message (from stored data, say) holds terminal escape sequences."""
     raise ValueError("bad row: \x1b]0;pwned\x07\x1b[2J\x1b]52;c;ZWNobyBoaQ==\x07\u202edone")
+
+
+def integrity_detail(request: HttpRequest) -> HttpResponse:
+    """What PostgreSQL says of a unique violation: another row's value, never bound here."""
+    from django.db import IntegrityError
+
+    raise IntegrityError(
+        'duplicate key value violates unique constraint "u_token"\n'
+        "DETAIL:  Key (api_token)=(planted-detail-token) already exists."
+    )
+
+
+def nested_json(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(
+        {
+            "credentials": {"user": "bob", "value": "planted-cred-value"},
+            "secrets": [["planted-nested-list"]],
+            "tokens": {"github": "planted-token-dict"},
+            "public": {"name": "visible-name"},
+        }
+    )
+
+
+def truncated_json(request: HttpRequest) -> HttpResponse:
+    """A JSON body longer than the report's preview, with a token where the preview ends."""
+    body = '{"filler": "' + "a" * 1960 + '", "api_token": "planted-truncated-token"}'
+    return HttpResponse(body, content_type="application/json")
+
+
+def form_page(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(
+        '<form><input type="text" name="api_token" value="planted-form-token">'
+        '<textarea name="private_key" rows="3">planted-textarea-key</textarea>'
+        '<input type="text" name="city" value="visible-city"></form>'
+    )
+
+
+def echo_html(request: HttpRequest) -> HttpResponse:
+    from django.template import engines
+
+    template = engines["django"].from_string("<p>You said {{ pw }}</p>")
+    return HttpResponse(template.render({"pw": request.POST.get("password", "")}))
+
+
+def logs_and_prints(request: HttpRequest) -> HttpResponse:
+    import logging
+    import sys
+
+    print("connecting with password=planted-print-pass")
+    sys.stderr.write("token=planted-stderr-token\n")
+    logging.getLogger("tests.leaks").warning("api_key=planted-log-key")
+    return HttpResponse("ok")
+
+
+def keyed() -> int:
+    """Source lines that hold credentials, as lineprof shows them."""
+    api_key: str = "planted-annotated-1"
+    PASSWORD = f"planted-fstring-{2}"  # noqa: N806
+    password = """planted-triple-3"""
+    cache = "redis://:planted-url-4@localhost/0"
+    database = "postgres://app:planted/url-5@db/x"
+    secret = b"planted-bytes-6"
+    return len(api_key + PASSWORD + password + cache + database) + len(secret)
+
+
+def login_positional(user: str, password: str) -> None:
+    """Called with --args '["bob", "..."]': the password arrives by position."""
+    raise ValueError("wrong credentials")
+
+
+def failing_input() -> None:
+    raise RuntimeError("a" * 270 + " {'password': 'planted-long-cut-password-value'}")

@@ -11,7 +11,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--api-key")
-        parser.add_argument("--password")
+        parser.add_argument("--password", "-p")
+        parser.add_argument("--token")
+        parser.add_argument("--auth", nargs=2)
 
-    def handle(self, *args: Any, api_key: str, password: str, **options: Any) -> None:
-        self.stdout.write(f"connected with {api_key} and {password}")
+    def handle(self, *args: Any, **options: Any) -> None:
+        values = [options[name] for name in ("api_key", "password", "token", "auth")]
+        self.stdout.write(f"connected with {values}")
