@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from io import StringIO
 
 import pytest
@@ -110,9 +111,21 @@ def test_parameters_bound_to_sensitive_columns_appear_in_no_file(tmp_path):
         ("SELECT 1 FROM `u` WHERE `u`.`secret_token` LIKE %s LIMIT %s", {0}),
         ('SELECT 1 FROM "u" WHERE "u"."author_id" = %s', set()),
         ('SELECT "u"."password" FROM "u" WHERE "u"."id" = %s', set()),
+        # Named parameters: by their column, whatever their name.
+        ("SELECT id FROM t WHERE api_token = %(t)s AND id = %(n)s", {"t"}),
+        ('UPDATE "u" SET "password" = %(p)s WHERE "id" = %(id)s', {"p"}),
     ],
 )
 def test_parameters_are_matched_to_their_columns(sql, positions):
+    """``positions`` are the secret parameters: their positions, or their ``%(names)s``."""
+    names = re.findall(r"%\((\w+)\)s", sql)
+    if names:
+        named = {name: name for name in names}
+        assert Redactor().params(sql, named) == {
+            name: MASK if name in positions else name for name in names
+        }
+        assert Redactor().secret_params(sql, named) == sorted(positions)
+        return
     assert Redactor().sensitive_params(sql) == positions
     params = list(range(sql.count("%s")))
     assert Redactor().params(sql, params) == [MASK if i in positions else i for i in params]

@@ -285,3 +285,22 @@ def test_password_hash_inside_a_json_body(tmp_path):
     files = written(tmp_path)
     assert "CommandError" not in printed and "note" in files
     assert_nowhere(["plantedsalt", "plantedhash"], printed, files)
+
+
+@pytest.mark.parametrize("case", sorted(leaks.SQL_CASES))
+def test_values_bound_to_credential_columns(case, tmp_path):
+    """Case 19: SQL values that belong to a credential column by their place in the statement
+    (a named parameter, an INSERT's position, the far side of a comparison), in the SQL file,
+    the JSON, EXPLAIN and the terminal."""
+    printed = run(
+        "profile_view",
+        f"/leaks/sql/{case}/",
+        out_dir=tmp_path,
+        sql="full",
+        explain=True,
+        explain_top=50,
+        profiler="cprofile",
+    )
+    files = written(tmp_path)
+    assert "200" in printed and "EXPLAIN" in printed  # the view ran and its queries are reported
+    assert_nowhere(list(leaks.SQL_CASES[case][1]), printed, files)

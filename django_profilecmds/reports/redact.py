@@ -61,7 +61,7 @@ class Redactor:
         self._names_seen: dict[str, bool] = {}
         self._strings_seen: dict[str, str] = {}
         self._sql_seen: dict[str, str] = {}
-        self._params_seen: dict[str, tuple[frozenset[Any], list[re.Match[str]]]] = {}
+        self._params_seen: dict[str, sqlsecrets.Bound] = {}
         self.values: list[str] = []
         self._short: re.Pattern[str] | None = None
         self._known: set[str] = set()
@@ -159,21 +159,19 @@ class Redactor:
 
     # SQL
 
-    def _bound(self, sql: str) -> tuple[frozenset[Any], list[re.Match[str]]]:
+    def _bound(self, sql: str) -> sqlsecrets.Bound:
         known = self._params_seen.get(sql)
         if known is None:
-            if not is_sensitive_sql(sql, self):
-                known = (frozenset(), [])
-            else:
-                positions, literals = sqlsecrets.bound_values(sql, self.is_sensitive)
-                known = (frozenset(positions), literals)
+            known = sqlsecrets.NOTHING
+            if is_sensitive_sql(sql, self):
+                known = sqlsecrets.bound_values(sql, self.is_sensitive)
             self._params_seen[sql] = known
         return known
 
     def sensitive_params(self, sql: str) -> frozenset[int]:
         """Positions of the parameters of ``sql`` bound to a column with a sensitive name (a
         ``password``, an ``api_key``): the values they carry are secrets whoever made them."""
-        return self._bound(sql)[0]
+        return self._bound(sql).positions
 
     def sql_text(self, sql: str) -> str:
         """``sql`` as printed: bound literals and every other secret masked (once per
@@ -185,7 +183,7 @@ class Redactor:
 
     def sql(self, sql: str) -> str:
         """``sql`` with the string literals bound to sensitive columns masked."""
-        literals = self._bound(sql)[1]
+        literals = self._bound(sql).literals
         return sqlsecrets.mask_literals(sql, literals, MASK) if literals else sql
 
     def plan(self, lines: Iterable[str]) -> list[str]:
@@ -212,9 +210,11 @@ class Redactor:
         return [row[key] for row in rows for key in self._secret_keys(sql, row)]
 
     def _secret_keys(self, sql: str, row: Any) -> Collection[Any]:
-        """The keys (a dict) or positions (a list) of one row of parameters that are secret."""
+        """The keys (a dict) or positions (a list) of one row of parameters that are secret:
+        by the column they are bound to, or a dict's keys by their name too."""
         if isinstance(row, dict):
-            return {k for k in row if self.is_sensitive(str(k))}
+            names = self._bound(sql).names
+            return {k for k in row if k in names or self.is_sensitive(str(k))}
         if isinstance(row, (list, tuple)):
             return [index for index in self.sensitive_params(sql) if index < len(row)]
         return ()

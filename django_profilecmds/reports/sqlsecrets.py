@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 TOKEN = re.compile(
     r"""(?P<ph>%s|%\((?P<key>\w+)\)s)
@@ -37,25 +38,37 @@ KEYWORDS = BOUNDARIES | frozenset(_KEYWORDS.split())
 INSERT = re.compile(r"\s*INSERT\s+INTO\s+\S+\s*\(([^)]*)\)\s*VALUES", re.IGNORECASE)
 
 
-def bound_values(
-    sql: str, is_sensitive: Callable[[str], bool]
-) -> tuple[set[int], list[re.Match[str]]]:
-    """The positions of ``sql``'s placeholders (or their names, ``%(name)s``) and the string
-    literals that belong to a sensitive column."""
-    positions: set[int] = set()
+class Bound(NamedTuple):
+    """What of one statement is secret: its placeholders by position (``%s``, counting
+    ``%(name)s`` too) and by name, and its string literals."""
+
+    positions: frozenset[int]
+    names: frozenset[str]
+    literals: list[re.Match[str]]
+
+
+NOTHING = Bound(frozenset(), frozenset(), [])
+
+
+def bound_values(sql: str, is_sensitive: Callable[[str], bool]) -> Bound:
+    """The placeholders and string literals of ``sql`` that belong to a sensitive column."""
     insert = INSERT.match(sql)
     if insert is not None:
         columns = [_unquote(column) for column in insert[1].split(",")]
         count = sum(1 for token in TOKEN.finditer(sql, insert.end()) if token["ph"])
-        positions = {i for i in range(count) if is_sensitive(columns[i % len(columns)])}
-        return positions, []
+        by_column = {i for i in range(count) if is_sensitive(columns[i % len(columns)])}
+        return Bound(frozenset(by_column), frozenset(), [])
+    positions: set[int] = set()
+    names: set[str] = set()
     literals: list[re.Match[str]] = []
     for index, token in _secret_values(sql, is_sensitive):
         if token["str"]:
             literals.append(token)
         else:
             positions.add(index)
-    return positions, literals
+            if token["key"]:
+                names.add(token["key"])
+    return Bound(frozenset(positions), frozenset(names), literals)
 
 
 def _secret_values(

@@ -3,7 +3,10 @@ is one the redaction tests search for in every file and line the tool writes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 
 from tests.testapp.models import Member
@@ -69,3 +72,32 @@ def reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse
 def fail_with_escapes(request: HttpRequest) -> HttpResponse:
     """An exception whose message (from stored data, say) holds terminal escape sequences."""
     raise ValueError("bad row: \x1b]0;pwned\x07\x1b[2J\x1b]52;c;ZWNobyBoaQ==\x07\u202edone")
+
+
+# Statements that put a credential where a column-blind redaction misses it: each case runs
+# its SQL (raw, or as the ORM writes it) with the values planted for it.
+SQL_CASES: dict[str, tuple[Callable[[], object], tuple[str, ...]]] = {}
+
+
+def sql_case(*planted: str) -> Callable[[Callable[[], object]], Callable[[], object]]:
+    def register(function: Callable[[], object]) -> Callable[[], object]:
+        SQL_CASES[function.__name__.replace("_", "-")] = (function, planted)
+        return function
+
+    return register
+
+
+def run_sql_case(request: HttpRequest, name: str) -> JsonResponse:
+    SQL_CASES[name][0]()
+    return JsonResponse({"case": name})
+
+
+def execute(sql: str, params: object = None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+@sql_case("PLANTED-named-7731")
+def named_parameter() -> None:
+    """A ``%(name)s`` parameter whose name says nothing of its column."""
+    execute("SELECT id FROM testapp_account WHERE api_token = %(t)s", {"t": "PLANTED-named-7731"})

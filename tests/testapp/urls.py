@@ -35,5 +35,6 @@ urlpatterns = [
     path("leaks/redirect/", leaks.redirect_with_token),
     path("leaks/headers/", leaks.echo_headers),
     path("leaks/reset/<uidb64>/<token>/", leaks.reset_confirm),
+    path("leaks/sql/<str:name>/", leaks.run_sql_case),
     path("wait/", waiting.create_author_then_wait_view, name="wait"),
 ]
