@@ -111,6 +111,21 @@ def test_parameters_bound_to_sensitive_columns_appear_in_no_file(tmp_path):
         ("SELECT 1 FROM `u` WHERE `u`.`secret_token` LIKE %s LIMIT %s", {0}),
         ('SELECT 1 FROM "u" WHERE "u"."author_id" = %s', set()),
         ('SELECT "u"."password" FROM "u" WHERE "u"."id" = %s', set()),
+        # An INSERT's values by their place in each row, among literals and expressions.
+        ("INSERT INTO a (name, password, api_token, note) VALUES ('e', 'x', %s, '')", {0}),
+        ("INSERT INTO a (name, password) VALUES (%s, 'x'), ('y', %s), (UPPER(%s), %s)", {1, 3}),
+        ('INSERT INTO "a" ("name", "password") SELECT %s, %s', {1}),
+        (
+            'INSERT INTO "t" ("name", "api_token") VALUES (%s, %s), (%s, %s) ON CONFLICT("name")'
+            ' DO UPDATE SET "api_token" = EXCLUDED."api_token" RETURNING "t"."id"',
+            {1, 3},
+        ),
+        # bulk_create() on PostgreSQL: an array of values per column.
+        (
+            'INSERT INTO "t" ("a", "b", "api_token") SELECT * FROM UNNEST((%s)::varchar[], '
+            '(%s)::varchar[], (%s)::varchar[]) RETURNING "t"."id"',
+            {2},
+        ),
         # Named parameters: by their column, whatever their name.
         ("SELECT id FROM t WHERE api_token = %(t)s AND id = %(n)s", {"t"}),
         ('UPDATE "u" SET "password" = %(p)s WHERE "id" = %(id)s', {"p"}),
@@ -129,6 +144,28 @@ def test_parameters_are_matched_to_their_columns(sql, positions):
     assert Redactor().sensitive_params(sql) == positions
     params = list(range(sql.count("%s")))
     assert Redactor().params(sql, params) == [MASK if i in positions else i for i in params]
+
+
+@pytest.mark.parametrize(
+    ("sql", "masked"),
+    [
+        (
+            "SELECT 1 FROM u WHERE u.password = 'a' AND u.name = 'b'",
+            "SELECT 1 FROM u WHERE u.password = '*' AND u.name = 'b'",
+        ),
+        (
+            "INSERT INTO a (name,password,api_token) VALUES ('dave','x','it''s'), ('e', '', 'y')",
+            "INSERT INTO a (name,password,api_token) VALUES ('dave','*','*'), ('e', '*', '*')",
+        ),
+        (
+            "INSERT INTO a (name, password, api_token, n) SELECT 'fred', 'x', 'y', 0 FROM b",
+            "INSERT INTO a (name, password, api_token, n) SELECT 'fred', '*', '*', 0 FROM b",
+        ),
+    ],
+)
+def test_literals_are_matched_to_their_columns(sql, masked):
+    """Each ``'*'`` of ``masked`` is a literal of ``sql`` that is masked."""
+    assert Redactor().sql(sql) == masked.replace("'*'", f"'{MASK}'")
 
 
 def readme_block(heading: str) -> str:

@@ -209,6 +209,10 @@ class Redactor:
         rows = params if many and isinstance(params, (list, tuple)) else [params]
         return [row[key] for row in rows for key in self._secret_keys(sql, row)]
 
+    def secret_literals(self, sql: str) -> list[str]:
+        """The values of the string literals that ``sql`` masks."""
+        return [literal[0][1:-1].replace("''", "'") for literal in self._bound(sql).literals]
+
     def _secret_keys(self, sql: str, row: Any) -> Collection[Any]:
         """The keys (a dict) or positions (a list) of one row of parameters that are secret:
         by the column they are bound to, or a dict's keys by their name too."""

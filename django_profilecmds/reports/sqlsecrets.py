@@ -4,7 +4,9 @@ with a sensitive name, found by reading the statement's tokens.
 A value belongs to the column it is compared with (``"u"."password" = %s``, through casts and
 functions: ``UPPER("u"."password"::text) = UPPER(%s)``, ``LIKE``, ``IN (%s, %s)``), to the
 column an ``UPDATE`` sets (every value of ``SET "api_token" = CASE WHEN ... THEN %s END``, the
-form ``bulk_update()`` writes), or to its column of an ``INSERT``'s list, by position.
+form ``bulk_update()`` writes), or to the column at its place in an ``INSERT``: in each row of
+``VALUES``, in the list of an ``INSERT ... SELECT``, or among the arrays of ``UNNEST`` (the form
+``bulk_create()`` writes on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ TOKEN = re.compile(
       |(?P<str>'(?:[^']|'')*')
       |(?P<cast>::\s*[A-Za-z_]\w*(?:\s*\([\d\s,]*\))?(?:\[\])?)
       |(?P<word>[A-Za-z_]\w*)
-      |(?P<op><>|!=|<=|>=|[=<>(),;]|\S)""",
+      |(?P<op><>|!=|<=|>=|%%|[=<>(),;]|\S)""",
     re.VERBOSE,
 )
 # Words after which a value no longer belongs to the column before them.
@@ -35,7 +37,14 @@ _KEYWORDS = (
     "INNER LEFT RIGHT OUTER FULL CROSS USING DEFAULT BINARY"
 )
 KEYWORDS = BOUNDARIES | frozenset(_KEYWORDS.split())
-INSERT = re.compile(r"\s*INSERT\s+INTO\s+\S+\s*\(([^)]*)\)\s*VALUES", re.IGNORECASE)
+
+# Where the reading is. PLAIN: values belong to the column last named. SET: to the column
+# assigned. An INSERT goes INSERT (before its column list), COLUMNS (in it), ROWS (after it),
+# then VALUES (values by their place in each bracketed row), SELECT (by their place in the
+# select list) or UNNEST (by their place among its arguments), and back to ROWS, where a
+# UNION ... SELECT gives another row.
+PLAIN, SET, INSERT, COLUMNS, ROWS, VALUES, SELECT, UNNEST = range(8)
+ROW_DEPTH = {VALUES: 1, SELECT: 0, UNNEST: 1}  # of a row's places, below the INSERT's depth
 
 
 class Bound(NamedTuple):
@@ -52,16 +61,10 @@ NOTHING = Bound(frozenset(), frozenset(), [])
 
 def bound_values(sql: str, is_sensitive: Callable[[str], bool]) -> Bound:
     """The placeholders and string literals of ``sql`` that belong to a sensitive column."""
-    insert = INSERT.match(sql)
-    if insert is not None:
-        columns = [_unquote(column) for column in insert[1].split(",")]
-        count = sum(1 for token in TOKEN.finditer(sql, insert.end()) if token["ph"])
-        by_column = {i for i in range(count) if is_sensitive(columns[i % len(columns)])}
-        return Bound(frozenset(by_column), frozenset(), [])
     positions: set[int] = set()
     names: set[str] = set()
     literals: list[re.Match[str]] = []
-    for index, token in _secret_values(sql, is_sensitive):
+    for index, token in _secret_values(list(TOKEN.finditer(sql)), is_sensitive):
         if token["str"]:
             literals.append(token)
         else:
@@ -72,25 +75,26 @@ def bound_values(sql: str, is_sensitive: Callable[[str], bool]) -> Bound:
 
 
 def _secret_values(
-    sql: str, is_sensitive: Callable[[str], bool]
+    tokens: list[re.Match[str]], is_sensitive: Callable[[str], bool]
 ) -> Iterator[tuple[int, re.Match[str]]]:
-    column = ""  # the column the next value is compared with
-    target = ""  # the column an UPDATE's SET is assigning
-    in_set = expect_target = False
-    depth = set_depth = 0
+    """Each value (its placeholder's number, its token) that belongs to a sensitive column."""
+    column = ""  # the column last named: a value after it is compared with it
+    target = ""  # the column a value is written to: assigned by SET, or by its place
+    state = PLAIN
+    depth = base = 0  # bracket depth, and that of the INSERT's or SET's own clauses
+    columns: list[str] = []  # the INSERT's column list
+    item = 0  # the place of the value in an INSERT's row
+    expect_target = False  # in SET, before the "=" of an assignment
     placeholder = -1
-    tokens = list(TOKEN.finditer(sql))
     for position, token in enumerate(tokens):
-        kind = token.lastgroup
-        if kind == "key":
-            kind = "ph"
-        text = token[0]
-        if kind == "ph":
-            placeholder += 1
-        if kind in ("ph", "str"):
-            owner = target if in_set and target else column
-            if owner and is_sensitive(owner):
+        kind, text = token.lastgroup, token[0]
+        if kind in ("ph", "key", "str"):
+            if kind != "str":
+                placeholder += 1
+            if any(name and is_sensitive(name) for name in (target, column)):
                 yield placeholder, token
+        elif state == COLUMNS and kind in ("id", "word"):
+            columns.append(_unquote(text))  # any word: a column may be called "time"
         elif kind == "id":
             column = _unquote(text)
         elif kind == "word":
@@ -98,21 +102,56 @@ def _secret_values(
             following = tokens[position + 1][0] if position + 1 < len(tokens) else ""
             if word in BOUNDARIES:
                 column = ""
-                if word == "SET":
-                    in_set, expect_target, set_depth, target = True, True, depth, ""
-                elif in_set and word in ("WHERE", "FROM", "RETURNING"):
-                    in_set, target = False, ""
+                if word == "INSERT":
+                    state, base, columns = INSERT, depth, []
+                elif word == "SET":
+                    state, base, target, expect_target = SET, depth, "", True
+                elif depth == base and state != PLAIN:
+                    new = _next_state(state, word, following.upper())
+                    if new != state:
+                        state, item, target = new, 0, _at(columns, 0) if new == SELECT else ""
             elif word not in KEYWORDS and following != "(":
                 column = text
         elif text == "(":
+            if state == INSERT and depth == base:
+                state = COLUMNS
+            elif state == VALUES and depth == base:  # a row
+                item, target = 0, _at(columns, 0)
+            elif state == UNNEST and depth == base:
+                target = _at(columns, 0)
             depth += 1
         elif text == ")":
             depth -= 1
-        elif in_set and depth == set_depth:
+            if depth < base:  # the end of a statement in brackets (a WITH's)
+                state, base, target = PLAIN, depth, ""
+            elif depth == base and state in (COLUMNS, VALUES, UNNEST):
+                column, target = "", ""  # the end of the column list, of a row, of the arrays
+                state = VALUES if state == VALUES else ROWS
+        elif text == "," and depth - base == ROW_DEPTH.get(state):  # the next place of a row
+            item += 1
+            column, target = "", _at(columns, item)
+        elif state == SET and depth == base:
             if text == "=" and expect_target:
                 target, expect_target = column, False
             elif text == ",":
                 target, expect_target, column = "", True, ""
+
+
+def _next_state(state: int, word: str, following: str) -> int:
+    """The state after a clause's keyword at the depth of the INSERT or SET."""
+    if state == INSERT:  # VALUES or SELECT without a column list: no place says anything
+        return PLAIN if word in ("VALUES", "SELECT") else INSERT  # (INSERT OR IGNORE INTO)
+    if state == ROWS:
+        return {"VALUES": VALUES, "SELECT": SELECT, "ON": PLAIN, "RETURNING": PLAIN}.get(word, ROWS)
+    if state == SELECT:  # the end of a select list: FROM UNNEST(...) gives the values instead
+        return UNNEST if word == "FROM" and following == "UNNEST" else ROWS
+    if state == SET:
+        return PLAIN if word in ("WHERE", "FROM", "RETURNING") else SET
+    return PLAIN  # after VALUES: ON CONFLICT, RETURNING
+
+
+def _at(columns: list[str], item: int) -> str:
+    return columns[item] if item < len(columns) else ""
 
 
 def mask_literals(sql: str, literals: list[re.Match[str]], mask: str) -> str:

@@ -77,6 +77,7 @@ def fail_with_escapes(request: HttpRequest) -> HttpResponse:
 # Statements that put a credential where a column-blind redaction misses it: each case runs
 # its SQL (raw, or as the ORM writes it) with the values planted for it.
 SQL_CASES: dict[str, tuple[Callable[[], object], tuple[str, ...]]] = {}
+ACCOUNT_COLUMNS = "username, password, api_token, otp_secret, note, active"
 
 
 def sql_case(*planted: str) -> Callable[[Callable[[], object]], Callable[[], object]]:
@@ -101,3 +102,31 @@ def execute(sql: str, params: object = None) -> None:
 def named_parameter() -> None:
     """A ``%(name)s`` parameter whose name says nothing of its column."""
     execute("SELECT id FROM testapp_account WHERE api_token = %(t)s", {"t": "PLANTED-named-7731"})
+
+
+@sql_case("PLANTED-insert-literal")
+def insert_literals() -> None:
+    """An INSERT whose values are literals."""
+    execute(
+        f"INSERT INTO testapp_account ({ACCOUNT_COLUMNS})"
+        " VALUES ('dave', 'x', 'PLANTED-insert-literal', '', '', true)"
+    )
+
+
+@sql_case("PLANTED-insert-mixed")
+def insert_mixed() -> None:
+    """An INSERT mixing literals and a parameter: the parameter is not the first column's."""
+    execute(
+        f"INSERT INTO testapp_account ({ACCOUNT_COLUMNS}) VALUES ('erin', 'x', %s, '', '', false)",
+        ["PLANTED-insert-mixed"],
+    )
+
+
+@sql_case("PLANTED-select-literal", "PLANTED-select-param")
+def insert_select() -> None:
+    """INSERT ... SELECT: the select list gives the values, by position."""
+    execute(
+        f"INSERT INTO testapp_account ({ACCOUNT_COLUMNS})"
+        " SELECT 'fred', 'x', 'PLANTED-select-literal', %s, '', false",
+        ["PLANTED-select-param"],
+    )
