@@ -146,6 +146,14 @@ def test_parameters_are_matched_to_their_columns(sql, positions):
     assert Redactor().params(sql, params) == [MASK if i in positions else i for i in params]
 
 
+def test_array_parameters_are_masked_whole_and_their_items_are_secrets():
+    """bulk_create() on PostgreSQL: one array parameter per column."""
+    sql = 'INSERT INTO "t" ("a", "password") SELECT * FROM UNNEST((%s)::varchar[], (%s)::text[])'
+    params = [["ann", "bob"], ["pw-one", "pw-two"]]
+    assert Redactor().params(sql, params) == [["ann", "bob"], MASK]
+    assert Redactor().secret_params(sql, params) == ["pw-one", "pw-two"]
+
+
 @pytest.mark.parametrize(
     ("sql", "masked"),
     [

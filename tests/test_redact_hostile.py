@@ -72,6 +72,26 @@ def test_bulk_update_of_a_credential(tmp_path):
     assert not Member.objects.filter(email__startswith="bulk").exists()
 
 
+def test_bulk_create_of_credentials(tmp_path):
+    """Case 19: bulk_create() on PostgreSQL passes an array per column (INSERT ... SELECT *
+    FROM UNNEST), so a credential is an item of a list parameter; the page shows it again."""
+    from django.db import connection
+
+    printed = run(
+        "profile_view", "/leaks/bulk-create/", out_dir=tmp_path, sql="full", profiler="cprofile"
+    )
+    files = written(tmp_path)
+    assert "200 OK" in printed and "issued" in files
+    if connection.vendor == "postgresql":
+        assert "SELECT * FROM UNNEST((%s)::varchar[], " in files
+        assert '("username") DO UPDATE SET "api_token" = EXCLUDED."api_token"' in files
+    else:
+        assert ") VALUES (%s, %s, " in files
+    planted = [*leaks.BULK_CREATED, *(f"{value}-token" for value in leaks.BULK_CREATED)]
+    assert_nowhere(planted, printed, files)
+    assert "bulk-created0@example.com" in files  # the rest of the arrays stays readable
+
+
 def test_query_string_in_the_heading_and_files(tmp_path):
     """Case 3 and 4: query-string values, short ones too, in the terminal and every file."""
     printed = run(

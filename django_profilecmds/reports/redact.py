@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 from django_profilecmds.reports import sqlsecrets
@@ -205,9 +205,10 @@ class Redactor:
         return [MASK if index in secret else value for index, value in enumerate(params)]
 
     def secret_params(self, sql: str, params: Any, many: bool = False) -> list[Any]:
-        """The values that ``params`` masks: those bound to sensitive columns (or named so)."""
+        """The values that ``params`` masks: those bound to sensitive columns (or named so),
+        and the items of those that are arrays (``UNNEST``'s, one per column)."""
         rows = params if many and isinstance(params, (list, tuple)) else [params]
-        return [row[key] for row in rows for key in self._secret_keys(sql, row)]
+        return list(_items([row[key] for row in rows for key in self._secret_keys(sql, row)]))
 
     def secret_literals(self, sql: str) -> list[str]:
         """The values of the string literals that ``sql`` masks."""
@@ -292,6 +293,15 @@ class Redactor:
 def is_sensitive_sql(sql: str, redactor: Redactor) -> bool:
     """Whether ``sql`` names a sensitive column at all (the cheap test before reading it)."""
     return any(redactor.is_sensitive(word) for word in set(re.findall(r"[A-Za-z_]\w*", sql)))
+
+
+def _items(values: Iterable[Any]) -> Iterator[Any]:
+    """The values, with those that are lists or tuples replaced by their items, at any depth."""
+    for value in values:
+        if isinstance(value, (list, tuple)):
+            yield from _items(value)
+        else:
+            yield value
 
 
 def _mask_format(match: re.Match[str]) -> str:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 
-from tests.testapp.models import Member
+from tests.testapp.models import Account, Member
 
 CONTAINS = "planted-contains-3141"
 IEXACT = "Planted-IExact-2718"  # mixed case: PostgreSQL folds UPPER('...') in plans
@@ -130,3 +130,26 @@ def insert_select() -> None:
         " SELECT 'fred', 'x', 'PLANTED-select-literal', %s, '', false",
         ["PLANTED-select-param"],
     )
+
+
+BULK_CREATED = ("PLANTED-bulk-created-1", "PLANTED-bulk-created-2")
+
+
+def bulk_create_credentials(request: HttpRequest) -> JsonResponse:
+    """Create members and accounts with bulk_create(), whose INSERT on PostgreSQL (Django 5.2+)
+    passes one array per column through UNNEST, and show the new API tokens, as a page that
+    issues them does."""
+    Member.objects.bulk_create(
+        Member(email=f"bulk-created{i}@example.com", password=value)
+        for i, value in enumerate(BULK_CREATED)
+    )
+    accounts = [
+        Account(username=f"bc{i}", api_token=f"{v}-token") for i, v in enumerate(BULK_CREATED)
+    ]
+    Account.objects.bulk_create(accounts)
+    for account in accounts:
+        account.api_token += "-rotated"
+    Account.objects.bulk_create(
+        accounts, update_conflicts=True, unique_fields=["username"], update_fields=["api_token"]
+    )
+    return JsonResponse({"issued": [account.api_token for account in accounts]})
