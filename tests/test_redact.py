@@ -111,6 +111,11 @@ def test_parameters_bound_to_sensitive_columns_appear_in_no_file(tmp_path):
         ("SELECT 1 FROM `u` WHERE `u`.`secret_token` LIKE %s LIMIT %s", {0}),
         ('SELECT 1 FROM "u" WHERE "u"."author_id" = %s', set()),
         ('SELECT "u"."password" FROM "u" WHERE "u"."id" = %s', set()),
+        # Both bounds of a range, and IS [NOT] DISTINCT FROM (its FROM is no clause).
+        ('SELECT 1 FROM "u" WHERE "u"."api_token" BETWEEN %s AND %s AND "u"."id" = %s', {0, 1}),
+        ('SELECT 1 FROM "u" WHERE "u"."password" NOT BETWEEN %s AND %s', {0, 1}),
+        ("SELECT 1 FROM u WHERE api_token IS NOT DISTINCT FROM %s AND id = %s", {0}),
+        ("SELECT 1 FROM u WHERE otp_secret IS DISTINCT FROM %s", {0}),
         # An INSERT's values by their place in each row, among literals and expressions.
         ("INSERT INTO a (name, password, api_token, note) VALUES ('e', 'x', %s, '')", {0}),
         ("INSERT INTO a (name, password) VALUES (%s, 'x'), ('y', %s), (UPPER(%s), %s)", {1, 3}),
@@ -168,6 +173,10 @@ def test_array_parameters_are_masked_whole_and_their_items_are_secrets():
         (
             "INSERT INTO a (name, password, api_token, n) SELECT 'fred', 'x', 'y', 0 FROM b",
             "INSERT INTO a (name, password, api_token, n) SELECT 'fred', '*', '*', 0 FROM b",
+        ),
+        (
+            "SELECT 1 FROM u WHERE api_token BETWEEN 'a' AND 'b' AND name BETWEEN 'c' AND 'd'",
+            "SELECT 1 FROM u WHERE api_token BETWEEN '*' AND '*' AND name BETWEEN 'c' AND 'd'",
         ),
     ],
 )

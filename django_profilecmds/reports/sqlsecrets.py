@@ -85,6 +85,7 @@ def _secret_values(
     columns: list[str] = []  # the INSERT's column list
     item = 0  # the place of the value in an INSERT's row
     expect_target = False  # in SET, before the "=" of an assignment
+    between = False  # after BETWEEN, before the AND between its bounds
     placeholder = -1
     for position, token in enumerate(tokens):
         kind, text = token.lastgroup, token[0]
@@ -100,8 +101,11 @@ def _secret_values(
         elif kind == "word":
             word = text.upper()
             following = tokens[position + 1][0] if position + 1 < len(tokens) else ""
-            if word in BOUNDARIES:
-                column = ""
+            previous = tokens[position - 1][0].upper() if position else ""
+            if (word, between) == ("AND", True) or (word, previous) == ("FROM", "DISTINCT"):
+                between = False  # BETWEEN x AND y, IS [NOT] DISTINCT FROM y: the same column's
+            elif word in BOUNDARIES:
+                column, between = "", False
                 if word == "INSERT":
                     state, base, columns = INSERT, depth, []
                 elif word == "SET":
@@ -110,6 +114,8 @@ def _secret_values(
                     new = _next_state(state, word, following.upper())
                     if new != state:
                         state, item, target = new, 0, _at(columns, 0) if new == SELECT else ""
+            elif word == "BETWEEN":
+                between = True
             elif word not in KEYWORDS and following != "(":
                 column = text
         elif text == "(":

@@ -153,3 +153,18 @@ def bulk_create_credentials(request: HttpRequest) -> JsonResponse:
         accounts, update_conflicts=True, unique_fields=["username"], update_fields=["api_token"]
     )
     return JsonResponse({"issued": [account.api_token for account in accounts]})
+
+
+@sql_case("PLANTED-range-low", "PLANTED-range-high")
+def token_range() -> None:
+    """__range: BETWEEN %s AND %s."""
+    Account.objects.filter(api_token__range=("PLANTED-range-low", "PLANTED-range-high")).exists()
+
+
+@sql_case("PLANTED-not-distinct")
+def not_distinct_from() -> None:
+    """IS NOT DISTINCT FROM: a comparison where a NULL equals a NULL."""
+    execute(
+        "SELECT id FROM testapp_account WHERE api_token IS NOT DISTINCT FROM %s",
+        ["PLANTED-not-distinct"],
+    )
