@@ -116,6 +116,10 @@ def test_parameters_bound_to_sensitive_columns_appear_in_no_file(tmp_path):
         ('SELECT 1 FROM "u" WHERE "u"."password" NOT BETWEEN %s AND %s', {0, 1}),
         ("SELECT 1 FROM u WHERE api_token IS NOT DISTINCT FROM %s AND id = %s", {0}),
         ("SELECT 1 FROM u WHERE otp_secret IS DISTINCT FROM %s", {0}),
+        # A value before its column, or named as one.
+        ("SELECT 1 FROM t WHERE %s = api_token AND %s = name", {0}),
+        ('SELECT 1 FROM "t" WHERE "t"."id" = %s AND %s::text = UPPER("t"."password"::text)', {1}),
+        ('SELECT %s AS "api_token", %s AS "n" FROM "t"', {0}),
         # An INSERT's values by their place in each row, among literals and expressions.
         ("INSERT INTO a (name, password, api_token, note) VALUES ('e', 'x', %s, '')", {0}),
         ("INSERT INTO a (name, password) VALUES (%s, 'x'), ('y', %s), (UPPER(%s), %s)", {1, 3}),
@@ -177,6 +181,10 @@ def test_array_parameters_are_masked_whole_and_their_items_are_secrets():
         (
             "SELECT 1 FROM u WHERE api_token BETWEEN 'a' AND 'b' AND name BETWEEN 'c' AND 'd'",
             "SELECT 1 FROM u WHERE api_token BETWEEN '*' AND '*' AND name BETWEEN 'c' AND 'd'",
+        ),
+        (
+            "SELECT 1 FROM u WHERE 'a' = u.api_token OR 'b' <> u.name OR 'c' = 'd'",
+            "SELECT 1 FROM u WHERE '*' = u.api_token OR 'b' <> u.name OR 'c' = 'd'",
         ),
     ],
 )

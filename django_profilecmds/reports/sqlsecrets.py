@@ -37,6 +37,7 @@ _KEYWORDS = (
     "INNER LEFT RIGHT OUTER FULL CROSS USING DEFAULT BINARY"
 )
 KEYWORDS = BOUNDARIES | frozenset(_KEYWORDS.split())
+COMPARISONS = frozenset(("=", "<>", "!=", "<", ">", "<=", ">="))
 
 # Where the reading is. PLAIN: values belong to the column last named. SET: to the column
 # assigned. An INSERT goes INSERT (before its column list), COLUMNS (in it), ROWS (after it),
@@ -92,10 +93,13 @@ def _secret_values(
         if kind in ("ph", "key", "str"):
             if kind != "str":
                 placeholder += 1
-            if any(name and is_sensitive(name) for name in (target, column)):
+            owners = (target, column, _named_after(tokens, position))
+            if any(name and is_sensitive(name) for name in owners):
                 yield placeholder, token
         elif state == COLUMNS and kind in ("id", "word"):
             columns.append(_unquote(text))  # any word: a column may be called "time"
+        elif kind in ("id", "word") and position and tokens[position - 1][0].upper() == "AS":
+            pass  # an alias (or a type) names no column that the values after it belong to
         elif kind == "id":
             column = _unquote(text)
         elif kind == "word":
@@ -154,6 +158,28 @@ def _next_state(state: int, word: str, following: str) -> int:
     if state == SET:
         return PLAIN if word in ("WHERE", "FROM", "RETURNING") else SET
     return PLAIN  # after VALUES: ON CONFLICT, RETURNING
+
+
+def _named_after(tokens: list[re.Match[str]], position: int) -> str:
+    """The column a value comes before: compared with it (``%s = "t"."api_token"``, through
+    casts, brackets and functions: ``%s::text = UPPER("t"."password")``) or named after it
+    (``%s AS "api_token"``)."""
+    following = tokens[position + 1 : position + 12]
+    if following and following[0].lastgroup == "cast":
+        del following[0]
+    if not following or following[0][0] not in COMPARISONS and following[0][0].upper() != "AS":
+        return ""
+    name = ""
+    for token in following[1:]:
+        if (
+            token.lastgroup == "id"
+            or token.lastgroup == "word"
+            and token[0].upper() not in KEYWORDS
+        ):
+            name = _unquote(token[0])  # a table, a function, then the column
+        elif token[0] not in ("(", "."):
+            break
+    return name
 
 
 def _at(columns: list[str], item: int) -> str:

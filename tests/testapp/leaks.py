@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import F, Value
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 
 from tests.testapp.models import Account, Member
@@ -168,3 +169,11 @@ def not_distinct_from() -> None:
         "SELECT id FROM testapp_account WHERE api_token IS NOT DISTINCT FROM %s",
         ["PLANTED-not-distinct"],
     )
+
+
+@sql_case("PLANTED-first-param", "PLANTED-first-literal", "PLANTED-first-orm")
+def value_first() -> None:
+    """A value before the column it is compared with, in raw SQL and from the ORM."""
+    execute("SELECT id FROM testapp_account WHERE %s = api_token", ["PLANTED-first-param"])
+    execute("SELECT id FROM testapp_account WHERE 'PLANTED-first-literal' = api_token")
+    Account.objects.alias(v=Value("PLANTED-first-orm")).filter(v=F("api_token")).exists()
