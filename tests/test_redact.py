@@ -111,6 +111,13 @@ def test_parameters_bound_to_sensitive_columns_appear_in_no_file(tmp_path):
         ("SELECT 1 FROM `u` WHERE `u`.`secret_token` LIKE %s LIMIT %s", {0}),
         ('SELECT 1 FROM "u" WHERE "u"."author_id" = %s', set()),
         ('SELECT "u"."password" FROM "u" WHERE "u"."id" = %s', set()),
+        # An UPDATE's values: what is assigned, not what a CASE WHEN tests.
+        (
+            'UPDATE "u" SET "password" = CASE WHEN ("u"."email" = %s) THEN %s WHEN ("u"."id" ='
+            ' %s) THEN UPPER(%s) ELSE "u"."password" END WHERE "u"."email" IN (%s, %s)',
+            {1, 3},
+        ),
+        ('UPDATE "u" SET "api_token" = %s WHERE "u"."id" = %s RETURNING "u"."api_token"', {0}),
         # Both bounds of a range, and IS [NOT] DISTINCT FROM (its FROM is no clause).
         ('SELECT 1 FROM "u" WHERE "u"."api_token" BETWEEN %s AND %s AND "u"."id" = %s', {0, 1}),
         ('SELECT 1 FROM "u" WHERE "u"."password" NOT BETWEEN %s AND %s', {0, 1}),

@@ -87,13 +87,14 @@ def _secret_values(
     item = 0  # the place of the value in an INSERT's row
     expect_target = False  # in SET, before the "=" of an assignment
     between = False  # after BETWEEN, before the AND between its bounds
+    condition = False  # between WHEN and THEN: values are tested, not assigned
     placeholder = -1
     for position, token in enumerate(tokens):
         kind, text = token.lastgroup, token[0]
         if kind in ("ph", "key", "str"):
             if kind != "str":
                 placeholder += 1
-            owners = (target, column, _named_after(tokens, position))
+            owners = ("" if condition else target, column, _named_after(tokens, position))
             if any(name and is_sensitive(name) for name in owners):
                 yield placeholder, token
         elif state == COLUMNS and kind in ("id", "word"):
@@ -120,6 +121,8 @@ def _secret_values(
                         state, item, target = new, 0, _at(columns, 0) if new == SELECT else ""
             elif word == "BETWEEN":
                 between = True
+            elif word in ("WHEN", "THEN"):
+                condition = word == "WHEN"
             elif word not in KEYWORDS and following != "(":
                 column = text
         elif text == "(":

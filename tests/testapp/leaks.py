@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Value
+from django.db.models import Case, Count, F, Q, Value, When
+from django.db.models.functions import Concat
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 
 from tests.testapp.models import Account, Member
@@ -177,3 +178,27 @@ def value_first() -> None:
     execute("SELECT id FROM testapp_account WHERE %s = api_token", ["PLANTED-first-param"])
     execute("SELECT id FROM testapp_account WHERE 'PLANTED-first-literal' = api_token")
     Account.objects.alias(v=Value("PLANTED-first-orm")).filter(v=F("api_token")).exists()
+
+
+UPDATES = tuple(f"PLANTED-update-{i}" for i in range(8))
+
+
+@sql_case(*UPDATES)
+def updates() -> None:
+    """UPDATE with RETURNING, and the ORM's updates and conditions on a credential."""
+    p = UPDATES
+    Account.objects.create(username="gina", api_token="old", otp_secret="old")
+    execute(
+        "UPDATE testapp_account SET note = %s, api_token = %s WHERE username = %s RETURNING id",
+        ["n", p[0], "gina"],
+    )
+    Account.objects.filter(Q(api_token=p[1]) | Q(username="gina")).update(
+        api_token=Concat(F("username"), Value(p[2]))
+    )
+    Account.objects.filter(~Q(otp_secret=p[3]), username="gina").update(api_token=F("otp_secret"))
+    Account.objects.update(
+        api_token=Case(When(username="gina", then=Value(p[4])), default=F("api_token"))
+    )
+    Account.objects.filter(id__in=Account.objects.filter(api_token__in=[p[5], "x"])).exists()
+    Account.objects.update_or_create(username="hank", defaults={"otp_secret": p[6]})
+    Account.objects.filter(api_token__startswith=p[7]).annotate(n=Count("id")).exists()
