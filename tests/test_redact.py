@@ -127,6 +127,9 @@ def test_parameters_bound_to_sensitive_columns_appear_in_no_file(tmp_path):
         ("SELECT 1 FROM t WHERE %s = api_token AND %s = name", {0}),
         ('SELECT 1 FROM "t" WHERE "t"."id" = %s AND %s::text = UPPER("t"."password"::text)', {1}),
         ('SELECT %s AS "api_token", %s AS "n" FROM "t"', {0}),
+        # A bracketed expression naming a sensitive column, whatever it names last.
+        ('SELECT 1 FROM "t" WHERE ("t"."api_token", "t"."id") IN ((%s, %s)) AND "id" = %s', {0, 1}),
+        ('SELECT 1 FROM "t" WHERE COALESCE("t"."password", "t"."name") = %s', {0}),
         # An INSERT's values by their place in each row, among literals and expressions.
         ("INSERT INTO a (name, password, api_token, note) VALUES ('e', 'x', %s, '')", {0}),
         ("INSERT INTO a (name, password) VALUES (%s, 'x'), ('y', %s), (UPPER(%s), %s)", {1, 3}),
@@ -193,11 +196,20 @@ def test_array_parameters_are_masked_whole_and_their_items_are_secrets():
             "SELECT 1 FROM u WHERE 'a' = u.api_token OR 'b' <> u.name OR 'c' = 'd'",
             "SELECT 1 FROM u WHERE '*' = u.api_token OR 'b' <> u.name OR 'c' = 'd'",
         ),
+        (
+            "SELECT 1 FROM u WHERE api_token = E'a\\'b' AND name = e'c\\'d'",
+            "SELECT 1 FROM u WHERE api_token = '*' AND name = e'c\\'d'",
+        ),
     ],
 )
 def test_literals_are_matched_to_their_columns(sql, masked):
     """Each ``'*'`` of ``masked`` is a literal of ``sql`` that is masked."""
     assert Redactor().sql(sql) == masked.replace("'*'", f"'{MASK}'")
+
+
+def test_literals_are_secrets_as_written_and_as_read():
+    sql = "INSERT INTO t (name, password, api_token) VALUES ('ann', 'it''s-pw', E'tok\\'en')"
+    assert Redactor().secret_literals(sql) == ["it''s-pw", "it's-pw", "tok\\'en", "tok'en"]
 
 
 def readme_block(heading: str) -> str:

@@ -211,8 +211,15 @@ class Redactor:
         return list(_items([row[key] for row in rows for key in self._secret_keys(sql, row)]))
 
     def secret_literals(self, sql: str) -> list[str]:
-        """The values of the string literals that ``sql`` masks."""
-        return [literal[0][1:-1].replace("''", "'") for literal in self._bound(sql).literals]
+        """The values of the string literals that ``sql`` masks, as written and as read
+        (``'it''s'`` and ``E'it\\'s'`` are ``it's``): statements are also printed as written."""
+        values: list[str] = []
+        for literal in self._bound(sql).literals:
+            escapes = literal[0][0] in "Ee"
+            written = literal[0][1 + escapes : -1]
+            read = written.replace("''", "'")
+            values += dict.fromkeys([written, re.sub(r"\\(.)", r"\1", read) if escapes else read])
+        return values
 
     def _secret_keys(self, sql: str, row: Any) -> Collection[Any]:
         """The keys (a dict) or positions (a list) of one row of parameters that are secret:

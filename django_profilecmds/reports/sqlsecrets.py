@@ -18,7 +18,7 @@ from typing import NamedTuple
 TOKEN = re.compile(
     r"""(?P<ph>%s|%\((?P<key>\w+)\)s)
       |(?P<id>"(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\])
-      |(?P<str>'(?:[^']|'')*')
+      |(?P<str>[Ee]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*')
       |(?P<cast>::\s*[A-Za-z_]\w*(?:\s*\([\d\s,]*\))?(?:\[\])?)
       |(?P<word>[A-Za-z_]\w*)
       |(?P<op><>|!=|<=|>=|%%|[=<>(),;]|\S)""",
@@ -38,6 +38,9 @@ _KEYWORDS = (
 )
 KEYWORDS = BOUNDARIES | frozenset(_KEYWORDS.split())
 COMPARISONS = frozenset(("=", "<>", "!=", "<", ">", "<=", ">="))
+# What makes a bracketed expression before it the left side of a comparison.
+_COMPARED = "IN LIKE ILIKE NOT IS BETWEEN SIMILAR REGEXP GLOB"
+COMPARED = COMPARISONS | frozenset(_COMPARED.split())
 
 # Where the reading is. PLAIN: values belong to the column last named. SET: to the column
 # assigned. An INSERT goes INSERT (before its column list), COLUMNS (in it), ROWS (after it),
@@ -88,6 +91,9 @@ def _secret_values(
     expect_target = False  # in SET, before the "=" of an assignment
     between = False  # after BETWEEN, before the AND between its bounds
     condition = False  # between WHEN and THEN: values are tested, not assigned
+    # Per open bracket, the sensitive column named inside it: ("api_token", "id") = (%s, %s)
+    # and COALESCE("api_token", "name") = %s compare with it, whatever is named last.
+    bracketed: list[str] = []
     placeholder = -1
     for position, token in enumerate(tokens):
         kind, text = token.lastgroup, token[0]
@@ -103,6 +109,8 @@ def _secret_values(
             pass  # an alias (or a type) names no column that the values after it belong to
         elif kind == "id":
             column = _unquote(text)
+            if bracketed and not bracketed[-1] and is_sensitive(column):
+                bracketed[-1] = column
         elif kind == "word":
             word = text.upper()
             following = tokens[position + 1][0] if position + 1 < len(tokens) else ""
@@ -125,6 +133,8 @@ def _secret_values(
                 condition = word == "WHEN"
             elif word not in KEYWORDS and following != "(":
                 column = text
+                if bracketed and not bracketed[-1] and is_sensitive(column):
+                    bracketed[-1] = column
         elif text == "(":
             if state == INSERT and depth == base:
                 state = COLUMNS
@@ -133,8 +143,14 @@ def _secret_values(
             elif state == UNNEST and depth == base:
                 target = _at(columns, 0)
             depth += 1
+            bracketed.append("")
         elif text == ")":
             depth -= 1
+            inside = bracketed.pop() if bracketed else ""
+            if inside and bracketed and not bracketed[-1]:
+                bracketed[-1] = inside
+            if inside and _after(tokens, position) in COMPARED:
+                column = inside
             if depth < base:  # the end of a statement in brackets (a WITH's)
                 state, base, target = PLAIN, depth, ""
             elif depth == base and state in (COLUMNS, VALUES, UNNEST):
@@ -183,6 +199,14 @@ def _named_after(tokens: list[re.Match[str]], position: int) -> str:
         elif token[0] not in ("(", "."):
             break
     return name
+
+
+def _after(tokens: list[re.Match[str]], position: int) -> str:
+    """The token after ``position``, past a cast, upper case."""
+    following = tokens[position + 1 : position + 3]
+    if following and following[0].lastgroup == "cast":
+        del following[0]
+    return following[0][0].upper() if following else ""
 
 
 def _at(columns: list[str], item: int) -> str:

@@ -202,3 +202,18 @@ def updates() -> None:
     Account.objects.filter(id__in=Account.objects.filter(api_token__in=[p[5], "x"])).exists()
     Account.objects.update_or_create(username="hank", defaults={"otp_secret": p[6]})
     Account.objects.filter(api_token__startswith=p[7]).annotate(n=Count("id")).exists()
+
+
+@sql_case("PLANTED-row-value", "PLANTED-coalesced", "PLANTED-escaped")
+def brackets() -> None:
+    """A credential inside brackets before a comparison, and PostgreSQL's E'...' literal."""
+    table = "testapp_account"
+    execute(
+        f"SELECT id FROM {table} WHERE (api_token, username) IN ((%s, %s))",
+        ["PLANTED-row-value", "u"],
+    )
+    execute(f"SELECT id FROM {table} WHERE COALESCE(api_token, note) = %s", ["PLANTED-coalesced"])
+    escaped = (
+        "E'PLANTED-escaped\\'s'" if connection.vendor == "postgresql" else "'PLANTED-escaped''s'"
+    )
+    execute(f"SELECT id FROM {table} WHERE api_token = {escaped}")
