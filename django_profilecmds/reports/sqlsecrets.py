@@ -1,12 +1,14 @@
 """Which values of a SQL statement are secrets: the parameters and literals bound to a column
 with a sensitive name, found by reading the statement's tokens.
 
-A value belongs to the column it is compared with (``"u"."password" = %s``, through casts and
-functions: ``UPPER("u"."password"::text) = UPPER(%s)``, ``LIKE``, ``IN (%s, %s)``), to the
-column an ``UPDATE`` sets (every value of ``SET "api_token" = CASE WHEN ... THEN %s END``, the
-form ``bulk_update()`` writes), or to the column at its place in an ``INSERT``: in each row of
-``VALUES``, in the list of an ``INSERT ... SELECT``, or among the arrays of ``UNNEST`` (the form
-``bulk_create()`` writes on PostgreSQL).
+A value belongs to the column it is compared with, on either side (``"u"."password" = %s``,
+``%s = "u"."api_token"``, through casts and functions: ``UPPER("u"."password"::text) =
+UPPER(%s)``, ``LIKE``, ``IN (%s, %s)``, both bounds of ``BETWEEN``, ``IS NOT DISTINCT FROM``),
+or to a sensitive column named in the brackets it is compared with (``("api_token", "id") =
+(%s, %s)``); to the column an ``UPDATE`` sets (``SET "api_token" = CASE WHEN ... THEN %s END``,
+the form ``bulk_update()`` writes); or to the column at its place in an ``INSERT``: in each row
+of ``VALUES``, in the list of an ``INSERT ... SELECT``, or among the arrays of ``UNNEST`` (the
+form ``bulk_create()`` writes on PostgreSQL, an array parameter per column).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ COMPARED = COMPARISONS | frozenset(_COMPARED.split())
 # UNION ... SELECT gives another row.
 PLAIN, SET, INSERT, COLUMNS, ROWS, VALUES, SELECT, UNNEST = range(8)
 ROW_DEPTH = {VALUES: 1, SELECT: 0, UNNEST: 1}  # of a row's places, below the INSERT's depth
+AFTER_COLUMNS = {"VALUES": VALUES, "SELECT": SELECT, "ON": PLAIN, "RETURNING": PLAIN}
 
 
 class Bound(NamedTuple):
@@ -61,6 +64,8 @@ class Bound(NamedTuple):
 
 
 NOTHING = Bound(frozenset(), frozenset(), [])
+# After the last token of a statement, so that every other token has one after it.
+END = next(TOKEN.finditer(";"))
 
 
 def bound_values(sql: str, is_sensitive: Callable[[str], bool]) -> Bound:
@@ -68,7 +73,8 @@ def bound_values(sql: str, is_sensitive: Callable[[str], bool]) -> Bound:
     positions: set[int] = set()
     names: set[str] = set()
     literals: list[re.Match[str]] = []
-    for index, token in _secret_values(list(TOKEN.finditer(sql)), is_sensitive):
+    tokens = [*TOKEN.finditer(sql), END]
+    for index, token in _secret_values(tokens, is_sensitive):
         if token["str"]:
             literals.append(token)
         else:
@@ -100,8 +106,11 @@ def _secret_values(
         if kind in ("ph", "key", "str"):
             if kind != "str":
                 placeholder += 1
-            owners = ("" if condition else target, column, _named_after(tokens, position))
-            if any(name and is_sensitive(name) for name in owners):
+            if (
+                (target and not condition and is_sensitive(target))
+                or (column and is_sensitive(column))
+                or is_sensitive(_named_after(tokens, position))
+            ):
                 yield placeholder, token
         elif state == COLUMNS and kind in ("id", "word"):
             columns.append(_unquote(text))  # any word: a column may be called "time"
@@ -109,11 +118,10 @@ def _secret_values(
             pass  # an alias (or a type) names no column that the values after it belong to
         elif kind == "id":
             column = _unquote(text)
-            if bracketed and not bracketed[-1] and is_sensitive(column):
-                bracketed[-1] = column
+            _remember(bracketed, column, is_sensitive)
         elif kind == "word":
             word = text.upper()
-            following = tokens[position + 1][0] if position + 1 < len(tokens) else ""
+            following = tokens[position + 1][0]
             previous = tokens[position - 1][0].upper() if position else ""
             if (word, between) == ("AND", True) or (word, previous) == ("FROM", "DISTINCT"):
                 between = False  # BETWEEN x AND y, IS [NOT] DISTINCT FROM y: the same column's
@@ -133,8 +141,7 @@ def _secret_values(
                 condition = word == "WHEN"
             elif word not in KEYWORDS and following != "(":
                 column = text
-                if bracketed and not bracketed[-1] and is_sensitive(column):
-                    bracketed[-1] = column
+                _remember(bracketed, column, is_sensitive)
         elif text == "(":
             if state == INSERT and depth == base:
                 state = COLUMNS
@@ -147,10 +154,10 @@ def _secret_values(
         elif text == ")":
             depth -= 1
             inside = bracketed.pop() if bracketed else ""
-            if inside and bracketed and not bracketed[-1]:
-                bracketed[-1] = inside
-            if inside and _after(tokens, position) in COMPARED:
-                column = inside
+            if inside:
+                _remember(bracketed, inside, is_sensitive)
+                if tokens[_next(tokens, position)][0].upper() in COMPARED:
+                    column = inside
             if depth < base:  # the end of a statement in brackets (a WITH's)
                 state, base, target = PLAIN, depth, ""
             elif depth == base and state in (COLUMNS, VALUES, UNNEST):
@@ -171,7 +178,7 @@ def _next_state(state: int, word: str, following: str) -> int:
     if state == INSERT:  # VALUES or SELECT without a column list: no place says anything
         return PLAIN if word in ("VALUES", "SELECT") else INSERT  # (INSERT OR IGNORE INTO)
     if state == ROWS:
-        return {"VALUES": VALUES, "SELECT": SELECT, "ON": PLAIN, "RETURNING": PLAIN}.get(word, ROWS)
+        return AFTER_COLUMNS.get(word, ROWS)
     if state == SELECT:  # the end of a select list: FROM UNNEST(...) gives the values instead
         return UNNEST if word == "FROM" and following == "UNNEST" else ROWS
     if state == SET:
@@ -183,30 +190,30 @@ def _named_after(tokens: list[re.Match[str]], position: int) -> str:
     """The column a value comes before: compared with it (``%s = "t"."api_token"``, through
     casts, brackets and functions: ``%s::text = UPPER("t"."password")``) or named after it
     (``%s AS "api_token"``)."""
-    following = tokens[position + 1 : position + 12]
-    if following and following[0].lastgroup == "cast":
-        del following[0]
-    if not following or following[0][0] not in COMPARISONS and following[0][0].upper() != "AS":
+    after = _next(tokens, position)
+    operator = tokens[after][0]
+    if operator not in COMPARISONS and operator.upper() != "AS":
         return ""
     name = ""
-    for token in following[1:]:
-        if (
-            token.lastgroup == "id"
-            or token.lastgroup == "word"
-            and token[0].upper() not in KEYWORDS
-        ):
+    for token in tokens[after + 1 : after + 10]:
+        kind = token.lastgroup
+        if kind == "id" or kind == "word" and token[0].upper() not in KEYWORDS:
             name = _unquote(token[0])  # a table, a function, then the column
         elif token[0] not in ("(", "."):
             break
     return name
 
 
-def _after(tokens: list[re.Match[str]], position: int) -> str:
-    """The token after ``position``, past a cast, upper case."""
-    following = tokens[position + 1 : position + 3]
-    if following and following[0].lastgroup == "cast":
-        del following[0]
-    return following[0][0].upper() if following else ""
+def _next(tokens: list[re.Match[str]], position: int) -> int:
+    """The index of the token after ``position``, past a cast."""
+    after = position + 1
+    return after + 1 if tokens[after].lastgroup == "cast" else after
+
+
+def _remember(bracketed: list[str], name: str, is_sensitive: Callable[[str], bool]) -> None:
+    """Note a sensitive column named inside the innermost open bracket (the first one)."""
+    if bracketed and not bracketed[-1] and is_sensitive(name):
+        bracketed[-1] = name
 
 
 def _at(columns: list[str], item: int) -> str:
