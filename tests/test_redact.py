@@ -130,6 +130,9 @@ def test_parameters_bound_to_sensitive_columns_appear_in_no_file(tmp_path):
         # A bracketed expression naming a sensitive column, whatever it names last.
         ('SELECT 1 FROM "t" WHERE ("t"."api_token", "t"."id") IN ((%s, %s)) AND "id" = %s', {0, 1}),
         ('SELECT 1 FROM "t" WHERE COALESCE("t"."password", "t"."name") = %s', {0}),
+        # Arrays, and comments whose quotes start no literal.
+        ("SELECT 1 FROM t WHERE api_token = ANY(ARRAY[%s, %s]) AND id = %s", {0, 1}),
+        ("SELECT 1 FROM t /* ann's */ WHERE api_token = %s -- it's\n AND id = %s", {0}),
         # An INSERT's values by their place in each row, among literals and expressions.
         ("INSERT INTO a (name, password, api_token, note) VALUES ('e', 'x', %s, '')", {0}),
         ("INSERT INTO a (name, password) VALUES (%s, 'x'), ('y', %s), (UPPER(%s), %s)", {1, 3}),
@@ -199,6 +202,10 @@ def test_array_parameters_are_masked_whole_and_their_items_are_secrets():
         (
             "SELECT 1 FROM u WHERE api_token = E'a\\'b' AND name = e'c\\'d'",
             "SELECT 1 FROM u WHERE api_token = '*' AND name = e'c\\'d'",
+        ),
+        (
+            "/* don't */ SELECT 1 FROM t WHERE api_token = 'a' AND name = 'b' -- it's",
+            "/* don't */ SELECT 1 FROM t WHERE api_token = '*' AND name = 'b' -- it's",
         ),
     ],
 )

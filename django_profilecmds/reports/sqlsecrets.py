@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 TOKEN = re.compile(
-    r"""(?P<ph>%s|%\((?P<key>\w+)\)s)
-      |(?P<id>"(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\])
+    r"""(?P<comment>--[^\n]*|/\*(?s:.*?)\*/)
+      |(?P<ph>%s|%\((?P<key>\w+)\)s)
+      |(?P<id>"(?:[^"]|"")+"|`[^`]+`|\[[A-Za-z_][^\],%]*\])
       |(?P<str>[Ee]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*')
       |(?P<cast>::\s*[A-Za-z_]\w*(?:\s*\([\d\s,]*\))?(?:\[\])?)
       |(?P<word>[A-Za-z_]\w*)
@@ -36,7 +37,7 @@ BOUNDARIES = frozenset(_BOUNDARIES.split())
 _KEYWORDS = (
     "LIKE ILIKE IN IS NOT NULL BETWEEN AS DISTINCT CASE WHEN THEN ELSE END ANY ALL SOME "
     "TRUE FALSE COLLATE REGEXP GLOB MATCH SIMILAR TO AT TIME ZONE INTERVAL ASC DESC EXISTS "
-    "INNER LEFT RIGHT OUTER FULL CROSS USING DEFAULT BINARY"
+    "INNER LEFT RIGHT OUTER FULL CROSS USING DEFAULT BINARY ARRAY ROW"
 )
 KEYWORDS = BOUNDARIES | frozenset(_KEYWORDS.split())
 COMPARISONS = frozenset(("=", "<>", "!=", "<", ">", "<=", ">="))

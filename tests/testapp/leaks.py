@@ -217,3 +217,17 @@ def brackets() -> None:
         "E'PLANTED-escaped\\'s'" if connection.vendor == "postgresql" else "'PLANTED-escaped''s'"
     )
     execute(f"SELECT id FROM {table} WHERE api_token = {escaped}")
+
+
+@sql_case("PLANTED-commented", "PLANTED-in-array")
+def comments_and_arrays() -> None:
+    """A comment with a quote in it (as a query tagger writes one), and an ARRAY[...]."""
+    execute(
+        f"/* the owner's import */ INSERT INTO testapp_account ({ACCOUNT_COLUMNS})"
+        " VALUES ('ivy', 'x', 'PLANTED-commented', '', '', true) -- it's tagged"
+    )
+    if connection.vendor == "postgresql":
+        execute(
+            "SELECT id FROM testapp_account WHERE api_token = ANY(ARRAY[%s, %s])",
+            ["PLANTED-in-array", "x"],
+        )
