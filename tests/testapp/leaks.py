@@ -176,7 +176,7 @@ def not_distinct_from() -> None:
 def value_first() -> None:
     """A value before the column it is compared with, in raw SQL and from the ORM."""
     execute("SELECT id FROM testapp_account WHERE %s = api_token", ["PLANTED-first-param"])
-    execute("SELECT id FROM testapp_account WHERE 'PLANTED-first-literal' = api_token")
+    execute("SELECT username FROM testapp_account WHERE 'PLANTED-first-literal' = api_token")
     Account.objects.alias(v=Value("PLANTED-first-orm")).filter(v=F("api_token")).exists()
 
 
