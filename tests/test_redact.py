@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from io import StringIO
 
 import pytest
@@ -110,12 +111,112 @@ def test_parameters_bound_to_sensitive_columns_appear_in_no_file(tmp_path):
         ("SELECT 1 FROM `u` WHERE `u`.`secret_token` LIKE %s LIMIT %s", {0}),
         ('SELECT 1 FROM "u" WHERE "u"."author_id" = %s', set()),
         ('SELECT "u"."password" FROM "u" WHERE "u"."id" = %s', set()),
+        # An UPDATE's values: what is assigned, not what a CASE WHEN tests.
+        (
+            'UPDATE "u" SET "password" = CASE WHEN ("u"."email" = %s) THEN %s WHEN ("u"."id" ='
+            ' %s) THEN UPPER(%s) ELSE "u"."password" END WHERE "u"."email" IN (%s, %s)',
+            {1, 3},
+        ),
+        ('UPDATE "u" SET "api_token" = %s WHERE "u"."id" = %s RETURNING "u"."api_token"', {0}),
+        # Both bounds of a range, and IS [NOT] DISTINCT FROM (its FROM is no clause).
+        ('SELECT 1 FROM "u" WHERE "u"."api_token" BETWEEN %s AND %s AND "u"."id" = %s', {0, 1}),
+        ('SELECT 1 FROM "u" WHERE "u"."password" NOT BETWEEN %s AND %s', {0, 1}),
+        ("SELECT 1 FROM u WHERE api_token IS NOT DISTINCT FROM %s AND id = %s", {0}),
+        ("SELECT 1 FROM u WHERE otp_secret IS DISTINCT FROM %s", {0}),
+        # A value before its column, or named as one.
+        ("SELECT 1 FROM t WHERE %s = api_token AND %s = name", {0}),
+        ('SELECT 1 FROM "t" WHERE "t"."id" = %s AND %s::text = UPPER("t"."password"::text)', {1}),
+        ('SELECT %s AS "api_token", %s AS "n" FROM "t"', {0}),
+        # A bracketed expression naming a sensitive column, whatever it names last.
+        ('SELECT 1 FROM "t" WHERE ("t"."api_token", "t"."id") IN ((%s, %s)) AND "id" = %s', {0, 1}),
+        ('SELECT 1 FROM "t" WHERE COALESCE("t"."password", "t"."name") = %s', {0}),
+        # Arrays, and comments whose quotes start no literal.
+        ("SELECT 1 FROM t WHERE api_token = ANY(ARRAY[%s, %s]) AND id = %s", {0, 1}),
+        ("SELECT 1 FROM t /* ann's */ WHERE api_token = %s -- it's\n AND id = %s", {0}),
+        # An INSERT's values by their place in each row, among literals and expressions.
+        ("INSERT INTO a (name, password, api_token, note) VALUES ('e', 'x', %s, '')", {0}),
+        ("INSERT INTO a (name, password) VALUES (%s, 'x'), ('y', %s), (UPPER(%s), %s)", {1, 3}),
+        ('INSERT INTO "a" ("name", "password") SELECT %s, %s', {1}),
+        (
+            'INSERT INTO "t" ("name", "api_token") VALUES (%s, %s), (%s, %s) ON CONFLICT("name")'
+            ' DO UPDATE SET "api_token" = EXCLUDED."api_token" RETURNING "t"."id"',
+            {1, 3},
+        ),
+        # bulk_create() on PostgreSQL: an array of values per column.
+        (
+            'INSERT INTO "t" ("a", "b", "api_token") SELECT * FROM UNNEST((%s)::varchar[], '
+            '(%s)::varchar[], (%s)::varchar[]) RETURNING "t"."id"',
+            {2},
+        ),
+        # Named parameters: by their column, whatever their name.
+        ("SELECT id FROM t WHERE api_token = %(t)s AND id = %(n)s", {"t"}),
+        ('UPDATE "u" SET "password" = %(p)s WHERE "id" = %(id)s', {"p"}),
     ],
 )
 def test_parameters_are_matched_to_their_columns(sql, positions):
+    """``positions`` are the secret parameters: their positions, or their ``%(names)s``."""
+    names = re.findall(r"%\((\w+)\)s", sql)
+    if names:
+        named = {name: name for name in names}
+        assert Redactor().params(sql, named) == {
+            name: MASK if name in positions else name for name in names
+        }
+        assert Redactor().secret_params(sql, named) == sorted(positions)
+        return
     assert Redactor().sensitive_params(sql) == positions
     params = list(range(sql.count("%s")))
     assert Redactor().params(sql, params) == [MASK if i in positions else i for i in params]
+
+
+def test_array_parameters_are_masked_whole_and_their_items_are_secrets():
+    """bulk_create() on PostgreSQL: one array parameter per column."""
+    sql = 'INSERT INTO "t" ("a", "password") SELECT * FROM UNNEST((%s)::varchar[], (%s)::text[])'
+    params = [["ann", "bob"], ["pw-one", "pw-two"]]
+    assert Redactor().params(sql, params) == [["ann", "bob"], MASK]
+    assert Redactor().secret_params(sql, params) == ["pw-one", "pw-two"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "masked"),
+    [
+        (
+            "SELECT 1 FROM u WHERE u.password = 'a' AND u.name = 'b'",
+            "SELECT 1 FROM u WHERE u.password = '*' AND u.name = 'b'",
+        ),
+        (
+            "INSERT INTO a (name,password,api_token) VALUES ('dave','x','it''s'), ('e', '', 'y')",
+            "INSERT INTO a (name,password,api_token) VALUES ('dave','*','*'), ('e', '*', '*')",
+        ),
+        (
+            "INSERT INTO a (name, password, api_token, n) SELECT 'fred', 'x', 'y', 0 FROM b",
+            "INSERT INTO a (name, password, api_token, n) SELECT 'fred', '*', '*', 0 FROM b",
+        ),
+        (
+            "SELECT 1 FROM u WHERE api_token BETWEEN 'a' AND 'b' AND name BETWEEN 'c' AND 'd'",
+            "SELECT 1 FROM u WHERE api_token BETWEEN '*' AND '*' AND name BETWEEN 'c' AND 'd'",
+        ),
+        (
+            "SELECT 1 FROM u WHERE 'a' = u.api_token OR 'b' <> u.name OR 'c' = 'd'",
+            "SELECT 1 FROM u WHERE '*' = u.api_token OR 'b' <> u.name OR 'c' = 'd'",
+        ),
+        (
+            "SELECT 1 FROM u WHERE api_token = E'a\\'b' AND name = e'c\\'d'",
+            "SELECT 1 FROM u WHERE api_token = '*' AND name = e'c\\'d'",
+        ),
+        (
+            "/* don't */ SELECT 1 FROM t WHERE api_token = 'a' AND name = 'b' -- it's",
+            "/* don't */ SELECT 1 FROM t WHERE api_token = '*' AND name = 'b' -- it's",
+        ),
+    ],
+)
+def test_literals_are_matched_to_their_columns(sql, masked):
+    """Each ``'*'`` of ``masked`` is a literal of ``sql`` that is masked."""
+    assert Redactor().sql(sql) == masked.replace("'*'", f"'{MASK}'")
+
+
+def test_literals_are_secrets_as_written_and_as_read():
+    sql = "INSERT INTO t (name, password, api_token) VALUES ('ann', 'it''s-pw', E'tok\\'en')"
+    assert Redactor().secret_literals(sql) == ["it''s-pw", "it's-pw", "tok\\'en", "tok'en"]
 
 
 def readme_block(heading: str) -> str:

@@ -72,6 +72,26 @@ def test_bulk_update_of_a_credential(tmp_path):
     assert not Member.objects.filter(email__startswith="bulk").exists()
 
 
+def test_bulk_create_of_credentials(tmp_path):
+    """Case 19: bulk_create() on PostgreSQL passes an array per column (INSERT ... SELECT *
+    FROM UNNEST), so a credential is an item of a list parameter; the page shows it again."""
+    from django.db import connection
+
+    printed = run(
+        "profile_view", "/leaks/bulk-create/", out_dir=tmp_path, sql="full", profiler="cprofile"
+    )
+    files = written(tmp_path)
+    assert "200 OK" in printed and "issued" in files
+    if connection.vendor == "postgresql":
+        assert "SELECT * FROM UNNEST((%s)::varchar[], " in files
+        assert '("username") DO UPDATE SET "api_token" = EXCLUDED."api_token"' in files
+    else:
+        assert ") VALUES (%s, %s, " in files
+    planted = [*leaks.BULK_CREATED, *(f"{value}-token" for value in leaks.BULK_CREATED)]
+    assert_nowhere(planted, printed, files)
+    assert "bulk-created0@example.com" in files  # the rest of the arrays stays readable
+
+
 def test_query_string_in_the_heading_and_files(tmp_path):
     """Case 3 and 4: query-string values, short ones too, in the terminal and every file."""
     printed = run(
@@ -486,3 +506,22 @@ def test_what_the_profiled_code_prints_and_logs(tmp_path, capsys):
     shown = printed + captured.out + captured.err
     assert "connecting with password=" in shown and "api_key=" in shown
     assert_nowhere(["planted-print-pass", "planted-stderr-token", "planted-log-key"], shown)
+
+
+@pytest.mark.parametrize("case", sorted(leaks.SQL_CASES))
+def test_values_bound_to_credential_columns(case, tmp_path):
+    """Case 19: SQL values that belong to a credential column by their place in the statement
+    (a named parameter, an INSERT's position, the far side of a comparison), in the SQL file,
+    the JSON, EXPLAIN and the terminal."""
+    printed = run(
+        "profile_view",
+        f"/leaks/sql/{case}/",
+        out_dir=tmp_path,
+        sql="full",
+        explain=True,
+        explain_top=50,
+        profiler="cprofile",
+    )
+    files = written(tmp_path)
+    assert "200 OK" in printed and "testapp_account" in files  # the view ran, its SQL is shown
+    assert_nowhere(list(leaks.SQL_CASES[case][1]), printed, files)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 from urllib.parse import unquote
 
@@ -96,7 +96,7 @@ class Redactor:
         self._names_seen: dict[str, bool] = {}
         self._strings_seen: dict[str, str] = {}
         self._sql_seen: dict[str, str] = {}
-        self._params_seen: dict[str, tuple[frozenset[Any], list[re.Match[str]]]] = {}
+        self._params_seen: dict[str, sqlsecrets.Bound] = {}
         self.values: list[str] = []
         self._short: re.Pattern[str] | None = None
         self._known: set[str] = set()
@@ -207,21 +207,19 @@ class Redactor:
 
     # SQL
 
-    def _bound(self, sql: str) -> tuple[frozenset[Any], list[re.Match[str]]]:
+    def _bound(self, sql: str) -> sqlsecrets.Bound:
         known = self._params_seen.get(sql)
         if known is None:
-            if not is_sensitive_sql(sql, self):
-                known = (frozenset(), [])
-            else:
-                positions, literals = sqlsecrets.bound_values(sql, self.is_sensitive)
-                known = (frozenset(positions), literals)
+            known = sqlsecrets.NOTHING
+            if is_sensitive_sql(sql, self):
+                known = sqlsecrets.bound_values(sql, self.is_sensitive)
             self._params_seen[sql] = known
         return known
 
     def sensitive_params(self, sql: str) -> frozenset[int]:
         """Positions of the parameters of ``sql`` bound to a column with a sensitive name (a
         ``password``, an ``api_key``): the values they carry are secrets whoever made them."""
-        return self._bound(sql)[0]
+        return self._bound(sql).positions
 
     def sql_text(self, sql: str) -> str:
         """``sql`` as printed: bound literals and every other secret masked (once per
@@ -233,7 +231,7 @@ class Redactor:
 
     def sql(self, sql: str) -> str:
         """``sql`` with the string literals bound to sensitive columns masked."""
-        literals = self._bound(sql)[1]
+        literals = self._bound(sql).literals
         return sqlsecrets.mask_literals(sql, literals, MASK) if literals else sql
 
     def plan(self, lines: Iterable[str]) -> list[str]:
@@ -255,14 +253,28 @@ class Redactor:
         return [MASK if index in secret else value for index, value in enumerate(params)]
 
     def secret_params(self, sql: str, params: Any, many: bool = False) -> list[Any]:
-        """The values that ``params`` masks: those bound to sensitive columns (or named so)."""
+        """The values that ``params`` masks: those bound to sensitive columns (or named so),
+        and the items of those that are arrays (``UNNEST``'s, one per column)."""
         rows = params if many and isinstance(params, (list, tuple)) else [params]
-        return [row[key] for row in rows for key in self._secret_keys(sql, row)]
+        return list(_items([row[key] for row in rows for key in self._secret_keys(sql, row)]))
+
+    def secret_literals(self, sql: str) -> list[str]:
+        """The values of the string literals that ``sql`` masks, as written and as read
+        (``'it''s'`` and ``E'it\\'s'`` are ``it's``): statements are also printed as written."""
+        values: list[str] = []
+        for literal in self._bound(sql).literals:
+            escapes = literal[0][0] in "Ee"
+            written = literal[0][1 + escapes : -1]
+            read = written.replace("''", "'")
+            values += dict.fromkeys([written, re.sub(r"\\(.)", r"\1", read) if escapes else read])
+        return values
 
     def _secret_keys(self, sql: str, row: Any) -> Collection[Any]:
-        """The keys (a dict) or positions (a list) of one row of parameters that are secret."""
+        """The keys (a dict) or positions (a list) of one row of parameters that are secret:
+        by the column they are bound to, or a dict's keys by their name too."""
         if isinstance(row, dict):
-            return {k for k in row if self.is_sensitive(str(k))}
+            names = self._bound(sql).names
+            return {k for k in row if k in names or self.is_sensitive(str(k))}
         if isinstance(row, (list, tuple)):
             return [index for index in self.sensitive_params(sql) if index < len(row)]
         return ()
@@ -358,6 +370,15 @@ def _mask_all(value: Any) -> Any:
     if isinstance(value, bool) or value is None or value == "":
         return value
     return MASK
+
+
+def _items(values: Iterable[Any]) -> Iterator[Any]:
+    """The values, with those that are lists or tuples replaced by their items, at any depth."""
+    for value in values:
+        if isinstance(value, (list, tuple)):
+            yield from _items(value)
+        else:
+            yield value
 
 
 def _mask_format(match: re.Match[str]) -> str:

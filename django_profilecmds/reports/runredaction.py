@@ -25,7 +25,8 @@ def run_secrets(result: RunResult) -> list[str]:
     Values sent under a sensitive name (a ``password`` field, an ``Authorization`` header, a
     ``--api-key`` argument) may be echoed in a response body or land in SQL parameters; values
     the code itself wrote to or looked up by a sensitive column (a generated token) show up in
-    EXPLAIN plans and response bodies.
+    EXPLAIN plans and response bodies; so do the literals of its SQL bound to such a column
+    (``VALUES ('dave', 'x', 'the-token')``), which ``--sql full`` prints as they are.
     """
     import dataclasses
 
@@ -33,6 +34,7 @@ def run_secrets(result: RunResult) -> list[str]:
     secrets = [*result.secrets, *sent_secrets(dataclasses.asdict(result.spec), redactor)]
     for query in result.queries:
         secrets += redactor.secret_params(query.sql, query.params, query.many)
+        secrets += redactor.secret_literals(query.sql)
     return [value for value in dict.fromkeys(secrets) if isinstance(value, str)]
 
 

@@ -3,10 +3,15 @@ is one the redaction tests search for in every file and line the tool writes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
+from django.db import connection
+from django.db.models import Case, Count, F, Q, Value, When
+from django.db.models.functions import Concat
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 
-from tests.testapp.models import Member
+from tests.testapp.models import Account, Member
 
 CONTAINS = "planted-contains-3141"
 IEXACT = "Planted-IExact-2718"  # mixed case: PostgreSQL folds UPPER('...') in plans
@@ -141,3 +146,160 @@ def login_positional(user: str, password: str) -> None:
 
 def failing_input() -> None:
     raise RuntimeError("a" * 270 + " {'password': 'planted-long-cut-password-value'}")
+
+
+# Statements that put a credential where a column-blind redaction misses it: each case runs
+# its SQL (raw, or as the ORM writes it) with the values planted for it.
+SQL_CASES: dict[str, tuple[Callable[[], object], tuple[str, ...]]] = {}
+ACCOUNT_COLUMNS = "username, password, api_token, otp_secret, note, active"
+
+
+def sql_case(*planted: str) -> Callable[[Callable[[], object]], Callable[[], object]]:
+    def register(function: Callable[[], object]) -> Callable[[], object]:
+        SQL_CASES[function.__name__.replace("_", "-")] = (function, planted)
+        return function
+
+    return register
+
+
+def run_sql_case(request: HttpRequest, name: str) -> JsonResponse:
+    SQL_CASES[name][0]()
+    return JsonResponse({"case": name})
+
+
+def execute(sql: str, params: object = None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+@sql_case("PLANTED-named-7731")
+def named_parameter() -> None:
+    """A ``%(name)s`` parameter whose name says nothing of its column."""
+    execute("SELECT id FROM testapp_account WHERE api_token = %(t)s", {"t": "PLANTED-named-7731"})
+
+
+@sql_case("PLANTED-insert-literal")
+def insert_literals() -> None:
+    """An INSERT whose values are literals."""
+    execute(
+        f"INSERT INTO testapp_account ({ACCOUNT_COLUMNS})"
+        " VALUES ('dave', 'x', 'PLANTED-insert-literal', '', '', true)"
+    )
+
+
+@sql_case("PLANTED-insert-mixed")
+def insert_mixed() -> None:
+    """An INSERT mixing literals and a parameter: the parameter is not the first column's."""
+    execute(
+        f"INSERT INTO testapp_account ({ACCOUNT_COLUMNS}) VALUES ('erin', 'x', %s, '', '', false)",
+        ["PLANTED-insert-mixed"],
+    )
+
+
+@sql_case("PLANTED-select-literal", "PLANTED-select-param")
+def insert_select() -> None:
+    """INSERT ... SELECT: the select list gives the values, by position."""
+    execute(
+        f"INSERT INTO testapp_account ({ACCOUNT_COLUMNS})"
+        " SELECT 'fred', 'x', 'PLANTED-select-literal', %s, '', false",
+        ["PLANTED-select-param"],
+    )
+
+
+BULK_CREATED = ("PLANTED-bulk-created-1", "PLANTED-bulk-created-2")
+
+
+def bulk_create_credentials(request: HttpRequest) -> JsonResponse:
+    """Create members and accounts with bulk_create(), whose INSERT on PostgreSQL (Django 5.2+)
+    passes one array per column through UNNEST, and show the new API tokens, as a page that
+    issues them does."""
+    Member.objects.bulk_create(
+        Member(email=f"bulk-created{i}@example.com", password=value)
+        for i, value in enumerate(BULK_CREATED)
+    )
+    accounts = [
+        Account(username=f"bc{i}", api_token=f"{v}-token") for i, v in enumerate(BULK_CREATED)
+    ]
+    Account.objects.bulk_create(accounts)
+    for account in accounts:
+        account.api_token += "-rotated"
+    Account.objects.bulk_create(
+        accounts, update_conflicts=True, unique_fields=["username"], update_fields=["api_token"]
+    )
+    return JsonResponse({"issued": [account.api_token for account in accounts]})
+
+
+@sql_case("PLANTED-range-low", "PLANTED-range-high")
+def token_range() -> None:
+    """__range: BETWEEN %s AND %s."""
+    Account.objects.filter(api_token__range=("PLANTED-range-low", "PLANTED-range-high")).exists()
+
+
+@sql_case("PLANTED-not-distinct")
+def not_distinct_from() -> None:
+    """IS NOT DISTINCT FROM: a comparison where a NULL equals a NULL."""
+    execute(
+        "SELECT id FROM testapp_account WHERE api_token IS NOT DISTINCT FROM %s",
+        ["PLANTED-not-distinct"],
+    )
+
+
+@sql_case("PLANTED-first-param", "PLANTED-first-literal", "PLANTED-first-orm")
+def value_first() -> None:
+    """A value before the column it is compared with, in raw SQL and from the ORM."""
+    execute("SELECT id FROM testapp_account WHERE %s = api_token", ["PLANTED-first-param"])
+    execute("SELECT username FROM testapp_account WHERE 'PLANTED-first-literal' = api_token")
+    Account.objects.alias(v=Value("PLANTED-first-orm")).filter(v=F("api_token")).exists()
+
+
+UPDATES = tuple(f"PLANTED-update-{i}" for i in range(8))
+
+
+@sql_case(*UPDATES)
+def updates() -> None:
+    """UPDATE with RETURNING, and the ORM's updates and conditions on a credential."""
+    p = UPDATES
+    Account.objects.create(username="gina", api_token="old", otp_secret="old")
+    execute(
+        "UPDATE testapp_account SET note = %s, api_token = %s WHERE username = %s RETURNING id",
+        ["n", p[0], "gina"],
+    )
+    Account.objects.filter(Q(api_token=p[1]) | Q(username="gina")).update(
+        api_token=Concat(F("username"), Value(p[2]))
+    )
+    Account.objects.filter(~Q(otp_secret=p[3]), username="gina").update(api_token=F("otp_secret"))
+    Account.objects.update(
+        api_token=Case(When(username="gina", then=Value(p[4])), default=F("api_token"))
+    )
+    Account.objects.filter(id__in=Account.objects.filter(api_token__in=[p[5], "x"])).exists()
+    Account.objects.update_or_create(username="hank", defaults={"otp_secret": p[6]})
+    Account.objects.filter(api_token__startswith=p[7]).annotate(n=Count("id")).exists()
+
+
+@sql_case("PLANTED-row-value", "PLANTED-coalesced", "PLANTED-escaped")
+def brackets() -> None:
+    """A credential inside brackets before a comparison, and PostgreSQL's E'...' literal."""
+    table = "testapp_account"
+    execute(
+        f"SELECT id FROM {table} WHERE (api_token, username) IN ((%s, %s))",
+        ["PLANTED-row-value", "u"],
+    )
+    execute(f"SELECT id FROM {table} WHERE COALESCE(api_token, note) = %s", ["PLANTED-coalesced"])
+    escaped = (
+        "E'PLANTED-escaped\\'s'" if connection.vendor == "postgresql" else "'PLANTED-escaped''s'"
+    )
+    execute(f"SELECT id FROM {table} WHERE api_token = {escaped}")
+
+
+@sql_case("PLANTED-commented", "PLANTED-in-array")
+def comments_and_arrays() -> None:
+    """A comment with a quote in it (as a query tagger writes one), and an ARRAY[...]."""
+    execute(
+        f"/* the owner's import */ INSERT INTO testapp_account ({ACCOUNT_COLUMNS})"
+        " VALUES ('ivy', 'x', 'PLANTED-commented', '', '', true) -- it's tagged"
+    )
+    if connection.vendor == "postgresql":
+        execute(
+            "SELECT id FROM testapp_account WHERE api_token = ANY(ARRAY[%s, %s])",
+            ["PLANTED-in-array", "x"],
+        )

@@ -48,3 +48,14 @@ class AuditEntry(models.Model):
     """Lives in the second database alias, to prove every alias is rolled back."""
 
     action = models.CharField(max_length=100)
+
+
+class Account(models.Model):
+    """Credentials in columns of their own, for the SQL redaction tests."""
+
+    username = models.CharField(max_length=100, unique=True)
+    password = models.CharField(max_length=128)
+    api_token = models.CharField(max_length=100, blank=True)
+    otp_secret = models.CharField(max_length=100, blank=True)
+    note = models.CharField(max_length=100, blank=True)
+    active = models.BooleanField(default=True)

@@ -41,5 +41,7 @@ urlpatterns = [
     path("leaks/redirect/", leaks.redirect_with_token),
     path("leaks/headers/", leaks.echo_headers),
     path("leaks/reset/<uidb64>/<token>/", leaks.reset_confirm),
+    path("leaks/bulk-create/", leaks.bulk_create_credentials),
+    path("leaks/sql/<str:name>/", leaks.run_sql_case),
     path("wait/", waiting.create_author_then_wait_view, name="wait"),
 ]
