@@ -525,3 +525,130 @@ def test_values_bound_to_credential_columns(case, tmp_path):
     files = written(tmp_path)
     assert "200 OK" in printed and "testapp_account" in files  # the view ran, its SQL is shown
     assert_nowhere(list(leaks.SQL_CASES[case][1]), printed, files)
+
+
+# A second attack, on the fixes of the first.
+
+
+def test_what_the_code_prints_while_it_runs_knows_the_runs_secrets(tmp_path, capsys):
+    import logging
+    import sys
+
+    logger = logging.getLogger("tests.leaks")
+    handler = logging.StreamHandler(sys.stderr)
+    logger.addHandler(handler)
+    try:
+        printed = run(
+            "profile_view",
+            "/leaks/print-sent/",
+            out_dir=tmp_path,
+            method="POST",
+            data=["password=planted-sent-77"],
+            profiler="none",
+        )
+    finally:
+        logger.removeHandler(handler)
+    captured = capsys.readouterr()
+    shown = printed + captured.out + captured.err
+    assert "got " in shown and "the value" in shown and "login with password" in shown
+    assert_nowhere(["planted-sent-77", "planted-split-print", "planted-split-write"], shown)
+
+
+def test_names_built_from_data_in_the_call_tree(tmp_path):
+    printed = run(
+        "profile_view",
+        "/leaks/named/",
+        out_dir=tmp_path,
+        method="POST",
+        data=["api_token=plantedtok91"],
+        speedscope=True,
+        interval=0.001,
+    )
+    printed += run(
+        "profile_view",
+        "/leaks/named/",
+        out_dir=tmp_path,
+        method="POST",
+        data=["api_token=plantedtok91"],
+        profiler="cprofile",
+    )
+    files = written(tmp_path)
+    assert ".speedscope.json" in files and "named_from_data" in files
+    assert_nowhere(["plantedtok91"], printed, files)
+
+
+def test_a_sent_value_echoed_in_another_case_or_cut_by_the_preview(tmp_path):
+    long_value = "planted-long-" + "q" * 10_240
+    printed = run(
+        "profile_view",
+        "/leaks/echo-changed/?mode=long",
+        out_dir=tmp_path,
+        method="POST",
+        data=[f"password={long_value}"],
+        profiler="cprofile",
+    )
+    for mode in ("upper", "raise"):
+        printed += run(
+            "profile_view",
+            f"/leaks/echo-changed/?mode={mode}",
+            out_dir=tmp_path,
+            method="POST",
+            data=["password=Planted-Case-55"],
+            profiler="cprofile",
+        )
+    files = written(tmp_path)
+    assert "you_said" in files and "ValueError" in printed
+    assert_nowhere(["planted-long-qqqq", "PLANTED-CASE-55", "planted-case-55"], printed, files)
+
+
+def test_hand_written_form_fields(tmp_path):
+    printed = run("profile_view", "/leaks/hand-form/", out_dir=tmp_path, profiler="cprofile")
+    files = written(tmp_path)
+    assert "visible-city" in files
+    assert_nowhere(["planted-single-quoted", "planted-value-first"], printed, files)
+
+
+def test_raw_writes_of_credentials_by_replace_and_with(tmp_path):
+    printed = run(
+        "profile_view", "/leaks/raw-writes/", out_dir=tmp_path, sql="full", profiler="cprofile"
+    )
+    files = written(tmp_path)
+    assert "UPDATE testapp_account" in files and "visible-user" in files
+    assert_nowhere(["planted-replace-1", "planted-replace-2", "planted-with-3"], printed, files)
+
+
+def test_a_pair_after_another_word_and_colon():
+    from django_profilecmds.reports.redact import Redactor
+
+    redactor = Redactor()
+    for text in (
+        'ERROR: api_key = "planted-after-1"',
+        "note: password = 'planted-after-2'",
+        'at 12:30 password="planted-after-3"',
+        "got 'api_key:planted-after-4'",
+    ):
+        assert "planted-after" not in redactor.text(text), text
+
+
+def test_save_and_export_never_replace_a_file_they_did_not_write(tmp_path):
+    log = tmp_path / "access.log"
+    log.write_text(
+        '1.2.3.4 - - [01/Dec/2026:10:00:00 +0000] "GET /books/ HTTP/1.1" 200 6 "-" "-"\n'
+    )
+    for option, command, args in (
+        ("save", "profile_view", ["/books/"]),
+        ("export_locust", "profile_replay", [str(log)]),
+    ):
+        precious = tmp_path / f"precious-{option}.py"
+        precious.write_text("SECRET_KEY = 'mine'\n")
+        printed = run(command, *args, out_dir=tmp_path / "out", **{option: str(precious)})
+        assert "Refusing to replace" in printed and "Remove it or choose another name" in printed
+        assert precious.read_text() == "SECRET_KEY = 'mine'\n"
+        # A file the option wrote before is replaced, as a second --save must be.
+        fresh = tmp_path / f"fresh-{option}.out"
+        run(command, *args, out_dir=tmp_path / "out", **{option: str(fresh)})
+        first = fresh.read_text()
+        assert "CommandError" not in run(
+            command, *args, out_dir=tmp_path / "out", **{option: str(fresh)}
+        )
+        assert fresh.read_text() and first

@@ -156,7 +156,8 @@ def save_samples(path: Path, document: dict[str, Any]) -> Path:
     """Write ``--save``'s file by rename (0600; a link at ``path`` is replaced, not followed)."""
     from django_profilecmds.reports.safewrite import write_file
 
-    return write_file(path, json.dumps(document) + "\n")
+    marker = f'"format": {json.dumps(FORMAT)}'.encode()
+    return write_file(path, json.dumps(document) + "\n", marker, "--save")
 
 
 def load_samples(path: Path) -> dict[str, Any]:

@@ -105,6 +105,21 @@ def merge_call_paths(session: Session) -> Session:
     return _with_records(session, records, session.start_call_stack)
 
 
+def masked_frames(session: Session, mask: Callable[[str], str]) -> Session:
+    """``session`` with every frame name passed through ``mask``: a function or a file named
+    from data (``g_<token>``, ``compile(..., "/x?api_key=...")``) shows in the call tree."""
+    distinct = {frame for stack, _time in session.frame_records for frame in stack}
+    changed = {frame: masked for frame in distinct if (masked := mask(frame)) != frame}
+    if not changed:
+        return session
+    records = [
+        ([changed.get(frame, frame) for frame in stack], time)
+        for stack, time in session.frame_records
+    ]
+    start = [changed.get(frame, frame) for frame in session.start_call_stack]
+    return _with_records(session, records, start)
+
+
 def _with_records(session: Session, records: list[Any], start_call_stack: list[str]) -> Session:
     """``session`` with other frame records (and where its call stack starts)."""
     from pyinstrument.session import Session

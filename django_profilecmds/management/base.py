@@ -273,8 +273,11 @@ class ProfilingCommand(RedactedOutputCommand):
                 directory = prepare_output_dir(
                     options["output_dir"] or get_settings()["OUTPUT_DIR"]
                 )
+            from django_profilecmds.reports.runredaction import spec_secrets
             from django_profilecmds.runner import run
 
+            # Known before it runs: what the code prints while it runs is masked too.
+            self.protect(spec_secrets(spec))
             result = run(spec)
             self.protect(result.secrets)
             if options.get("save") or baseline is not None:

@@ -56,6 +56,38 @@ class RedactedStream:
         return getattr(self._stream, name)
 
 
+class LineBufferedRedactedStream(RedactedStream):
+    """What the profiled code writes, masked a line at a time: ``print("password:", x)`` and
+    ``write("api_key="); write(x)`` reach the stream in pieces that only make a pair whole."""
+
+    LIMIT = 64 * 1024  # a longer line without a newline is masked as it is
+
+    def __init__(self, stream: Any, redact: Any) -> None:
+        super().__init__(stream, redact)
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        if "\n" in self._pending or len(self._pending) > self.LIMIT:
+            whole, newline, rest = self._pending.rpartition("\n")
+            if len(rest) > self.LIMIT:
+                whole, newline, rest = self._pending, "", ""
+            self._pending = rest
+            super().write(whole + newline)
+        return len(text)
+
+    def flush(self) -> None:
+        """A line still open stays pending (the next write may complete a pair in it)."""
+        self._stream.flush()
+
+    def close_line(self) -> None:
+        """Write what is pending, as the command ends."""
+        if self._pending:
+            pending, self._pending = self._pending, ""
+            super().write(pending)
+        self._stream.flush()
+
+
 @contextmanager
 def process_output_redacted(redact: Any) -> Iterator[None]:
     """While a command runs, what the profiled code prints (``print()``, ``sys.stderr``, a
@@ -63,7 +95,7 @@ def process_output_redacted(redact: Any) -> Iterator[None]:
     import logging
 
     real = (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
-    wrappers = {id(stream): RedactedStream(stream, redact) for stream in real if stream}
+    wrappers = {id(stream): LineBufferedRedactedStream(stream, redact) for stream in real if stream}
     handlers = [
         handler
         for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
@@ -81,6 +113,8 @@ def process_output_redacted(redact: Any) -> Iterator[None]:
     try:
         yield
     finally:
+        for wrapper in wrappers.values():
+            wrapper.close_line()
         sys.stdout, sys.stderr = real[0], real[1]
         for handler, stream in saved:
             handler.setStream(stream)

@@ -90,4 +90,5 @@ def export_locustfile(source: Path, target: Path, options: Any, format: str | No
     text = TEMPLATE.format(count=len(rows), source=source.name, name=target.name, data=data)
     from django_profilecmds.reports.safewrite import write_file
 
-    return Exported(write_file(target, text), len(rows), len(views))
+    written = write_file(target, text, b"(written by django-profilecmds)", "--export-locust")
+    return Exported(written, len(rows), len(views))

@@ -9,7 +9,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -107,20 +107,24 @@ def _write_reports(
             result.calltree.target_description = title.split("?", 1)[0]
             from pyinstrument.renderers import HTMLRenderer
 
-            from django_profilecmds.collectors.calltree import merge_call_paths
+            from django_profilecmds.collectors.calltree import masked_frames, merge_call_paths
 
-            calltree_html = offline(HTMLRenderer().render(merge_call_paths(result.calltree)))
+            session = masked_frames(result.calltree, redactor.text)
+            calltree_html = offline(HTMLRenderer().render(merge_call_paths(session)))
             written["pyinstrument"] = files.write(".pyinstrument.html", calltree_html)
             if speedscope:
                 from pyinstrument.renderers import SpeedscopeRenderer
 
                 written["speedscope"] = files.write(
-                    ".speedscope.json", SpeedscopeRenderer().render(result.calltree)
+                    ".speedscope.json", SpeedscopeRenderer().render(session)
                 )
         if result.function_stats is not None:
             import marshal
 
-            stats = result.function_stats.stats  # type: ignore[attr-defined]
+            stats = masked_function_keys(
+                result.function_stats.stats,  # type: ignore[attr-defined]
+                redactor.text,
+            )
             # What pstats.Stats.dump_stats writes, written here by rename.
             written["prof"] = files.write(".prof", lambda handle: marshal.dump(stats, handle))
         if result.line_stats is not None:
@@ -128,7 +132,7 @@ def _write_reports(
 
             from django_profilecmds.reports.linetext import render_lines
 
-            line_stats = result.line_stats
+            line_stats = masked_line_keys(result.line_stats, redactor.text)
             # What line_profiler's LineStats.to_file (and dump_stats before it) writes.
             written["lprof"] = files.write(
                 ".lprof", lambda handle: pickle.dump(line_stats, handle, pickle.HIGHEST_PROTOCOL)
@@ -146,13 +150,52 @@ def _write_reports(
         from django_profilecmds.reports.html import index_row, render_report
 
         # The report first: once the JSON is complete, the index of another run links to it.
-        report_path = files.write(".html", render_report(result, clean, calltree_html))
+        report_path = files.write(
+            ".html", render_report(result, clean, calltree_html, redactor.text)
+        )
         # The index row first, where render_index reads it without parsing the whole file.
         # Compact: indent would switch json to its pure-Python encoder, several times slower.
         document = {"index_row": index_row(clean), **clean}
         written["json"] = files.write(".json", json.dumps(document) + "\n")
         index = files.write_index()
     result.files = {"html": report_path, **written, "index": index}
+
+
+def masked_function_keys(stats: dict[Any, Any], mask: Callable[[str], str]) -> dict[Any, Any]:
+    """cProfile's stats with file and function names masked: a function can be named from
+    data (``g_<token>``). The same dict when no name changes (the common case)."""
+    names = {part for key in stats for part in (key[0], key[2])}
+    changed = {name: masked for name in names if (masked := mask(name)) != name}
+    if not changed:
+        return stats
+
+    def key(function: tuple[str, int, str]) -> tuple[str, int, str]:
+        file, line, name = function
+        return (changed.get(file, file), line, changed.get(name, name))
+
+    return {
+        key(function): (*numbers, {key(caller): value for caller, value in callers.items()})
+        for function, (*numbers, callers) in stats.items()
+    }
+
+
+def masked_line_keys(line_stats: Any, mask: Callable[[str], str]) -> Any:
+    """line_profiler's stats with file and function names masked (see above)."""
+    timings = getattr(line_stats, "timings", None)
+    if not isinstance(timings, dict):
+        return line_stats
+    names = {part for key in timings for part in (key[0], key[2])}
+    changed = {name: masked for name in names if (masked := mask(name)) != name}
+    if not changed:
+        return line_stats
+    import copy
+
+    masked = copy.copy(line_stats)
+    masked.timings = {
+        (changed.get(file, file), line, changed.get(name, name)): value
+        for (file, line, name), value in timings.items()
+    }
+    return masked
 
 
 def offline(page: str) -> str:

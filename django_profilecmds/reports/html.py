@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,8 +58,14 @@ def timing_chart(walls: list[float], width: int = 480, height: int = 80) -> dict
     return {"width": width, "height": height, "bars": bars, "max_ms": round(top * 1000, 1)}
 
 
-def render_report(result: RunResult, data: dict[str, Any], calltree_html: str | None) -> str:
-    """The report page. ``data`` is the redacted ``result.to_dict()``."""
+def render_report(
+    result: RunResult,
+    data: dict[str, Any],
+    calltree_html: str | None,
+    mask: Callable[[str], str] = str,
+) -> str:
+    """The report page. ``data`` is the redacted ``result.to_dict()``; ``mask`` redacts what
+    is drawn from ``result`` itself (cProfile's table)."""
     sql = data.get("sql") or {}
     runs = max(len(data["runs"]), 1)
     total_db = sql.get("duration") or 0.0
@@ -97,7 +104,7 @@ def render_report(result: RunResult, data: dict[str, Any], calltree_html: str | 
         "explains": sql.get("explains", []),
         "lines": lines,
         "calltree_srcdoc": srcdoc(calltree_html) if calltree_html else None,
-        "function_stats": _function_stats_text(result),
+        "function_stats": mask(_function_stats_text(result)),
         "comparison": comparison_rows(data.get("comparison", [])),
         "caches": [
             {

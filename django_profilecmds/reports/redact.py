@@ -40,8 +40,10 @@ SHORT = 3  # shorter ones, down to this, as whole words only
 # A form field with a sensitive name, in a rendered page (also inside a JSON string): the
 # CSRF token's hidden input, <input name="api_token" value="...">, a <textarea>'s content.
 FORM_FIELD = re.compile(
-    r'<(?:input|textarea)\b[^>]*?\bname=\\?"(?P<n1>[^"\\]{1,100})\\?"'
-    r'(?:[^>]*?\bvalue=\\?"(?P<v1>[^"\\]*)|[^>]*>(?P<v2>[^<]*)</textarea)'
+    r"""<(?:input|textarea)\b[^>]*?\bname=(?P<q1>\\?["'])(?P<n1>[^"'\\]{1,100})(?P=q1)"""
+    r"""(?:[^>]*?\bvalue=(?P<q2>\\?["'])(?P<v1>[^"'\\]*)|[^>]*>(?P<v2>[^<]*)</textarea)"""
+    r"""|<input\b[^>]*?\bvalue=(?P<q3>\\?["'])(?P<v3>[^"'\\]*)(?P=q3)"""
+    r"""[^>]*?\bname=(?P<q4>\\?["'])(?P<n2>[^"'\\]{1,100})(?P=q4)"""
 )
 # name=value: query strings, form bodies, cookies, --api-key=..., key=... in a message; the
 # name may be percent-encoded (p%61ssword).
@@ -68,7 +70,7 @@ QUOTED = re.compile(
 )
 # name: value, unquoted (a message, a header line): "API token: abc123".
 COLON = re.compile(
-    r"(?<![\w-])(?P<n1>[A-Za-z][\w-]{0,40}(?: [A-Za-z][\w-]{0,40})?) ?:[ \t]+"
+    r"(?<![\w-])(?P<n1>[A-Za-z][\w-]{0,40}(?: [A-Za-z][\w-]{0,40})?) ?:[ \t]*"
     r"(?P<v1>[^\s'\",;=]{3,})(?!\s*=)"  # not an annotation: api_key: str = "..."
 )
 # A multipart form field: name="password" then its headers, a blank line and the value.
@@ -132,11 +134,14 @@ class Redactor:
         """
         if not value:
             return value
+        lowered = value.lower() if self.values else ""
         for secret in self.values:
             if json_encoded:
                 secret = json.dumps(secret)[1:-1]
             if secret in value:
                 value = value.replace(secret, MASK)
+            if secret.lower() in lowered:  # as echoed in another case: .upper(), an email
+                value = re.sub(re.escape(secret), MASK, value, flags=re.IGNORECASE)
         value = self.formats.sub(_mask_format, value)
         if not json_encoded:
             value = self._pairs(value)
@@ -145,6 +150,15 @@ class Redactor:
         if self._short is not None:
             value = self._short.sub(MASK, value)
         return value
+
+    def cut_off(self, text: str) -> str:
+        """``text`` (a body preview, cut at a size) with the start of a known value that the
+        cut left at its end masked: the whole value is never there to be found."""
+        for secret in self.values:
+            for size in range(min(len(secret), len(text)) - 1, 3, -1):
+                if text.endswith(secret[:size]):
+                    return text[: len(text) - size] + MASK
+        return text
 
     def _pairs(self, value: str) -> str:
         """Mask the values of the pairs of ``value`` with a sensitive name."""
@@ -180,24 +194,24 @@ class Redactor:
         return known
 
     def _mask_pairs(self, pattern: re.Pattern[str], text: str) -> str:
-        """Mask the values of the quoted pairs of ``text`` with a sensitive name. Pairs may
-        overlap (``a = "password": "x"``): after one with an ordinary name, the search goes on
-        from its value, not after it."""
+        """Mask the values of the pairs of ``text`` (matched by ``pattern``) with a sensitive
+        name. Pairs may overlap (``a = "password": "x"``, ``ERROR: api_key = "x"``): after
+        one with an ordinary name, the search goes on right after that name."""
         parts: list[str] = []
         kept = search = 0
         while (match := pattern.search(text, search)) is not None:
             groups = match.groupdict()
             value = next(g for g in VALUE_GROUPS if groups.get(g) is not None)
             start, end = match.span(value)
-            name = groups["n1"] or groups.get("n2") or ""
+            name_group = "n1" if groups["n1"] else "n2"
+            name = groups.get(name_group) or ""
             if "%" in name:
                 name = unquote(name)
             if self.is_sensitive(name):
                 parts += [text[kept:start], MASK]
                 kept = search = end
             else:
-                # Back to the value's opening quote or bracket: it may open the next pair.
-                search = max(start - 1, match.start() + 1)
+                search = max(match.end(name_group), match.start() + 1)
         return "".join(parts) + text[kept:] if parts else text
 
     def _mask_name_value(self, match: re.Match[str]) -> str:

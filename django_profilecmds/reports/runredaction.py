@@ -12,6 +12,7 @@ from django_profilecmds.reports.secrets import argv_secrets, is_sensitive
 
 if TYPE_CHECKING:
     from django_profilecmds.result import RunResult
+    from django_profilecmds.spec import RunSpec
 
 
 def redactor_for(result: RunResult) -> Redactor:
@@ -43,7 +44,15 @@ def route_secrets(kwargs: dict[str, Any]) -> list[str]:
     return [str(value) for name, value in kwargs.items() if is_sensitive(name)]
 
 
-def sent_secrets(spec: dict[str, Any], redactor: Redactor) -> list[str]:
+def spec_secrets(spec: RunSpec) -> list[str]:
+    """The values a run will send under sensitive names, known before it runs."""
+    import dataclasses
+
+    # The code is not imported yet: what its parser or signature says waits for the run.
+    return sent_secrets(dataclasses.asdict(spec), Redactor(project_settings=False), code=False)
+
+
+def sent_secrets(spec: dict[str, Any], redactor: Redactor, *, code: bool = True) -> list[str]:
     """The values a run's spec (``dataclasses.asdict(RunSpec)``) sends under sensitive names."""
     request, call, command = spec.get("request"), spec.get("call"), spec.get("command")
     sent: list[tuple[str, str]] = []
@@ -65,8 +74,9 @@ def sent_secrets(spec: dict[str, Any], redactor: Redactor) -> list[str]:
     planted += [part for value in planted for part in value.split()]
     if command is not None:
         planted += argv_secrets(command["args"], redactor.is_sensitive)
-        planted += command_option_secrets(command["name"], command["args"])
-    if call is not None:
+        if code:
+            planted += command_option_secrets(command["name"], command["args"])
+    if call is not None and code:
         planted += call_argument_secrets(call["dotted"], call["args"], call["input"] is not None)
     return planted
 
@@ -142,7 +152,8 @@ def redact_result(result: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
     clean_request["headers"] = redactor.pairs(request["headers"])
     if request["json_body"] is not None:
         clean_request["json_body"] = redactor.json_text(request["json_body"])
-    clean["response"]["body_preview"] = redactor.json_text(result["response"]["body_preview"])
+    preview = redactor.json_text(result["response"]["body_preview"])
+    clean["response"]["body_preview"] = redactor.cut_off(preview)
     return clean  # type: ignore[no-any-return]
 
 

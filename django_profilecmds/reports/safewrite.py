@@ -63,15 +63,36 @@ def refuse_unless_regular(path: Path) -> None:
         raise ReportWriteError(f"Refusing to write {str(path)!r}: it is not a regular file.")
 
 
-def write_file(path: Path, content: Content) -> Path:
+def write_file(path: Path, content: Content, written_by: bytes = b"", option: str = "") -> Path:
     """Write a file the user named (``--save``, ``--export-locust``), making its directory if
-    needed; any failure is a one-line :class:`ReportWriteError`."""
+    needed; any failure is a one-line :class:`ReportWriteError`.
+
+    With ``written_by``, an existing file replaces only if its first KiB holds those bytes (it
+    is an earlier file of ``option``): a typo must not turn ``settings.py`` into samples.
+    """
     refuse_unless_regular(path)
+    if written_by:
+        refuse_unless_ours(path, written_by, option)
     try:
         make_dirs(path.parent)
         return replace_file(path.parent, path.name, content)
     except OSError as exc:
         raise ReportWriteError(f"Cannot write {str(path)!r}: {exc.strerror or exc}.") from exc
+
+
+def refuse_unless_ours(path: Path, written_by: bytes, option: str) -> None:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1024)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ReportWriteError(f"Cannot write {str(path)!r}: {exc.strerror or exc}.") from exc
+    if head and written_by not in head:
+        raise ReportWriteError(
+            f"Refusing to replace {str(path)!r}: it exists and was not written by {option}. "
+            "Remove it or choose another name."
+        )
 
 
 def make_dirs(path: Path, mode: int = 0o777) -> None:

@@ -82,7 +82,27 @@ def bound_values(sql: str, is_sensitive: Callable[[str], bool]) -> Bound:
             positions.add(index)
             if token["key"]:
                 names.add(token["key"])
+    if tokens[0][0].upper() == "WITH" and _writes_sensitive(tokens, is_sensitive):
+        # WITH t(v) AS (SELECT 'x') UPDATE ... SET api_token = (SELECT v FROM t): the value
+        # reaches the column through a name; every literal of such a statement is masked.
+        seen = {literal.start() for literal in literals}
+        literals += [t for t in tokens if t["str"] and t.start() not in seen]
+        literals.sort(key=lambda literal: literal.start())
     return Bound(frozenset(positions), frozenset(names), literals)
+
+
+def _writes_sensitive(tokens: list[re.Match[str]], is_sensitive: Callable[[str], bool]) -> bool:
+    """Whether the statement assigns (SET col =) or inserts into a sensitive column."""
+    before: set[str] = set()  # the keywords seen so far
+    for position, token in enumerate(tokens[:-1]):
+        if token.lastgroup in ("id", "word") and is_sensitive(_unquote(token[0])):
+            following = tokens[position + 1][0]
+            if following == "=" and "SET" in before:
+                return True
+            if before & {"INSERT", "REPLACE"} and following in (",", ")"):
+                return True
+        before.add(token[0].upper())
+    return False
 
 
 def _secret_values(
@@ -126,9 +146,9 @@ def _secret_values(
             previous = tokens[position - 1][0].upper() if position else ""
             if (word, between) == ("AND", True) or (word, previous) == ("FROM", "DISTINCT"):
                 between = False  # BETWEEN x AND y, IS [NOT] DISTINCT FROM y: the same column's
-            elif word in BOUNDARIES:
+            elif word in BOUNDARIES or (word, following.upper()) == ("REPLACE", "INTO"):
                 column, between = "", False
-                if word == "INSERT":
+                if word in ("INSERT", "REPLACE"):  # REPLACE INTO: SQLite's and MySQL's upsert
                     state, base, columns = INSERT, depth, []
                 elif word == "SET":
                     state, base, target, expect_target = SET, depth, "", True

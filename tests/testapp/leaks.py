@@ -303,3 +303,66 @@ def comments_and_arrays() -> None:
             "SELECT id FROM testapp_account WHERE api_token = ANY(ARRAY[%s, %s])",
             ["PLANTED-in-array", "x"],
         )
+
+
+def print_sent(request: HttpRequest) -> HttpResponse:
+    """Prints what it was sent while it runs, in pieces as print() writes them."""
+    import logging
+    import sys
+
+    password = request.POST.get("password", "")
+    print("got " + password + " end")
+    print("password:", "planted-split-print")
+    sys.stdout.write("api_key=")
+    sys.stdout.write("planted-split-write\n")
+    sys.stderr.write(f"the value {password}\n")
+    logging.getLogger("tests.leaks").error("login with password %s", password)
+    return HttpResponse("ok")
+
+
+def named_from_data(request: HttpRequest) -> HttpResponse:
+    """Functions, classes and files named from data appear in the call tree."""
+    import time
+
+    token = request.POST.get("api_token", "")
+    namespace: dict[str, object] = {"time": time}
+    source = f"def g_{token}():\n    time.sleep(0.02)\n    return 1\n"
+    exec(compile(source, f"/srv/x?api_key={token}.py", "exec"), namespace)
+    function = namespace[f"g_{token}"]
+    assert callable(function)
+    function()
+    return HttpResponse("ok")
+
+
+def echo_changed(request: HttpRequest) -> HttpResponse:
+    """Echoes the sent password upper-cased, or very long and cut by the preview."""
+    password = request.POST.get("password", "")
+    mode = request.GET.get("mode")
+    if mode == "raise":
+        raise ValueError(password.upper())
+    if mode == "long":
+        return JsonResponse({"you_said": password})
+    return HttpResponse(f"<p>{password.upper()}</p>")
+
+
+def hand_written_form(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(
+        "<input name='api_token' value='planted-single-quoted'>"
+        '<input value="planted-value-first" name="password">'
+        "<input name='city' value='visible-city'>"
+    )
+
+
+def raw_credential_writes(request: HttpRequest) -> HttpResponse:
+    verb = "REPLACE" if connection.vendor == "sqlite" else "INSERT"  # SQLite's upsert
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{verb} INTO testapp_account (id, username, password, api_token, otp_secret, note, "
+            "active) VALUES (900, 'visible-user', 'planted-replace-1', 'planted-replace-2', 'x', "
+            "'', TRUE)"
+        )
+        cursor.execute(
+            "WITH t(v) AS (SELECT 'planted-with-3') "
+            "UPDATE testapp_account SET api_token = (SELECT v FROM t) WHERE id = 900"
+        )
+    return HttpResponse("ok")
