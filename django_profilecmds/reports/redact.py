@@ -61,11 +61,12 @@ ENCODED = re.compile(
 TRIPLE_DOUBLE = '"' * 3
 TRIPLE_SINGLE = "'" * 3
 QUOTED = re.compile(
-    r"""(?:(["'])(?P<n1>[^"'\\\n]{1,100})\1|\b(?P<n2>\w{1,100})"""
+    r"""(?:(["'])(?P<n1>[^"'\\\n]{1,100})\1|(?<!["'])\b(?P<n2>\w{1,100})"""
     r"""(?:\s*:\s*[\w.\[\]|, ]{1,60}?(?=\s*=))?)\s*[:=]\s*(?:[rRbBfFuU]{1,2}(?=["']))?"""
     rf"(?:{TRIPLE_DOUBLE}(?P<v5>[\s\S]*?)(?:{TRIPLE_DOUBLE}|\Z)"
     rf"|{TRIPLE_SINGLE}(?P<v6>[\s\S]*?)(?:{TRIPLE_SINGLE}|\Z)"
-    r"""|"(?P<v1>(?:[^"\\\n]|\\.)*)(?:"|\Z)|'(?P<v2>(?:[^'\\\n]|\\.)*)(?:'|\Z)"""
+    # (Cut off only after a quoted name, as in a JSON preview: not in "input ('Password:')".)
+    r"""|"(?P<v1>(?:[^"\\\n]|\\.)*)(?(1)(?:"|\Z)|")|'(?P<v2>(?:[^'\\\n]|\\.)*)'"""
     r"""|\[(?P<v3>[^\[\]{}\n]*)\]|(?P<v4>-?\d[\d.eE+\-]*))"""
 )
 # name: value, unquoted (a message, a header line): "API token: abc123".
