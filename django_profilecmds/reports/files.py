@@ -109,21 +109,22 @@ def _write_reports(
 
             from django_profilecmds.collectors.calltree import masked_frames, merge_call_paths
 
-            session = masked_frames(result.calltree, redactor.text)
-            calltree_html = offline(HTMLRenderer().render(merge_call_paths(session)))
+            merged = masked_frames(merge_call_paths(result.calltree), redactor.known)
+            calltree_html = offline(HTMLRenderer().render(merged))
             written["pyinstrument"] = files.write(".pyinstrument.html", calltree_html)
             if speedscope:
                 from pyinstrument.renderers import SpeedscopeRenderer
 
                 written["speedscope"] = files.write(
-                    ".speedscope.json", SpeedscopeRenderer().render(session)
+                    ".speedscope.json",
+                    SpeedscopeRenderer().render(masked_frames(result.calltree, redactor.known)),
                 )
         if result.function_stats is not None:
             import marshal
 
             stats = masked_function_keys(
                 result.function_stats.stats,  # type: ignore[attr-defined]
-                redactor.text,
+                redactor.known,
             )
             # What pstats.Stats.dump_stats writes, written here by rename.
             written["prof"] = files.write(".prof", lambda handle: marshal.dump(stats, handle))
@@ -132,7 +133,7 @@ def _write_reports(
 
             from django_profilecmds.reports.linetext import render_lines
 
-            line_stats = masked_line_keys(result.line_stats, redactor.text)
+            line_stats = masked_line_keys(result.line_stats, redactor.known)
             # What line_profiler's LineStats.to_file (and dump_stats before it) writes.
             written["lprof"] = files.write(
                 ".lprof", lambda handle: pickle.dump(line_stats, handle, pickle.HIGHEST_PROTOCOL)

@@ -126,7 +126,7 @@ class Redactor:
             known = self._names_seen[name] = is_sensitive_name(name, self.names)
         return known
 
-    def text(self, value: str, json_encoded: bool = False) -> str:
+    def text(self, value: str, json_encoded: bool = False, *, pairs: bool = True) -> str:
         """``value`` with every secret masked.
 
         With ``json_encoded`` (the text of a JSON document, where secrets appear JSON-escaped)
@@ -144,13 +144,20 @@ class Redactor:
             if secret.lower() in lowered:  # as echoed in another case: .upper(), an email
                 value = re.sub(re.escape(secret), MASK, value, flags=re.IGNORECASE)
         value = self.formats.sub(_mask_format, value)
-        if not json_encoded:
+        if pairs and not json_encoded:
             value = self._pairs(value)
         if "name=" in value:
             value = self._mask_pairs(FORM_FIELD, value)
         if self._short is not None:
             value = self._short.sub(MASK, value)
         return value
+
+    def known(self, name: str) -> str:
+        """A function or file name: known values and credential formats masked (names hold
+        no ``name=value`` pairs; the run's values are known by then)."""
+        if not self.values and self._short is None:
+            return self.formats.sub(_mask_format, name) if name else name
+        return self.text(name, pairs=False)
 
     def cut_off(self, text: str) -> str:
         """``text`` (a body preview, cut at a size) with the start of a known value that the
