@@ -104,9 +104,12 @@ def truncated_json(request: HttpRequest) -> HttpResponse:
 
 
 def form_page(request: HttpRequest) -> HttpResponse:
+    """Fields as Django renders them, and as hand-written templates do."""
     return HttpResponse(
         '<form><input type="text" name="api_token" value="planted-form-token">'
         '<textarea name="private_key" rows="3">planted-textarea-key</textarea>'
+        "<input name='api_token' value='planted-single-quoted'>"
+        '<input value="planted-value-first" name="password">'
         '<input type="text" name="city" value="visible-city"></form>'
     )
 
@@ -343,14 +346,6 @@ def echo_changed(request: HttpRequest) -> HttpResponse:
     if mode == "long":
         return JsonResponse({"you_said": password})
     return HttpResponse(f"<p>{password.upper()}</p>")
-
-
-def hand_written_form(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(
-        "<input name='api_token' value='planted-single-quoted'>"
-        '<input value="planted-value-first" name="password">'
-        "<input name='city' value='visible-city'>"
-    )
 
 
 def raw_credential_writes(request: HttpRequest) -> HttpResponse:

@@ -40,7 +40,6 @@ urlpatterns = [
     path("leaks/print-sent/", leaks.print_sent),
     path("leaks/named/", leaks.named_from_data),
     path("leaks/echo-changed/", leaks.echo_changed),
-    path("leaks/hand-form/", leaks.hand_written_form),
     path("leaks/raw-writes/", leaks.raw_credential_writes),
     path("leaks/settings/", leaks.show_settings),
     path("leaks/redirect/", leaks.redirect_with_token),
