@@ -31,10 +31,11 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 # The same suite against a throwaway PostgreSQL server (the process-level tests drive their own
-# SQLite projects, so they run once, above).
+# SQLite projects, so they run once, above: $(PROCESS_TESTS)).
+PROCESS_TESTS := --ignore tests/test_demo_site.py --ignore tests/test_other_project_process.py \
+	--ignore tests/test_command_process.py --ignore tests/test_reports_files_process.py
 pytest-postgres: $(STAMP)
-	tests/with_postgres.sh $(BIN)/pytest -q -p no:randomly \
-		--ignore tests/test_demo_site.py --ignore tests/test_other_project_process.py
+	tests/with_postgres.sh $(BIN)/pytest -q -p no:randomly $(PROCESS_TESTS)
 
 # The newest pair (Python 3.13, Django 6.1) and Django 6.0 on Python 3.12, each in a venv of its
 # own; the interpreters are found with pyenv (or $$PYTHON313 / $$PYTHON312).
@@ -45,11 +46,12 @@ pytest-django61:
 	$(PY313) pytest -q
 
 pytest-django61-postgres:
-	$(PY313) tests/with_postgres.sh pytest -q -p no:randomly \
-		--ignore tests/test_demo_site.py --ignore tests/test_other_project_process.py
+	$(PY313) tests/with_postgres.sh pytest -q -p no:randomly $(PROCESS_TESTS)
 
+# Django 6.0 sits between the two pairs above: the in-process suite; the process-level and
+# browser tests (marked slow) run on 5.2 and 6.1.
 pytest-django60:
-	$(PY312) pytest -q
+	$(PY312) pytest -q -m "not slow"
 
 test: lint typecheck pytest pytest-postgres pytest-django61 pytest-django61-postgres pytest-django60
 

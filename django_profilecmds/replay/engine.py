@@ -430,11 +430,17 @@ def replay_in_workers(
                 merged = payload
             else:
                 merged.merge(payload)
+    except BaseException:
+        # Ctrl-C or a failure: stop the workers now rather than wait for their requests. A
+        # worker ended mid-transaction commits nothing (the database rolls its work back).
+        for process in processes:
+            process.terminate()
+        raise
     finally:
         for process in processes:
             process.join(timeout=5)
             if process.is_alive():
-                process.terminate()
+                process.kill()
     if failure is not None:
         raise ProfileCmdsError(failure)
     assert merged is not None
