@@ -92,13 +92,9 @@ def command_asked_for_input(name: str, asked: InputNotAvailable) -> InteractiveI
 
 def no_input_flag(name: str) -> str | None:
     """The option that makes command ``name`` run without prompting (``--no-input``), if any."""
-    from django.core.management import get_commands, load_command_class
-    from django.core.management.base import BaseCommand
+    from django_profilecmds.targets import command_parser
 
-    app = get_commands()[name]
-    command = app if isinstance(app, BaseCommand) else load_command_class(app, name)
-    parser = command.create_parser("manage.py", name)
-    for action in parser._actions:
+    for action in command_parser(name)._actions:
         # Django's convention: --noinput and --no-input, stored as interactive=False.
         if action.dest == "interactive" and action.option_strings:
             options = action.option_strings

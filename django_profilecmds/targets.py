@@ -76,6 +76,17 @@ def import_dotted(path: str) -> tuple[Any, str]:
     return obj, module.__name__
 
 
+def command_parser(name: str) -> Any:
+    """The argument parser of management command ``name``, as ``manage.py name`` builds it
+    (raises ``KeyError`` for an unknown command)."""
+    from django.core.management import get_commands, load_command_class
+    from django.core.management.base import BaseCommand
+
+    app = get_commands()[name]
+    command = app if isinstance(app, BaseCommand) else load_command_class(app, name)
+    return command.create_parser("manage.py", name)
+
+
 def _import_failed(name: str, exc: BaseException) -> TargetError:
     """The error for a module whose code raised (or called ``sys.exit()``) while importing
     ``name``: it names the module that failed, not the attribute looked for in it."""

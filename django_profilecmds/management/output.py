@@ -11,15 +11,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from django_profilecmds.reports.text import UNPRINTABLE, escape_control
+
 INTERRUPTED = "Interrupted; nothing was committed."
 INTERRUPTED_STATUS = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
 
 # Colour (SGR) and erase-line sequences are ours (Django's styles, pyinstrument's tree, the
-# progress line); any other control character comes from the code or data profiled.
-_TERMINAL = re.compile(
-    r"(\x1b\[[0-9;]*[mK])|([\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069])"
-)
+# progress line); any other control character (reports.text.UNPRINTABLE) comes from the code or
+# data profiled.
+_TERMINAL = re.compile(rf"(\x1b\[[0-9;]*[mK])|({UNPRINTABLE.pattern})")
 
 
 def terminal_safe(text: str) -> str:
@@ -31,10 +32,7 @@ def terminal_safe(text: str) -> str:
 
 
 def _keep_or_escape(match: re.Match[str]) -> str:
-    if match[1]:
-        return match[1]
-    code = ord(match[2])
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return match[1] or escape_control(match[2])
 
 
 class RedactedStream:

@@ -101,6 +101,9 @@ class Redactor:
         self._sql_seen: dict[str, str] = {}
         self._params_seen: dict[str, sqlsecrets.Bound] = {}
         self.values: list[str] = []
+        # Per value (as written, and as it reads inside JSON text): its lower case, to test
+        # for it cheaply, and the expression that masks it in any case (an echo of .upper()).
+        self._matchers: dict[bool, list[tuple[str, re.Pattern[str]]]] = {False: [], True: []}
         self._short: re.Pattern[str] | None = None
         self._known: set[str] = set()
         self.extend([*secret_values, *(settings_secrets() if project_settings else ())])
@@ -115,6 +118,11 @@ class Redactor:
         known = {form for value in self._known for form in _forms(value)}
         # Longest first, so a secret containing another is masked whole.
         self.values = sorted((v for v in known if len(v) >= LONG), key=len, reverse=True)
+        for json_encoded in (False, True):
+            forms = [json.dumps(v)[1:-1] if json_encoded else v for v in self.values]
+            self._matchers[json_encoded] = [
+                (form.lower(), re.compile(re.escape(form), re.IGNORECASE)) for form in forms
+            ]
         short = {v for v in known if len(v) < LONG}
         short |= {json.dumps(v)[1:-1] for v in short}  # as they read inside JSON text
         words = "|".join(re.escape(v) for v in sorted(short, key=len, reverse=True))
@@ -135,14 +143,11 @@ class Redactor:
         """
         if not value:
             return value
-        lowered = value.lower() if self.values else ""
-        for secret in self.values:
-            if json_encoded:
-                secret = json.dumps(secret)[1:-1]
-            if secret in value:
-                value = value.replace(secret, MASK)
-            if secret.lower() in lowered:  # as echoed in another case: .upper(), an email
-                value = re.sub(re.escape(secret), MASK, value, flags=re.IGNORECASE)
+        matchers = self._matchers[json_encoded]
+        lowered = value.lower() if matchers else ""
+        for needle, matcher in matchers:
+            if needle in lowered:
+                value = matcher.sub(MASK, value)
         value = self.formats.sub(_mask_format, value)
         if pairs and not json_encoded:
             value = self._pairs(value)
@@ -155,8 +160,6 @@ class Redactor:
     def known(self, name: str) -> str:
         """A function or file name: known values and credential formats masked (names hold
         no ``name=value`` pairs; the run's values are known by then)."""
-        if not self.values and self._short is None:
-            return self.formats.sub(_mask_format, name) if name else name
         return self.text(name, pairs=False)
 
     def cut_off(self, text: str) -> str:
@@ -278,7 +281,7 @@ class Redactor:
         """The values that ``params`` masks: those bound to sensitive columns (or named so),
         and the items of those that are arrays (``UNNEST``'s, one per column)."""
         rows = params if many and isinstance(params, (list, tuple)) else [params]
-        return list(_items([row[key] for row in rows for key in self._secret_keys(sql, row)]))
+        return list(flattened([row[key] for row in rows for key in self._secret_keys(sql, row)]))
 
     def secret_literals(self, sql: str) -> list[str]:
         """The values of the string literals that ``sql`` masks, as written and as read
@@ -394,11 +397,11 @@ def _mask_all(value: Any) -> Any:
     return MASK
 
 
-def _items(values: Iterable[Any]) -> Iterator[Any]:
+def flattened(values: Iterable[Any]) -> Iterator[Any]:
     """The values, with those that are lists or tuples replaced by their items, at any depth."""
     for value in values:
         if isinstance(value, (list, tuple)):
-            yield from _items(value)
+            yield from flattened(value)
         else:
             yield value
 

@@ -23,13 +23,12 @@ def dig_command(method: str, path: str, user: str | None, program: str = "python
     Query parameters with sensitive names (token, key, password...) are left out: the command
     is printed, and may be pasted into a chat.
     """
-    from django_profilecmds.reports.redact import Redactor
+    from django_profilecmds.reports.secrets import is_sensitive
 
-    redactor = Redactor()
     path, _, query = path.partition("?")
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        kept = [(k, v) for k, v in pairs if not redactor.is_sensitive(k)]
+        kept = [(k, v) for k, v in pairs if not is_sensitive(k)]
         path = f"{path}?{urlencode(kept)}" if kept else path
     parts = [program, "profile_view", shlex.quote(path)]
     if method != "GET":

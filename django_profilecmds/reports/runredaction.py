@@ -7,7 +7,7 @@ import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from django_profilecmds.reports.redact import Redactor
+from django_profilecmds.reports.redact import Redactor, flattened
 from django_profilecmds.reports.secrets import argv_secrets, is_sensitive
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def run_secrets(result: RunResult) -> list[str]:
     import dataclasses
 
     redactor = Redactor(project_settings=False)
-    secrets = [*result.secrets, *sent_secrets(dataclasses.asdict(result.spec), redactor)]
+    secrets = [*result.secrets, *sent_secrets(dataclasses.asdict(result.spec))]
     for query in result.queries:
         secrets += redactor.secret_params(query.sql, query.params, query.many)
         secrets += redactor.secret_literals(query.sql)
@@ -49,10 +49,10 @@ def spec_secrets(spec: RunSpec) -> list[str]:
     import dataclasses
 
     # The code is not imported yet: what its parser or signature says waits for the run.
-    return sent_secrets(dataclasses.asdict(spec), Redactor(project_settings=False), code=False)
+    return sent_secrets(dataclasses.asdict(spec), code=False)
 
 
-def sent_secrets(spec: dict[str, Any], redactor: Redactor, *, code: bool = True) -> list[str]:
+def sent_secrets(spec: dict[str, Any], *, code: bool = True) -> list[str]:
     """The values a run's spec (``dataclasses.asdict(RunSpec)``) sends under sensitive names."""
     request, call, command = spec.get("request"), spec.get("call"), spec.get("command")
     sent: list[tuple[str, str]] = []
@@ -70,10 +70,10 @@ def sent_secrets(spec: dict[str, Any], redactor: Redactor, *, code: bool = True)
             sent.extend(_json_pairs(request["json_body"]))
     if call is not None:
         sent.extend(_json_pairs(json.dumps(dict(call["kwargs"]), default=str)))
-    planted = [value for name, value in sent if redactor.is_sensitive(name)]
+    planted = [value for name, value in sent if is_sensitive(name)]
     planted += [part for value in planted for part in value.split()]
     if command is not None:
-        planted += argv_secrets(command["args"], redactor.is_sensitive)
+        planted += argv_secrets(command["args"], is_sensitive)
         if code:
             planted += command_option_secrets(command["name"], command["args"])
     if call is not None and code:
@@ -87,12 +87,9 @@ def command_option_secrets(name: str, args: list[str]) -> list[str]:
     if any(arg in ("-h", "--help", "--version") for arg in args):
         return []  # its parser would print and exit
     try:
-        from django.core.management import get_commands, load_command_class
+        from django_profilecmds.targets import command_parser
 
-        app = get_commands()[name]
-        command = app if not isinstance(app, str) else load_command_class(app, name)
-        parser = command.create_parser("manage.py", name)
-        namespace, _unknown = parser.parse_known_args(list(args))
+        namespace, _unknown = command_parser(name).parse_known_args(list(args))
     except BaseException:  # an unknown command, a parse error: names still apply
         return []
     return [
@@ -125,11 +122,11 @@ def call_argument_secrets(dotted: str, args: list[Any], has_input: bool) -> list
 
 def _scalars(value: Any) -> list[str]:
     """The strings and numbers in ``value`` (a list of lists for ``nargs`` with ``append``)."""
-    if isinstance(value, (list, tuple)):
-        return [found for item in value for found in _scalars(item)]
-    if isinstance(value, bool) or value is None:
-        return []
-    return [str(value)] if isinstance(value, (str, int, float)) else []
+    return [
+        str(item)
+        for item in flattened([value])
+        if isinstance(item, (str, int, float)) and not isinstance(item, bool)
+    ]
 
 
 def redact_result(result: dict[str, Any], redactor: Redactor) -> dict[str, Any]:

@@ -21,7 +21,7 @@ def printable(text: str) -> str:
     """``text`` with control characters written as escapes (``\\x1b``, ``\\u202e``), so that
     what a recorded line or a saved file holds cannot move the cursor, recolour or retitle the
     terminal, or reorder the text around it."""
-    return UNPRINTABLE.sub(_escape, text)
+    return UNPRINTABLE.sub(lambda match: escape_control(match[0]), text)
 
 
 def printable_data(value: Any) -> Any:
@@ -35,8 +35,9 @@ def printable_data(value: Any) -> Any:
     return value
 
 
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
+def escape_control(character: str) -> str:
+    """``\\x1b`` for ESC, ``\\u202e`` for a right-to-left override."""
+    code = ord(character)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
