@@ -12,11 +12,14 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
+from django_profilecmds.collectors import Observer
 from django_profilecmds.collectors.cache import CacheCollector
 from django_profilecmds.collectors.sql import QueryCollector
-from django_profilecmds.drivers import Outcome
+from django_profilecmds.drivers import HARNESS_FILES, Driver, Outcome
 from django_profilecmds.exceptions import ProfileCmdsError
+from django_profilecmds.request_builder import RequestBuilder
 from django_profilecmds.sandbox import Sandbox, SandboxOptions
+from django_profilecmds.spec import RunSpec
 from django_profilecmds.users import Identity
 
 
@@ -24,10 +27,30 @@ class Harness:
     def __init__(self, options: SandboxOptions, queries: QueryCollector | None = None) -> None:
         self.options = options
         self.sandbox = Sandbox(options)
-        self.queries = queries or QueryCollector()
+        self.queries = queries or QueryCollector(harness_files=HARNESS_FILES)
         self.caches = CacheCollector()
         self._identities: dict[str, Identity] = {}
         self._stack = ExitStack()
+
+    @classmethod
+    def for_spec(
+        cls,
+        spec: RunSpec,
+        queries: QueryCollector | None = None,
+        *,
+        per_run_transactions: bool = False,
+    ) -> Harness:
+        """The harness ``spec`` runs in: its rollback, email and cache choices."""
+        return cls(
+            SandboxOptions(
+                commit=spec.commit,
+                capture_email=spec.capture_email,
+                isolate_cache=spec.isolate_cache,
+                per_run_transactions=per_run_transactions,
+                test_databases=spec.command is not None and spec.command.runs_tests,
+            ),
+            queries,
+        )
 
     def __enter__(self) -> Harness:
         try:
@@ -80,3 +103,23 @@ class Harness:
             if user is not None and identity is None:
                 identity = self.identity(user)
             return execute(identity)
+
+    def send(
+        self,
+        spec: RunSpec,
+        driver: Driver,
+        observer: Observer,
+        builder: RequestBuilder | None = None,
+    ) -> Outcome:
+        """One run of ``spec`` through ``driver`` under ``observer``: its request built afresh
+        (by ``builder`` when given, else for ``spec.user``'s identity), or its call or command.
+        """
+
+        def execute(identity: Identity | None) -> Outcome:
+            request = None
+            if spec.request is not None:
+                build = builder or RequestBuilder(spec.request, identity)
+                request = build.build()
+            return driver.execute(request, observer)
+
+        return self.run_once(execute, spec.user)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -37,7 +38,10 @@ class RequestBuilder:
         query = parts.query
         body: bytes | str = b""
         content_type = "application/octet-stream"
-        if spec.json_body is not None:
+        if spec.body is not None:
+            body = spec.body
+            content_type = _header(spec, "Content-Type") or content_type
+        elif spec.json_body is not None:
             body, content_type = spec.json_body, "application/json"
         elif spec.data and spec.method in QUERY_METHODS:
             extra = urlencode(spec.data)
@@ -49,7 +53,7 @@ class RequestBuilder:
         self.body = body
         self.content_type = content_type
         self.extra = self._extra_meta(query)
-        self.factory = RequestFactory()
+        self.factory = _factory()
 
     def _extra_meta(self, query: str) -> dict[str, Any]:
         headers: dict[str, str] = {}
@@ -84,6 +88,18 @@ class RequestBuilder:
     def check_host(self) -> None:
         """Fail early, with the fix, when ALLOWED_HOSTS would reject the Host header."""
         check_host(self.build(), self.host)
+
+
+@lru_cache(maxsize=1)
+def _factory() -> RequestFactory:
+    """One factory for every request: it keeps no state between requests (no cookies are set
+    on it), and replay builds one request per recorded line."""
+    return RequestFactory()
+
+
+def _header(spec: RequestSpec, name: str) -> str | None:
+    wanted = name.lower()
+    return next((value for key, value in spec.headers if key.lower() == wanted), None)
 
 
 def check_host(request: HttpRequest, host: str) -> None:

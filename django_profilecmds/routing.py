@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -19,15 +20,34 @@ def resolve_path(path: str, urlconf: str | None = None) -> ResolverMatch:
 
     A language prefix (``/de/...`` under ``i18n_patterns``) is resolved in that language.
     """
+    match = match_path(path, urlconf)
+    if match is None:
+        raise PathNotFound(path, closest_patterns(path, urlconf))
+    return match
+
+
+def match_path(path: str, urlconf: str | None = None) -> ResolverMatch | None:
+    """The resolver match of ``path`` (no query string), or None when no pattern matches.
+
+    Cached, as recorded traffic repeats its paths: by the resolver itself (a new one after
+    ``clear_url_caches()`` or another ROOT_URLCONF) and by the active language.
+    """
+    from django.utils import translation
+
+    return _match(path, get_resolver(urlconf), translation.get_language())
+
+
+@lru_cache(maxsize=4096)
+def _match(path: str, resolver: URLResolver, active_language: str | None) -> ResolverMatch | None:
     from django.conf import settings
     from django.utils import translation
 
     language = translation.get_language_from_path(path) if settings.USE_I18N else None
-    with translation.override(language or translation.get_language()):
+    with translation.override(language or active_language):
         try:
-            return get_resolver(urlconf).resolve(path)
+            return resolver.resolve(path)
         except Resolver404:
-            raise PathNotFound(path, closest_patterns(path, urlconf)) from None
+            return None
 
 
 def closest_patterns(path: str, urlconf: str | None = None, limit: int = 5) -> list[str]:

@@ -1,14 +1,23 @@
-"""``run(spec) -> RunResult``: the one pipeline every command goes through."""
+"""``run(spec) -> RunResult``: the one pipeline every command goes through.
+
+``run`` reads as its steps: plan what to observe, enter the harness (the sandbox and the
+collectors), log the user in, choose the driver, run ``warmup + repeat`` times, EXPLAIN while
+still inside the sandbox, and turn what was collected into a :class:`RunResult`.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 import platform
+import types
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
+
+from django.urls.resolvers import ResolverMatch
 
 from django_profilecmds.analysis.budgets import check_budgets
 from django_profilecmds.analysis.sql import analyse
@@ -16,16 +25,21 @@ from django_profilecmds.analysis.stats import summarise
 from django_profilecmds.collectors import NULL_OBSERVER, Collector, Observer
 from django_profilecmds.collectors.sql import QueryCollector
 from django_profilecmds.collectors.timing import TimingCollector
-from django_profilecmds.drivers import CallDriver, CommandDriver, Driver, Outcome, make_driver
+from django_profilecmds.drivers import HARNESS_FILES, Driver, Outcome, request_driver
 from django_profilecmds.exceptions import ProfileCmdsError
 from django_profilecmds.harness import Harness
 from django_profilecmds.request_builder import RequestBuilder
 from django_profilecmds.result import EmailSummary, ResponseSummary, RunResult, RunTiming
 from django_profilecmds.routing import resolve_path
-from django_profilecmds.sandbox import SandboxOptions
 from django_profilecmds.spec import RunSpec
-from django_profilecmds.targets import TargetError, import_dotted, resolve_target
+from django_profilecmds.targets import Target, TargetError, import_dotted, resolve_target
 from django_profilecmds.users import Identity
+
+if TYPE_CHECKING:
+    from django_profilecmds.analysis.explain import Explain
+    from django_profilecmds.collectors.calltree import CallTreeCollector
+    from django_profilecmds.collectors.functions import FunctionStatsCollector
+    from django_profilecmds.collectors.lines import LineCollector
 
 
 def run(spec: RunSpec) -> RunResult:
@@ -33,77 +47,175 @@ def run(spec: RunSpec) -> RunResult:
     counted runs. Raises :class:`~django_profilecmds.exceptions.ProfileCmdsError` on bad input.
     """
     created = datetime.now().isoformat(timespec="milliseconds")
-    match = resolve_path(unquote(urlsplit(spec.request.path).path)) if spec.request else None
-    targets = [resolve_target(path, spec.inherited) for path in spec.lines]
-    line_functions = list(dict.fromkeys(f for target in targets for f in target.functions))
-    call = _resolve_call(spec) if spec.call else None
-    timing = TimingCollector()
-    queries = QueryCollector()
-    collectors: list[Collector] = []
-    calltree = functions = None
-    if spec.profiler == "pyinstrument":
-        from django_profilecmds.collectors.calltree import CallTreeCollector
-
-        # The title without the query string, whose values may be secrets.
-        calltree = CallTreeCollector(spec.interval, spec.title.split("?", 1)[0])
-        collectors.append(calltree)
-    elif spec.profiler == "cprofile":
-        from django_profilecmds.collectors.functions import FunctionStatsCollector
-
-        functions = FunctionStatsCollector()
-        collectors.append(functions)
-    lines = None
-    if line_functions:
-        from django_profilecmds.collectors.lines import LineCollector
-
-        lines = LineCollector(line_functions)
-        queries.line_codes = lines.codes
-        collectors.append(lines)
-    outcomes: list[Outcome] = []
-    test_databases = spec.command is not None and spec.command.runs_tests
-    harness = Harness(
-        SandboxOptions(
-            commit=spec.commit,
-            capture_email=spec.capture_email,
-            isolate_cache=spec.isolate_cache,
-            test_databases=test_databases,
-        ),
-        queries,
-    )
-    # Timing innermost, so profiler start/stop is not part of the measured time.
-    observer = Observer([*collectors, queries, harness.caches, timing])
+    plan = Plan.of(spec)
+    instruments = Instruments.for_plan(spec, plan)
+    harness = Harness.for_spec(spec, instruments.queries)
     with harness:
-        identity = _identity(spec, harness) if spec.user is not None else None
-        driver, build = _driver(spec, match, identity, call)
-        warmup_errors: list[str] = []
-        emails_before = 0
-        for index in range(spec.warmup + spec.repeat):
-            counted = index >= spec.warmup
-            if index == spec.warmup:
-                emails_before = len(harness.outbox)
-            watching = observer if counted else NULL_OBSERVER
+        identity = _log_in(spec, harness)
+        driver, builder = _driver(spec, plan, identity)
+        runs = _run_all(spec, harness, driver, builder, instruments)
+        explains = _explain(spec, instruments.queries)
+    return _result(spec, plan, instruments, harness, identity, driver, runs, explains, created)
 
-            def execute(_identity: Identity | None, watching: Observer = watching) -> Outcome:
-                return driver.execute(build(), watching)
 
-            outcome = harness.run_once(execute)
-            if counted:
-                outcomes.append(outcome)
-            elif outcome.error:
-                warmup_errors.append(outcome.error)
-        emails = [_email_summary(message) for message in harness.outbox[emails_before:]]
-        explains: list[Any] = []
-        if spec.explain:
-            from django_profilecmds.analysis.explain import explain_queries
+@dataclass
+class Plan:
+    """What ``spec`` names, resolved before anything runs: the view, the line-profiled
+    functions and the callable."""
 
-            # Still inside the sandbox: EXPLAIN ANALYZE's effects are rolled back too.
-            explains = explain_queries(queries.queries, spec.explain_top, spec.explain_analyze)
+    match: ResolverMatch | None
+    targets: list[Target]
+    line_functions: list[types.FunctionType]
+    call: Call | None
+
+    @classmethod
+    def of(cls, spec: RunSpec) -> Plan:
+        match = resolve_path(unquote(urlsplit(spec.request.path).path)) if spec.request else None
+        targets = [resolve_target(path, spec.inherited) for path in spec.lines]
+        functions = list(dict.fromkeys(f for target in targets for f in target.functions))
+        return cls(match, targets, functions, _resolve_call(spec) if spec.call else None)
+
+
+@dataclass
+class Call:
+    function: Callable[..., Any]
+    args: list[Any]
+    kwargs: dict[str, Any]
+
+
+@dataclass
+class Instruments:
+    """The collectors of a run, and the observer that starts them in order."""
+
+    timing: TimingCollector
+    queries: QueryCollector
+    calltree: CallTreeCollector | None = None
+    functions: FunctionStatsCollector | None = None
+    lines: LineCollector | None = None
+    profilers: list[Collector] = field(default_factory=list)
+
+    @classmethod
+    def for_plan(cls, spec: RunSpec, plan: Plan) -> Instruments:
+        instruments = cls(TimingCollector(), QueryCollector(harness_files=HARNESS_FILES))
+        if spec.profiler == "pyinstrument":
+            from django_profilecmds.collectors.calltree import CallTreeCollector
+
+            # The title without the query string, whose values may be secrets.
+            instruments.calltree = CallTreeCollector(spec.interval, spec.title.split("?", 1)[0])
+            instruments.profilers.append(instruments.calltree)
+        elif spec.profiler == "cprofile":
+            from django_profilecmds.collectors.functions import FunctionStatsCollector
+
+            instruments.functions = FunctionStatsCollector()
+            instruments.profilers.append(instruments.functions)
+        if plan.line_functions:
+            from django_profilecmds.collectors.lines import LineCollector
+
+            instruments.lines = LineCollector(plan.line_functions)
+            instruments.queries.line_codes = instruments.lines.codes
+            instruments.profilers.append(instruments.lines)
+        return instruments
+
+    def observer(self, harness: Harness) -> Observer:
+        # Timing innermost, so profiler start/stop is not part of the measured time.
+        return Observer([*self.profilers, self.queries, harness.caches, self.timing])
+
+
+@dataclass
+class Runs:
+    """The counted runs' outcomes, and what the warm-up and the counted runs left behind."""
+
+    outcomes: list[Outcome]
+    warmup_errors: list[str]
+    emails: list[EmailSummary]
+
+
+def _log_in(spec: RunSpec, harness: Harness) -> Identity | None:
+    if spec.user is None:
+        return None
+    identity = harness.identity(spec.user)
+    if identity.session_key is None and spec.driver != "direct" and spec.request is not None:
+        raise ProfileCmdsError(
+            "--user needs SessionMiddleware (or a subclass) in MIDDLEWARE to log the user in "
+            "through the full stack; use --direct to attach the user to the view's request."
+        )
+    return identity
+
+
+def _driver(
+    spec: RunSpec, plan: Plan, identity: Identity | None
+) -> tuple[Driver, RequestBuilder | None]:
+    """The driver of ``spec``, and what builds the request each run sends (None: no request)."""
+    if spec.command is not None:
+        from django_profilecmds.drivers.command import CommandDriver
+
+        return CommandDriver(spec.command.name, list(spec.command.args)), None
+    if plan.call is not None:
+        from django_profilecmds.drivers.call import CallDriver
+
+        call = plan.call
+        args = call.args
+        if spec.call and spec.call.input:
+            args = [_call_input_factory(spec.call.input), *args]
+        return CallDriver(call.function, args, call.kwargs), None
+    assert spec.request is not None and plan.match is not None
+    builder = RequestBuilder(spec.request, identity)
+    builder.check_host()
+    driver = request_driver(spec.driver, plan.match, identity, spec.request.enforce_csrf)
+    return driver, builder
+
+
+def _run_all(
+    spec: RunSpec,
+    harness: Harness,
+    driver: Driver,
+    builder: RequestBuilder | None,
+    instruments: Instruments,
+) -> Runs:
+    """``warmup`` unobserved runs, then ``repeat`` observed ones, each in a savepoint."""
+    observer = instruments.observer(harness)
+    runs = Runs([], [], [])
+    emails_before = 0
+    for index in range(spec.warmup + spec.repeat):
+        counted = index >= spec.warmup
+        if index == spec.warmup:
+            emails_before = len(harness.outbox)
+        outcome = harness.send(spec, driver, observer if counted else NULL_OBSERVER, builder)
+        if counted:
+            runs.outcomes.append(outcome)
+        elif outcome.error:
+            runs.warmup_errors.append(outcome.error)
+    runs.emails = [_email_summary(message) for message in harness.outbox[emails_before:]]
+    return runs
+
+
+def _explain(spec: RunSpec, queries: QueryCollector) -> list[Explain]:
+    if not spec.explain:
+        return []
+    from django_profilecmds.analysis.explain import explain_queries
+
+    # Still inside the sandbox: EXPLAIN ANALYZE's effects are rolled back too.
+    return explain_queries(queries.queries, spec.explain_top, spec.explain_analyze)
+
+
+def _result(
+    spec: RunSpec,
+    plan: Plan,
+    instruments: Instruments,
+    harness: Harness,
+    identity: Identity | None,
+    driver: Driver,
+    runs: Runs,
+    explains: list[Explain],
+    created: str,
+) -> RunResult:
+    """What was collected, as plain data (the profilers' own objects kept alongside)."""
     box = harness.sandbox.report
-
-    runs = []
+    queries, timing, outcomes = instruments.queries, instruments.timing, runs.outcomes
+    timings = []
     for index, outcome in enumerate(outcomes):
         run_queries = queries.for_run(index)
-        runs.append(
+        timings.append(
             RunTiming(
                 wall=timing.wall[index],
                 cpu=timing.cpu[index],
@@ -112,7 +224,7 @@ def run(spec: RunSpec) -> RunResult:
                 status=_status(outcome),
             )
         )
-    errors = list(dict.fromkeys(o.error for o in outcomes if o.error)) or warmup_errors[:1]
+    errors = list(dict.fromkeys(o.error for o in outcomes if o.error)) or runs.warmup_errors[:1]
     warnings = list(box.warnings)
     if identity is not None and not getattr(identity.user, "is_active", True):
         warnings.append(
@@ -121,23 +233,25 @@ def run(spec: RunSpec) -> RunResult:
         )
     if spec.commit:
         warnings.append("--commit: the changes made by the view were kept in the database.")
-    sql = analyse(queries.queries, len(runs), spec.nplusone_threshold)
+    sql = analyse(queries.queries, len(timings), spec.nplusone_threshold)
     sql.explains = [dataclasses.asdict(explain) for explain in explains]
+    match = plan.match
+    calltree, functions, lines = instruments.calltree, instruments.functions, instruments.lines
     result = RunResult(
         spec=spec,
         driver=driver.description,
         view=match._func_path if match else spec.title.split(" ", 1)[1],
         user=identity.description if identity else None,
-        runs=runs,
+        runs=timings,
         wall=summarise(timing.wall),
         cpu=summarise(timing.cpu),
         response=_response_summary(outcomes[-1]),
         queries=queries.queries,
-        emails=emails,
+        emails=runs.emails,
         refused=[refusal.describe() for refusal in box.refused],
         files_written=box.files_written,
         files_deleted=box.files_deleted,
-        test_databases=test_databases,
+        test_databases=harness.options.test_databases,
         caches=[dataclasses.asdict(stats) for stats in harness.caches.totals()],
         environment=environment(),
         errors=errors,
@@ -150,14 +264,14 @@ def run(spec: RunSpec) -> RunResult:
         created=created,
         targets=[
             {"path": t.path, "kind": t.kind, "functions": len(t.functions), "notes": t.notes}
-            for t in targets
+            for t in plan.targets
         ],
     )
     if lines is not None:
         from django_profilecmds.analysis.lines import build_line_report
 
         result.line_stats = lines.stats()
-        result.lines = build_line_report(result.line_stats, line_functions, queries.queries)
+        result.lines = build_line_report(result.line_stats, plan.line_functions, queries.queries)
     if spec.budgets.any:
         result.budget_failures = check_budgets(
             spec.budgets,
@@ -173,45 +287,13 @@ def run(spec: RunSpec) -> RunResult:
     return result
 
 
-def _driver(
-    spec: RunSpec, match: Any, identity: Identity | None, call: Any
-) -> tuple[Driver, Callable[[], Any]]:
-    """The driver of ``spec``, and what builds the request each run sends (or None)."""
-    if spec.command is not None:
-        return CommandDriver(spec.command.name, list(spec.command.args)), _no_request
-    if call is not None:
-        function, args, kwargs = call
-        if spec.call and spec.call.input:
-            args = [_call_input_factory(spec.call.input), *args]
-        return CallDriver(function, args, kwargs), _no_request
-    assert spec.request is not None and match is not None
-    builder = RequestBuilder(spec.request, identity)
-    builder.check_host()
-    return make_driver(spec.driver, match, identity, spec.request.enforce_csrf), builder.build
-
-
-def _no_request() -> None:
-    return None
-
-
-def _identity(spec: RunSpec, harness: Harness) -> Identity:
-    assert spec.user is not None
-    identity = harness.identity(spec.user)
-    if identity.session_key is None and spec.driver != "direct" and spec.request is not None:
-        raise ProfileCmdsError(
-            "--user needs SessionMiddleware (or a subclass) in MIDDLEWARE to log the user in "
-            "through the full stack; use --direct to attach the user to the view's request."
-        )
-    return identity
-
-
-def _resolve_call(spec: RunSpec) -> tuple[Any, list[Any], dict[str, Any]]:
+def _resolve_call(spec: RunSpec) -> Call:
     assert spec.call is not None
     function = _import_callable(spec.call.dotted, "")
-    return function, list(spec.call.args), dict(spec.call.kwargs)
+    return Call(function, list(spec.call.args), dict(spec.call.kwargs))
 
 
-def _import_callable(dotted: str, option: str) -> Any:
+def _import_callable(dotted: str, option: str) -> Callable[..., Any]:
     """The callable ``dotted`` names (``option`` says which option gave it, for the error)."""
     function, _module = import_dotted(dotted)
     if isinstance(function, (staticmethod, classmethod)):
@@ -221,7 +303,7 @@ def _import_callable(dotted: str, option: str) -> Any:
             f"{option + ' ' if option else ''}{dotted!r} is a {type(function).__name__}, "
             "not callable."
         )
-    return function
+    return function  # type: ignore[no-any-return]
 
 
 def _call_input_factory(dotted: str) -> Any:

@@ -34,11 +34,17 @@ class RequestSpec:
     host: str | None = None
     secure: bool = False
     enforce_csrf: bool = False
+    # A request read from recorded traffic (profile_replay): its method may be any token, and
+    # ``body`` is sent as recorded, with the recorded Content-Type header.
+    recorded: bool = False
+    body: str | None = None
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
             raise InvalidOption(f"The path must start with '/', got {self.path!r}.")
-        if self.method not in HTTP_METHODS:
+        if self.body is not None and not self.recorded:
+            raise InvalidOption("A raw body is sent only for a recorded request.")
+        if self.method not in HTTP_METHODS and not self.recorded:
             raise InvalidOption(
                 f"Unknown HTTP method {self.method!r}; choose from {', '.join(HTTP_METHODS)}."
             )

@@ -20,12 +20,19 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from django_profilecmds.analysis.replay import RESERVOIR_SIZE, ReplayStats, RequestSample
 from django_profilecmds.exceptions import ProfileCmdsError
+from django_profilecmds.replay.sources import ReplayRequest
+from django_profilecmds.routing import match_path
+
+if TYPE_CHECKING:
+    from django.urls.resolvers import ResolverMatch
+
+    from django_profilecmds.drivers import Driver, Outcome
+    from django_profilecmds.spec import RunSpec
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 PROGRESS_EVERY = 0.2  # seconds between progress reports
@@ -43,7 +50,7 @@ class Source(Protocol):
     problem_count: int
     problems: list[Any]
 
-    def __iter__(self) -> Iterator[Any]: ...
+    def __iter__(self) -> Iterator[ReplayRequest]: ...
 
 
 @dataclass(frozen=True)
@@ -104,8 +111,8 @@ def replay(
 class Eligible:
     """A request the replay sends, with the view it reaches."""
 
-    request: Any
-    match: Any
+    request: ReplayRequest
+    match: ResolverMatch
 
 
 class RequestFilter:
@@ -159,7 +166,7 @@ class RequestFilter:
                 if self.owns_totals:
                     stats.skip_method(request.method)
                 continue
-            match = _resolve(unquote(urlsplit(request.path).path))
+            match = match_path(unquote(urlsplit(request.path).path))
             if match is None:
                 if self.owns_totals:
                     stats.add_not_found(self.masked(request.path))
@@ -176,22 +183,18 @@ class Replayer:
         from django_profilecmds.collectors import Observer
         from django_profilecmds.collectors.timing import TimingCollector
         from django_profilecmds.harness import Harness
-        from django_profilecmds.sandbox import SandboxOptions
 
         self.options = options
         # One transaction per request instead of one for the whole replay: SQLite allows one
         # writer at a time, so parallel workers must not hold a write lock for long.
-        self.harness = Harness(
-            SandboxOptions(
-                capture_email=options.capture_email,
-                isolate_cache=options.isolate_cache,
-                per_run_transactions=short_transactions,
-            )
+        self.harness = Harness.for_spec(
+            replay_spec(ReplayRequest("GET", "/"), options),
+            per_run_transactions=short_transactions,
         )
         self.queries = self.harness.queries
         self.timing = TimingCollector()
         self.observer = Observer([self.queries, self.harness.caches, self.timing])
-        self.drivers: dict[bool, Any] = {}
+        self.drivers: dict[bool, Driver] = {}
         self.unknown_users: set[str] = set()
         self.stats = ReplayStats(reservoir_size=options.reservoir_size, seed=options.seed)
         self.filter = RequestFilter(options, self.stats, worker)
@@ -232,21 +235,16 @@ class Replayer:
             ]
         return stats
 
-    def _replay_one(self, request: Any, match: Any) -> RequestSample | None:
+    def _replay_one(self, request: ReplayRequest, match: ResolverMatch) -> RequestSample | None:
         from django_profilecmds.exceptions import UserNotFound
 
-        user = request.user if request.user is not None else self.options.user
+        spec = replay_spec(request, self.options)
+        user = spec.user
         if user is not None and user in self.unknown_users:
             self.stats.unknown_users[user] = self.stats.unknown_users.get(user, 0) + 1
             return None
-        driver = self._driver(match)
-
-        def execute(identity: Any) -> Any:
-            built = build_request(request, identity, self.options.host)
-            return driver.execute(built, self.observer)
-
         try:
-            outcome = self.harness.run_once(execute, user)
+            outcome = self.harness.send(spec, self._driver(match), self.observer)
         except UserNotFound:
             assert user is not None
             self.unknown_users.add(user)
@@ -254,7 +252,9 @@ class Replayer:
             return None
         return self._sample(request, match, outcome)
 
-    def _sample(self, request: Any, match: Any, outcome: Any) -> RequestSample:
+    def _sample(
+        self, request: ReplayRequest, match: ResolverMatch, outcome: Outcome
+    ) -> RequestSample:
         from django_profilecmds.analysis.sql import analyse
 
         records = self.queries.queries
@@ -277,14 +277,15 @@ class Replayer:
         self.timing.cpu.clear()
         return sample
 
-    def _driver(self, match: Any) -> Any:
-        from django_profilecmds.drivers import FullStackDriver, view_is_async
+    def _driver(self, match: ResolverMatch) -> Driver:
+        from django_profilecmds.drivers import view_is_async
+        from django_profilecmds.drivers.fullstack import FullStackDriver
 
         is_async = view_is_async(match)
         driver = self.drivers.get(is_async)
         if driver is None:
             # The handler only needs to know which path (sync or async) to load middleware for.
-            driver = self.drivers[is_async] = FullStackDriver(match)
+            driver = self.drivers[is_async] = FullStackDriver(is_async)
         return driver
 
     def _check_user(self, user: str) -> None:
@@ -294,66 +295,37 @@ class Replayer:
         self.stats.user = describe_user(resolve_user(user))
 
 
+def replay_spec(request: ReplayRequest, options: ReplayOptions) -> RunSpec:
+    """The spec of one recorded request: sent through the full stack as it was recorded
+    (recorded cookies and Host are dropped by the sources), as its own user or ``--user``,
+    with the replay's sandbox choices. Nothing is profiled but the SQL and the time."""
+    from django_profilecmds.spec import RequestSpec, RunSpec
+
+    return RunSpec(
+        request=RequestSpec(
+            path=request.path,
+            method=request.method,
+            headers=tuple(request.headers.items()),
+            host=options.host,
+            recorded=True,
+            body=request.body,
+        ),
+        user=request.user if request.user is not None else options.user,
+        profiler="none",
+        capture_email=options.capture_email,
+        isolate_cache=options.isolate_cache,
+        nplusone_threshold=options.nplusone_threshold,
+    )
+
+
 def check_replay_host(host: str | None) -> None:
     """Fail before replaying anything when ALLOWED_HOSTS rejects the Host every request is
     sent with (recorded Host and X-Forwarded-Host headers are dropped): each one would be
     answered 400 by Django."""
-    from django_profilecmds.replay.sources import ReplayRequest
-    from django_profilecmds.request_builder import check_host, default_host
+    from django_profilecmds.request_builder import RequestBuilder
+    from django_profilecmds.spec import RequestSpec
 
-    check_host(build_request(ReplayRequest("GET", "/"), None, host), host or default_host())
-
-
-def build_request(request: Any, identity: Any, host: str | None) -> Any:
-    """A Django request for a recorded one, logged in as ``identity``."""
-    from django.http.request import HttpHeaders
-
-    from django_profilecmds.request_builder import default_host
-
-    headers = {name.title(): value for name, value in request.headers.items()}
-    headers["Host"] = host or default_host()
-    if identity is not None and identity.session_cookie:
-        headers["Cookie"] = f"{identity.session_cookie}={identity.session_key}"
-    content_type = headers.pop("Content-Type", "application/octet-stream")
-    meta: dict[str, Any] = dict(HttpHeaders.to_wsgi_names(headers))
-    path, _, query = request.path.partition("?")
-    meta["QUERY_STRING"] = query
-    # The factory percent-decodes the path itself, as a server would.
-    built = _factory().generic(
-        request.method, path, request.body or "", content_type=content_type, **meta
-    )
-    built._dont_enforce_csrf_checks = True
-    return built
-
-
-@lru_cache(maxsize=1)
-def _factory() -> Any:
-    from django.test.client import RequestFactory
-
-    return RequestFactory()
-
-
-def _resolve(path: str) -> Any:
-    """The resolver match of ``path``, or None when no pattern matches (cached: logs repeat)."""
-    from django.conf import settings
-    from django.urls import get_urlconf
-
-    return _resolve_in(path, get_urlconf() or settings.ROOT_URLCONF)
-
-
-@lru_cache(maxsize=4096)
-def _resolve_in(path: str, urlconf: str) -> Any:
-    from django.conf import settings
-    from django.urls import get_resolver
-    from django.urls.exceptions import Resolver404
-    from django.utils import translation
-
-    language = translation.get_language_from_path(path) if settings.USE_I18N else None
-    with translation.override(language or translation.get_language()):
-        try:
-            return get_resolver(urlconf).resolve(path)
-        except Resolver404:
-            return None
+    RequestBuilder(RequestSpec("/", host=host)).check_host()
 
 
 def _where(flag: Any) -> str:

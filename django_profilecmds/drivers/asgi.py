@@ -15,7 +15,7 @@ from django.core.handlers.asgi import ASGIHandler
 from django.http import HttpRequest, HttpResponse
 
 from django_profilecmds.collectors import Observer
-from django_profilecmds.drivers import Outcome, mark_async_loop, view_exceptions
+from django_profilecmds.drivers.base import Outcome, mark_async_loop, needs_request, view_exceptions
 
 PREVIEW_BYTES = 2000
 
@@ -84,8 +84,8 @@ class AsgiDriver:
     def __init__(self, enforce_csrf: bool = False) -> None:
         self.application, self.application_path = asgi_application(enforce_csrf)
 
-    def execute(self, request: HttpRequest, observer: Observer) -> Outcome:
-        scope, body = scope_for(request)
+    def execute(self, request: HttpRequest | None, observer: Observer) -> Outcome:
+        scope, body = scope_for(needs_request(request, self.name))
         outcome: Outcome = async_to_sync(self._run)(scope, body, observer)
         return outcome
 

@@ -1,0 +1,75 @@
+"""The full stack: Django's real handler, every middleware, URL resolution, exception handling."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+from asgiref.sync import async_to_sync
+from django.core import signals
+from django.core.handlers.base import BaseHandler
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+
+from django_profilecmds.collectors import Observer
+from django_profilecmds.drivers.base import (
+    Outcome,
+    consume,
+    consume_async,
+    mark_async_loop,
+    needs_request,
+    view_exceptions,
+)
+
+
+class FullStackDriver:
+    """Django's real handler: every middleware, URL resolution, exception handling."""
+
+    name = "full"
+    description = "full stack"
+
+    def __init__(self, is_async: bool) -> None:
+        """``is_async``: the view is a coroutine function (see ``view_is_async``)."""
+        self.is_async = is_async
+        # Async views go through the handler's async path, as under ASGI, so the coroutine
+        # runs where the profiler can see it; sync code still runs on this thread.
+        self.handler = BaseHandler()
+        self.handler.load_middleware(is_async=self.is_async)
+
+    def execute(self, request: HttpRequest | None, observer: Observer) -> Outcome:
+        with view_exceptions() as errors:
+            return self._execute(needs_request(request, self.name), observer, errors)
+
+    def _execute(self, request: HttpRequest, observer: Observer, errors: list[str]) -> Outcome:
+        try:
+            signals.request_started.send(sender=self.__class__, environ=request.META)
+            if self.is_async:
+                response, size = async_to_sync(self._get_response_async)(request, observer)
+            else:
+                response, size = self._get_response(request, observer)
+            response.close()  # runs resource closers and request_finished, as a server would
+        except Exception:
+            # Only with DEBUG_PROPAGATE_EXCEPTIONS, or from a broken streaming body.
+            return Outcome(None, 0, traceback.format_exc())
+        return Outcome(response, size, errors[0] if errors else None)
+
+    def _get_response(
+        self, request: HttpRequest, observer: Observer
+    ) -> tuple[HttpResponseBase, int]:
+        observer.start(sys._getframe())
+        try:
+            response = self.handler.get_response(request)
+            return response, consume(response)
+        finally:
+            observer.stop()
+
+    async def _get_response_async(
+        self, request: HttpRequest, observer: Observer
+    ) -> tuple[HttpResponseBase, int]:
+        mark_async_loop()
+        observer.start(sys._getframe())
+        try:
+            response = await self.handler.get_response_async(request)
+            return response, await consume_async(response)
+        finally:
+            observer.stop()
