@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.http import HttpRequest
@@ -24,7 +25,9 @@ from django_profilecmds.users import Identity
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 
-def send(path: str, driver_name: str, identity: Identity | None = None) -> tuple[int, dict, dict]:
+def send(
+    path: str, driver_name: str, identity: Identity | None = None
+) -> tuple[int, dict[str, str], dict[str, Any]]:
     """Status, headers and JSON body of ``path`` sent by the named driver, in the sandbox."""
     match = resolve_path(path.split("?", 1)[0])
     driver = request_driver(driver_name, match, identity)  # type: ignore[arg-type]
@@ -32,7 +35,8 @@ def send(path: str, driver_name: str, identity: Identity | None = None) -> tuple
     with Harness(SandboxOptions()) as harness:
         outcome = harness.run_once(lambda _identity: driver.execute(request, NULL_OBSERVER))
     assert outcome.response is not None, outcome.error
-    body = json.loads(outcome.response.content) if outcome.body_size else {}
+    content = outcome.response.content  # type: ignore[attr-defined]
+    body = json.loads(content) if outcome.body_size else {}
     return outcome.response.status_code, dict(outcome.response.items()), body
 
 
@@ -59,7 +63,8 @@ def test_the_direct_driver_attaches_the_user_the_middleware_would_have(member):
         request = RequestBuilder(RequestSpec("/echo/"), identity).build()
         outcome = harness.run_once(lambda _identity: driver.execute(request, NULL_OBSERVER))
     assert outcome.response is not None
-    assert json.loads(outcome.response.content)["user"] == "ada@example.com"
+    seen = json.loads(outcome.response.content)  # type: ignore[attr-defined]
+    assert seen["user"] == "ada@example.com"
 
 
 def test_a_request_driver_given_no_request_says_so():

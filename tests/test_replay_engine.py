@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,13 +30,13 @@ FIXTURES = Path(__file__).parent / "fixtures" / "replay"
 LINE = '203.0.113.9 - - [20/Nov/2026:10:00:00 +0000] "GET {path} HTTP/1.1" 200 4 "-" "curl/8"\n'
 
 
-def echoed(request: ReplayRequest, options: ReplayOptions) -> dict:
+def echoed(request: ReplayRequest, options: ReplayOptions) -> dict[str, Any]:
     """What the echo view saw of ``request`` replayed with ``options``."""
     spec = replay_spec(request, options)
     with Harness.for_spec(spec) as harness:
         outcome = harness.send(spec, FullStackDriver(is_async=False), NULL_OBSERVER)
     assert outcome.response is not None, outcome.error
-    return json.loads(outcome.response.content)
+    return json.loads(outcome.response.content)  # type: ignore[attr-defined]
 
 
 def test_a_recorded_request_reaches_the_view_as_it_was_recorded():
@@ -95,8 +96,12 @@ def test_captured_email_holds_in_replay_with_and_without_workers(tmp_path, worke
 @pytest.mark.parametrize("workers", [1, 2])
 def test_writes_are_rolled_back_in_replay_with_and_without_workers(tmp_path, workers):
     log = tmp_path / "log.jsonl"
-    request = {"method": "POST", "path": "/books/create/", "body": "title=Dune"}
-    request["headers"] = {"Content-Type": "application/x-www-form-urlencoded"}
+    request = {
+        "method": "POST",
+        "path": "/books/create/",
+        "body": "title=Dune",
+        "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+    }
     log.write_text((json.dumps(request) + "\n") * 4)
     stats = replay_file(log, ReplayOptions(workers=workers, include_unsafe=True))
     assert stats.replayed == 4 and stats.errors == 0
