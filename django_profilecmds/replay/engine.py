@@ -1,94 +1,44 @@
 """Replay recorded requests through the full Django stack, one at a time, and aggregate them.
 
-Every request runs in a savepoint of one transaction per database that is rolled back at the
-end, with email captured: the same safety as ``profile_view``. Memory stays flat however long
-the log: each request's queries are turned into a :class:`RequestSample` and dropped.
+Each recorded request becomes a :class:`RunSpec` (``replay_spec``) sent through the same
+harness as ``profile_view``: a savepoint of one transaction per database that is rolled back at
+the end, email captured, storages overlaid. Memory stays flat however long the log: each
+request's queries are turned into a :class:`RequestSample` and dropped.
 
-With ``workers`` > 1 the traffic is shared among forked processes. Each one reads the whole
-source, makes the same sampling and limit decisions (same seed, same order) and replays every
-``workers``-th eligible request, so the merged aggregate counts exactly what one process would.
+With ``workers`` > 1 the traffic is shared among forked processes (``workers.py``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import random
-import signal
-import sys
-import time
-import traceback
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import unquote, urlsplit
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from django_profilecmds.analysis.replay import RESERVOIR_SIZE, ReplayStats, RequestSample
+from django_profilecmds.analysis.replay import ReplayStats, RequestSample
 from django_profilecmds.exceptions import ProfileCmdsError
+from django_profilecmds.replay.options import MAX_WORKERS, Progress, ReplayOptions, Source
+from django_profilecmds.replay.selection import RequestFilter, view_key
 from django_profilecmds.replay.sources import ReplayRequest
-from django_profilecmds.routing import match_path
+
+__all__ = [
+    "MAX_WORKERS",
+    "ReplayOptions",
+    "RequestFilter",
+    "check_replay_host",
+    "replay",
+    "replay_file",
+    "replay_spec",
+    "run_replay",
+    "usable_cpus",
+    "view_key",
+]
 
 if TYPE_CHECKING:
     from django.urls.resolvers import ResolverMatch
 
     from django_profilecmds.drivers import Driver, Outcome
     from django_profilecmds.spec import RunSpec
-
-SAFE_METHODS = frozenset({"GET", "HEAD"})
-PROGRESS_EVERY = 0.2  # seconds between progress reports
-# A fixed cap, so that a command works alike on every machine: each worker is a process with
-# connections of its own, and workers beyond the CPUs only compete for them (and are warned of).
-MAX_WORKERS = 32
-PARENT_POLL = 0.5  # seconds between a worker's checks that the replay's process is alive
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-
-
-class Source(Protocol):
-    """What the replay reads: requests, and a count of the lines that were not requests."""
-
-    format: str
-    problem_count: int
-    problems: list[Any]
-
-    def __iter__(self) -> Iterator[ReplayRequest]: ...
-
-
-@dataclass(frozen=True)
-class ReplayOptions:
-    user: str | None = None  # for every request; JSON lines may name their own
-    host: str | None = None
-    include_unsafe: bool = False
-    limit: int | None = None  # requests replayed, at most
-    sample: float | None = None  # fraction of the requests read, chosen with ``seed``
-    seed: int = 0
-    nplusone_threshold: int = 5
-    workers: int = 1
-    reservoir_size: int = RESERVOIR_SIZE
-    capture_email: bool = True
-    isolate_cache: bool = False
-
-    def __post_init__(self) -> None:
-        from django_profilecmds.exceptions import InvalidOption
-
-        if self.limit is not None and self.limit < 1:
-            raise InvalidOption(f"--limit must be at least 1, got {self.limit}.")
-        if self.sample is not None and not 0 < self.sample <= 1:
-            raise InvalidOption(f"--sample is a fraction in (0, 1], got {self.sample}.")
-        if self.workers < 1:
-            raise InvalidOption(f"--workers must be at least 1, got {self.workers}.")
-        if self.workers > MAX_WORKERS:
-            raise InvalidOption(f"--workers must be at most {MAX_WORKERS}, got {self.workers}.")
-        if self.nplusone_threshold < 2:
-            raise InvalidOption(
-                f"--nplusone-threshold must be at least 2, got {self.nplusone_threshold}."
-            )
-        if self.reservoir_size < 1:
-            raise InvalidOption(
-                f"The reservoir must hold at least 1 sample, not {self.reservoir_size}."
-            )
-
-
-Progress = Callable[[int], None]  # called with the number of requests read so far
 
 
 def replay(
@@ -105,77 +55,6 @@ def replay(
     or a Host that ALLOWED_HOSTS rejects.
     """
     return Replayer(options, worker, short_transactions).run(source, progress)
-
-
-@dataclass
-class Eligible:
-    """A request the replay sends, with the view it reaches."""
-
-    request: ReplayRequest
-    match: ResolverMatch
-
-
-class RequestFilter:
-    """Which requests of a source a replay sends: sampling, methods, resolution, ``--limit``,
-    and this worker's share. Counts what it leaves out in ``stats`` (worker 0 only, so that
-    merged counts are exact). The Locust export uses the same filter."""
-
-    def __init__(self, options: ReplayOptions, stats: ReplayStats, worker: int = 0) -> None:
-        from django_profilecmds.reports.redact import Redactor
-
-        self.options = options
-        self.stats = stats
-        self.worker = worker
-        self.read = 0
-        # Paths and raw lines are printed and saved: values of tokens in them are masked.
-        self.redactor = Redactor()
-
-    @property
-    def owns_totals(self) -> bool:
-        return self.worker == 0
-
-    def masked_path(self, path: str, match: Any) -> str:
-        """A recorded path as shown and saved: what its URL pattern captured under a sensitive
-        name (a reset link's ``<token>``) masked too."""
-        from django_profilecmds.reports.redact import MASK
-        from django_profilecmds.reports.runredaction import route_secrets
-
-        for value in route_secrets(match.kwargs if match is not None else {}):
-            if value:
-                path = path.replace(value, MASK)
-        return self.masked(path)
-
-    def masked(self, text: str) -> str:
-        return self.redactor.text(text)
-
-    def requests(self, source: Source, progress: Progress | None = None) -> Iterator[Eligible]:
-        options = self.options
-        stats = self.stats
-        chooser = random.Random(options.seed)
-        eligible = 0
-        next_report = time.monotonic() + PROGRESS_EVERY
-        for request in source:
-            self.read += 1
-            if progress is not None and self.read % 64 == 0 and time.monotonic() >= next_report:
-                progress(self.read)
-                next_report = time.monotonic() + PROGRESS_EVERY
-            if options.sample is not None and chooser.random() >= options.sample:
-                stats.sampled_out += self.owns_totals
-                continue
-            if request.method not in SAFE_METHODS and not options.include_unsafe:
-                if self.owns_totals:
-                    stats.skip_method(request.method)
-                continue
-            match = match_path(unquote(urlsplit(request.path).path))
-            if match is None:
-                if self.owns_totals:
-                    stats.add_not_found(self.masked(request.path))
-                continue
-            if options.limit is not None and eligible >= options.limit:
-                break
-            eligible += 1
-            if (eligible - 1) % options.workers == self.worker:
-                yield Eligible(request, match)
 
 
 class Replayer:
@@ -335,98 +214,6 @@ def _where(flag: Any) -> str:
     return str(flag.origin)
 
 
-def view_key(match: Any) -> str:
-    """The URL name (with its namespaces) when the pattern has one, else the view's path."""
-    return str(match.view_name if match.url_name else match._func_path)
-
-
-def replay_in_workers(
-    open_source: Callable[[], Source],
-    options: ReplayOptions,
-    progress: Progress | None = None,
-) -> ReplayStats:
-    """Replay in ``options.workers`` forked processes and merge their aggregates."""
-    import multiprocessing
-
-    from django.db import connections
-
-    try:
-        context = multiprocessing.get_context("fork")
-    except ValueError:
-        raise ProfileCmdsError(
-            "--workers needs processes started by fork (Linux, macOS); run without it."
-        ) from None
-    for alias in connections:
-        settings_dict = connections[alias].settings_dict
-        if connections[alias].vendor == "sqlite" and _in_memory(settings_dict["NAME"]):
-            raise ProfileCmdsError(
-                f"--workers cannot share the in-memory SQLite database {alias!r} between "
-                "processes; use a database file or a server."
-            )
-    short = any(connections[alias].vendor == "sqlite" for alias in connections)
-    check_replay_host(options.host)  # clear errors before any process starts
-    if options.user is not None:
-        from django_profilecmds.users import resolve_user
-
-        resolve_user(options.user)
-    # Children must open their own connections, never share the parent's sockets or files.
-    connections.close_all()
-    read = context.Value("q", 0, lock=False)
-    results = context.SimpleQueue()
-    parent = os.getpid()
-    processes = [
-        context.Process(
-            target=_worker,
-            args=(open_source, options, index, short, read, results, parent),
-            daemon=True,
-        )
-        for index in range(options.workers)
-    ]
-    for process in processes:
-        process.start()
-    merged: ReplayStats | None = None
-    failure = None
-    try:
-        for _ in processes:
-            while results.empty():
-                if progress is not None:
-                    progress(read.value)
-                if not any(process.is_alive() for process in processes) and results.empty():
-                    raise ProfileCmdsError("A replay worker died without reporting.")
-                time.sleep(PROGRESS_EVERY)
-            kind, payload = results.get()
-            if kind == "error":
-                failure = failure or payload
-                continue
-            if merged is None:
-                merged = payload
-            else:
-                merged.merge(payload)
-    except BaseException:
-        # Ctrl-C or a failure: stop the workers now rather than wait for their requests. A
-        # worker ended mid-transaction commits nothing (the database rolls its work back).
-        for process in processes:
-            process.terminate()
-        raise
-    finally:
-        for process in processes:
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
-    if failure is not None:
-        raise ProfileCmdsError(failure)
-    assert merged is not None
-    cpus = usable_cpus()
-    if options.workers > cpus:
-        merged.warnings.append(
-            f"{options.workers} workers shared {cpus} CPU{'s' if cpus > 1 else ''}: they "
-            "waited for each other, so the times are longer than one request alone takes."
-        )
-    if progress is not None:
-        progress(read.value)
-    return merged
-
-
 def usable_cpus() -> int:
     """The CPUs this process may run on (a container or ``taskset`` may allow fewer)."""
     try:
@@ -435,71 +222,27 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _worker(
-    open_source: Callable[[], Source],
-    options: ReplayOptions,
-    index: int,
-    short: bool,
-    read: Any,
-    results: Any,
-    parent: int,
-) -> None:
-    _end_with(parent)
-    try:
-
-        def report(count: int) -> None:
-            if index == 0:
-                read.value = count
-
-        stats = replay(open_source(), options, report, worker=index, short_transactions=short)
-        results.put(("stats", stats))
-    except ProfileCmdsError as exc:
-        results.put(("error", str(exc)))
-    except BaseException:
-        results.put(("error", f"A replay worker failed:\n{traceback.format_exc()}"))
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-
-
-def _end_with(parent: int) -> None:
-    """End this worker as soon as the replay's process ``parent`` ends, even killed by SIGKILL:
-    a worker left behind would replay on for minutes, holding connections and database files.
-    Nothing of a worker needs cleaning up: its transactions roll back as its connections drop.
-    """
-    import threading
-
-    if sys.platform.startswith("linux"):
-        # SIGKILL when the thread that forked this worker ends; that thread waits in
-        # replay_in_workers until every worker has reported, so it ends with the process.
-        import contextlib
-        import ctypes
-
-        with contextlib.suppress(OSError, AttributeError):  # no prctl: the thread still watches
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    # Elsewhere, and if the parent ended before the call above: an orphan gets a new parent.
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-
-
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(PARENT_POLL)
-    os._exit(1)
-
-
-def _in_memory(name: Any) -> bool:
-    text = str(name)
-    return text == ":memory:" or "mode=memory" in text or text == ""
-
-
 def run_replay(
     open_source: Callable[[], Source], options: ReplayOptions, progress: Progress | None = None
 ) -> ReplayStats:
     """Replay in this process, or in ``options.workers`` processes."""
-    if options.workers > 1:
-        return replay_in_workers(open_source, options, progress)
-    return replay(open_source(), options, progress)
+    if options.workers == 1:
+        return replay(open_source(), options, progress)
+    from django_profilecmds.replay.workers import replay_in_workers
+
+    check_replay_host(options.host)  # clear errors before any process starts
+    if options.user is not None:
+        from django_profilecmds.users import resolve_user
+
+        resolve_user(options.user)
+    stats = replay_in_workers(replay, open_source, options, progress)
+    cpus = usable_cpus()
+    if options.workers > cpus:
+        stats.warnings.append(
+            f"{options.workers} workers shared {cpus} CPU{'s' if cpus > 1 else ''}: they "
+            "waited for each other, so the times are longer than one request alone takes."
+        )
+    return stats
 
 
 def replay_file(
