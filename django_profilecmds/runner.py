@@ -8,8 +8,6 @@ still inside the sandbox, and turn what was collected into a :class:`RunResult`.
 from __future__ import annotations
 
 import dataclasses
-import os
-import platform
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,10 +27,11 @@ from django_profilecmds.drivers import HARNESS_FILES, Driver, Outcome, request_d
 from django_profilecmds.exceptions import ProfileCmdsError
 from django_profilecmds.harness import Harness
 from django_profilecmds.request_builder import RequestBuilder
-from django_profilecmds.result import EmailSummary, ResponseSummary, RunResult, RunTiming
+from django_profilecmds.result import EmailSummary, RunResult, RunTiming
 from django_profilecmds.routing import resolve_path
 from django_profilecmds.spec import RunSpec
-from django_profilecmds.targets import Target, TargetError, import_dotted, resolve_target
+from django_profilecmds.summaries import email_summary, environment, response_summary
+from django_profilecmds.targets import Target, call_input, import_callable, resolve_target
 from django_profilecmds.users import Identity
 
 if TYPE_CHECKING:
@@ -156,7 +155,7 @@ def _driver(
         call = plan.call
         args = call.args
         if spec.call and spec.call.input:
-            args = [_call_input_factory(spec.call.input), *args]
+            args = [call_input(spec.call.input), *args]
         return CallDriver(call.function, args, call.kwargs), None
     assert spec.request is not None and plan.match is not None
     builder = RequestBuilder(spec.request, identity)
@@ -185,7 +184,7 @@ def _run_all(
             runs.outcomes.append(outcome)
         elif outcome.error:
             runs.warmup_errors.append(outcome.error)
-    runs.emails = [_email_summary(message) for message in harness.outbox[emails_before:]]
+    runs.emails = [email_summary(message) for message in harness.outbox[emails_before:]]
     return runs
 
 
@@ -221,7 +220,7 @@ def _result(
                 cpu=timing.cpu[index],
                 queries=len(run_queries),
                 db_time=sum(q.duration for q in run_queries),
-                status=_status(outcome),
+                status=outcome.response.status_code if outcome.response is not None else None,
             )
         )
     errors = list(dict.fromkeys(o.error for o in outcomes if o.error)) or runs.warmup_errors[:1]
@@ -245,7 +244,7 @@ def _result(
         runs=timings,
         wall=summarise(timing.wall),
         cpu=summarise(timing.cpu),
-        response=_response_summary(outcomes[-1]),
+        response=response_summary(outcomes[-1]),
         queries=queries.queries,
         emails=runs.emails,
         refused=[refusal.describe() for refusal in box.refused],
@@ -257,7 +256,7 @@ def _result(
         errors=errors,
         warnings=warnings,
         calltree=calltree.session if calltree else None,
-        function_stats=_pstats(functions.profile) if functions and functions.used else None,
+        function_stats=functions.stats() if functions and functions.used else None,
         secrets=[identity.session_key] if identity and identity.session_key else [],
         sql=sql,
         output=outcomes[-1].output,
@@ -289,92 +288,5 @@ def _result(
 
 def _resolve_call(spec: RunSpec) -> Call:
     assert spec.call is not None
-    function = _import_callable(spec.call.dotted, "")
+    function = import_callable(spec.call.dotted, "")
     return Call(function, list(spec.call.args), dict(spec.call.kwargs))
-
-
-def _import_callable(dotted: str, option: str) -> Callable[..., Any]:
-    """The callable ``dotted`` names (``option`` says which option gave it, for the error)."""
-    function, _module = import_dotted(dotted)
-    if isinstance(function, (staticmethod, classmethod)):
-        function = function.__func__
-    if not callable(function):
-        raise TargetError(
-            f"{option + ' ' if option else ''}{dotted!r} is a {type(function).__name__}, "
-            "not callable."
-        )
-    return function  # type: ignore[no-any-return]
-
-
-def _call_input_factory(dotted: str) -> Any:
-    """What the ``--input`` factory returns: the call's first argument. Called inside the
-    sandbox, so what the factory writes is rolled back too."""
-    from django_profilecmds.exception_summary import summarise_exception
-
-    factory = _import_callable(dotted, "--input")
-    try:
-        return factory()
-    except (Exception, SystemExit) as exc:
-        raise ProfileCmdsError(
-            f"The --input factory {dotted!r} raised {summarise_exception(exc)}; "
-            "the call was not run."
-        ) from exc
-
-
-def _status(outcome: Outcome) -> int | None:
-    return outcome.response.status_code if outcome.response is not None else None
-
-
-def _response_summary(outcome: Outcome) -> ResponseSummary:
-    response = outcome.response
-    if response is None:
-        reason = outcome.returned or "raised"
-        return ResponseSummary(None, reason, "", 0, False, {})
-    return ResponseSummary(
-        status=response.status_code,
-        reason=response.reason_phrase,
-        content_type=response.get("Content-Type", ""),
-        size=outcome.body_size,
-        streaming=response.streaming,
-        headers=dict(response.items()),
-        body_preview=_body_preview(response),
-    )
-
-
-TEXTUAL = ("text/", "json", "xml", "javascript")
-PREVIEW_BYTES = 2000
-
-
-def _body_preview(response: Any) -> str:
-    content_type = response.get("Content-Type", "")
-    if response.streaming or not any(kind in content_type for kind in TEXTUAL):
-        return ""
-    try:
-        return str(response.content[:PREVIEW_BYTES].decode(response.charset, errors="replace"))
-    except LookupError:  # a charset Python does not know
-        return str(response.content[:PREVIEW_BYTES].decode("latin-1"))
-
-
-def _email_summary(message: Any) -> EmailSummary:
-    return EmailSummary(
-        subject=str(message.subject), from_email=str(message.from_email), to=list(message.to)
-    )
-
-
-def _pstats(profile: Any) -> Any:
-    import pstats
-
-    return pstats.Stats(profile)
-
-
-def environment() -> dict[str, str]:
-    import django
-    from django.db import connections
-
-    vendors = sorted({connections[alias].vendor for alias in connections})
-    return {
-        "python": platform.python_version(),
-        "django": django.get_version(),
-        "settings": os.environ.get("DJANGO_SETTINGS_MODULE", ""),
-        "databases": ", ".join(vendors),
-    }

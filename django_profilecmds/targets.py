@@ -14,6 +14,7 @@ import inspect
 import pkgutil
 import sys
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -190,3 +191,31 @@ def _qualname(value: Any) -> str:
 def _where(function: types.FunctionType) -> str:
     code = function.__code__
     return f"{code.co_filename}:{code.co_firstlineno}"
+
+
+def import_callable(dotted: str, option: str) -> Callable[..., Any]:
+    """The callable ``dotted`` names (``option`` says which option gave it, for the error)."""
+    function, _module = import_dotted(dotted)
+    if isinstance(function, (staticmethod, classmethod)):
+        function = function.__func__
+    if not callable(function):
+        raise TargetError(
+            f"{option + ' ' if option else ''}{dotted!r} is a {type(function).__name__}, "
+            "not callable."
+        )
+    return function  # type: ignore[no-any-return]
+
+
+def call_input(dotted: str) -> Any:
+    """What the ``--input`` factory returns: the call's first argument. Called inside the
+    sandbox, so what the factory writes is rolled back too."""
+    from django_profilecmds.exception_summary import summarise_exception
+
+    factory = import_callable(dotted, "--input")
+    try:
+        return factory()
+    except (Exception, SystemExit) as exc:
+        raise ProfileCmdsError(
+            f"The --input factory {dotted!r} raised {summarise_exception(exc)}; "
+            "the call was not run."
+        ) from exc

@@ -136,7 +136,7 @@ def samples_document(
     from datetime import datetime
 
     from django_profilecmds.reports.html import git_commit
-    from django_profilecmds.runner import environment
+    from django_profilecmds.summaries import environment
 
     return {
         "format": FORMAT,

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import cProfile
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from django_profilecmds.exceptions import ProfileCmdsError
+
+if TYPE_CHECKING:
+    import pstats
 
 
 class FunctionStatsCollector:
@@ -26,3 +30,9 @@ class FunctionStatsCollector:
 
     def stop(self) -> None:
         self.profile.disable()
+
+    def stats(self) -> pstats.Stats:
+        """What cProfile measured, as ``pstats`` reads it."""
+        import pstats
+
+        return pstats.Stats(self.profile)
