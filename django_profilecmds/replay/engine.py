@@ -298,7 +298,7 @@ def check_replay_host(host: str | None) -> None:
     """Fail before replaying anything when ALLOWED_HOSTS rejects the Host every request is
     sent with (recorded Host and X-Forwarded-Host headers are dropped): each one would be
     answered 400 by Django."""
-    from django_profilecmds.replay.sources import ReplayRequest
+    from django_profilecmds.replay.recorded import ReplayRequest
     from django_profilecmds.request_builder import check_host, default_host
 
     check_host(build_request(ReplayRequest("GET", "/"), None, host), host or default_host())
