@@ -24,7 +24,9 @@ from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from django_profilecmds.analysis.replay import RESERVOIR_SIZE, ReplayStats, RequestSample
+from django_profilecmds.analysis.replay import ReplayStats
+from django_profilecmds.analysis.reservoir import RESERVOIR_SIZE
+from django_profilecmds.analysis.viewstats import RequestSample
 from django_profilecmds.exceptions import ProfileCmdsError
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
