@@ -3,190 +3,32 @@
 Counts and sums are exact whatever the traffic; percentiles come from a bounded reservoir of
 samples per view (exact while a view has at most ``RESERVOIR_SIZE`` requests, a uniform random
 sample beyond). Two aggregates merge into the one a single pass over all requests would give:
-the same counts and sums, and a reservoir that is again a uniform sample.
+the same counts and sums, and a reservoir that is again a uniform sample. One view's share is a
+:class:`.viewstats.ViewStats`; :class:`ReplayStats` is the whole replay's, with what was not
+replayed and why.
 """
 
 from __future__ import annotations
 
 import random
-import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from django_profilecmds.analysis.stats import percentile
+from django_profilecmds.analysis.reservoir import RESERVOIR_SIZE, Reservoir
+from django_profilecmds.analysis.viewstats import RequestSample, ViewStats, add_counts
 
-RESERVOIR_SIZE = 1000
+__all__ = [
+    "RESERVOIR_SIZE",
+    "ReplayStats",
+    "RequestSample",
+    "Reservoir",
+    "ViewStats",
+    "path_prefix",
+    "samples_entries",
+]
+
 NOT_FOUND_EXAMPLES = 3
 REFUSALS_KEPT = 20
-
-
-@dataclass(frozen=True)
-class RequestSample:
-    """What one replayed request cost."""
-
-    view: str  # URL name (with namespace), else the view's dotted path
-    function: str  # the view's dotted path
-    method: str
-    path: str
-    wall: float
-    queries: int
-    db_time: float
-    status: int | None
-    nplusone: tuple[str, ...] = ()  # origins of the N+1 patterns this request ran
-    error: bool = False  # raised, or answered 5xx
-
-
-class Reservoir:
-    """A uniform random sample of at most ``size`` values of a stream (Vitter's algorithm R)."""
-
-    def __init__(self, size: int = RESERVOIR_SIZE, rng: random.Random | None = None) -> None:
-        self.size = size
-        self.seen = 0
-        self.values: list[float] = []
-        self.rng = rng or random.Random(0)
-
-    def add(self, value: float) -> None:
-        self.seen += 1
-        if len(self.values) < self.size:
-            self.values.append(value)
-            return
-        slot = self.rng.randrange(self.seen)
-        if slot < self.size:
-            self.values[slot] = value
-
-    def merge(self, other: Reservoir) -> None:
-        """Become a uniform sample of both streams together."""
-        if not other.seen:
-            return
-        if len(self.values) + len(other.values) <= self.size:
-            self.values.extend(other.values)
-            self.seen += other.seen
-            return
-        # How many of the kept values come from each side: a draw without replacement from
-        # the streams themselves (hypergeometric), then that many from each side's sample.
-        remaining_mine, remaining_theirs = self.seen, other.seen
-        from_mine = 0
-        for _ in range(self.size):
-            if self.rng.random() * (remaining_mine + remaining_theirs) < remaining_mine:
-                from_mine += 1
-                remaining_mine -= 1
-            else:
-                remaining_theirs -= 1
-        merged = self.rng.sample(self.values, from_mine)
-        merged += self.rng.sample(other.values, self.size - from_mine)
-        self.values = merged
-        self.seen += other.seen
-
-
-@dataclass
-class ViewStats:
-    """Everything known about one view's replayed requests."""
-
-    view: str
-    function: str
-    requests: int = 0
-    errors: int = 0
-    client_errors: int = 0  # answered 4xx: reported, but expected of recorded traffic
-    total_time: float = 0.0
-    total_queries: int = 0
-    total_db_time: float = 0.0
-    flagged_requests: int = 0  # requests that ran an N+1 pattern
-    nplusone: dict[str, int] = field(default_factory=dict)  # origin -> requests flagged there
-    statuses: dict[str, int] = field(default_factory=dict)
-    methods: dict[str, int] = field(default_factory=dict)
-    slowest_path: str = ""
-    slowest_method: str = "GET"
-    slowest_time: float = -1.0
-    times: Reservoir = field(default_factory=Reservoir)
-    query_counts: Reservoir = field(default_factory=Reservoir)
-
-    def add(self, sample: RequestSample) -> None:
-        self.requests += 1
-        self.errors += sample.error
-        self.client_errors += sample.status is not None and 400 <= sample.status < 500
-        self.total_time += sample.wall
-        self.total_queries += sample.queries
-        self.total_db_time += sample.db_time
-        if sample.nplusone:
-            self.flagged_requests += 1
-            for origin in sample.nplusone:
-                self.nplusone[origin] = self.nplusone.get(origin, 0) + 1
-        status = str(sample.status) if sample.status is not None else "raised"
-        self.statuses[status] = self.statuses.get(status, 0) + 1
-        self.methods[sample.method] = self.methods.get(sample.method, 0) + 1
-        if sample.wall > self.slowest_time:
-            self.slowest_time = sample.wall
-            self.slowest_path = sample.path
-            self.slowest_method = sample.method
-        self.times.add(sample.wall)
-        self.query_counts.add(float(sample.queries))
-
-    def merge(self, other: ViewStats) -> None:
-        self.requests += other.requests
-        self.errors += other.errors
-        self.client_errors += other.client_errors
-        self.total_time += other.total_time
-        self.total_queries += other.total_queries
-        self.total_db_time += other.total_db_time
-        self.flagged_requests += other.flagged_requests
-        _add_counts(self.nplusone, other.nplusone)
-        _add_counts(self.statuses, other.statuses)
-        _add_counts(self.methods, other.methods)
-        if other.slowest_time > self.slowest_time:
-            self.slowest_time = other.slowest_time
-            self.slowest_path = other.slowest_path
-            self.slowest_method = other.slowest_method
-        self.times.merge(other.times)
-        self.query_counts.merge(other.query_counts)
-
-    @property
-    def mean(self) -> float:
-        return self.total_time / self.requests if self.requests else 0.0
-
-    @property
-    def exact(self) -> bool:
-        """The percentiles are exact (every request is in the reservoir)."""
-        return self.times.seen == len(self.times.values)
-
-    @property
-    def p50(self) -> float:
-        return statistics.median(self.times.values) if self.times.values else 0.0
-
-    @property
-    def p95(self) -> float:
-        return percentile(sorted(self.times.values), 0.95) if self.times.values else 0.0
-
-    @property
-    def queries_per_request(self) -> float:
-        return self.total_queries / self.requests if self.requests else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "view": self.view,
-            "function": self.function,
-            "requests": self.requests,
-            "errors": self.errors,
-            "client_errors": self.client_errors,
-            "total_time": self.total_time,
-            "mean": self.mean,
-            "p50": self.p50,
-            "p95": self.p95,
-            "exact_percentiles": self.exact,
-            "queries_per_request": self.queries_per_request,
-            "total_queries": self.total_queries,
-            "total_db_time": self.total_db_time,
-            "flagged_requests": self.flagged_requests,
-            "nplusone": dict(self.nplusone),
-            "statuses": dict(self.statuses),
-            "methods": dict(self.methods),
-            "slowest": {
-                "method": self.slowest_method,
-                "path": self.slowest_path,
-                "time": self.slowest_time,
-            },
-            "samples": list(self.times.values),
-            "query_samples": list(self.query_counts.values),
-        }
 
 
 @dataclass
@@ -265,13 +107,13 @@ class ReplayStats:
             if mine is None:
                 mine = self.views[key] = self._new_view(theirs.view, theirs.function)
             mine.merge(theirs)
-        _add_counts(self.not_found, other.not_found)
+        add_counts(self.not_found, other.not_found)
         for prefix, examples in other.not_found_examples.items():
             kept = self.not_found_examples.setdefault(prefix, [])
             kept.extend(p for p in examples if p not in kept)
             del kept[NOT_FOUND_EXAMPLES:]
-        _add_counts(self.skipped_methods, other.skipped_methods)
-        _add_counts(self.unknown_users, other.unknown_users)
+        add_counts(self.skipped_methods, other.skipped_methods)
+        add_counts(self.unknown_users, other.unknown_users)
         self.emails += other.emails
         self.refused_count += other.refused_count
         self.refused = (self.refused + other.refused)[:REFUSALS_KEPT]
@@ -331,11 +173,6 @@ def path_prefix(path: str) -> str:
     path = path.split("?", 1)[0]
     head, slash, _rest = path.lstrip("/").partition("/")
     return f"/{head}{slash}"
-
-
-def _add_counts(into: dict[str, int], other: dict[str, int]) -> None:
-    for key, count in other.items():
-        into[key] = into.get(key, 0) + count
 
 
 def samples_entries(stats: ReplayStats) -> dict[str, dict[str, Any]]:

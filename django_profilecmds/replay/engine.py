@@ -15,11 +15,12 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from django_profilecmds.analysis.replay import ReplayStats, RequestSample
+from django_profilecmds.analysis.replay import ReplayStats
+from django_profilecmds.analysis.viewstats import RequestSample
 from django_profilecmds.exceptions import ProfileCmdsError
 from django_profilecmds.replay.options import MAX_WORKERS, Progress, ReplayOptions, Source
+from django_profilecmds.replay.recorded import ReplayRequest
 from django_profilecmds.replay.selection import RequestFilter, view_key
-from django_profilecmds.replay.sources import ReplayRequest
 
 __all__ = [
     "MAX_WORKERS",

@@ -62,7 +62,8 @@ def export_locustfile(source: Path, target: Path, options: Any, format: str | No
     ``options`` would send (unsafe methods only with ``include_unsafe``; no unresolvable paths)."""
     from django_profilecmds.analysis.replay import ReplayStats
     from django_profilecmds.replay.engine import RequestFilter, view_key
-    from django_profilecmds.replay.sources import SourceError, open_source
+    from django_profilecmds.replay.recorded import SourceError
+    from django_profilecmds.replay.sources import open_source
 
     try:
         requests = open_source(source, format)

@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from django_profilecmds.analysis.replay import RESERVOIR_SIZE
+from django_profilecmds.analysis.reservoir import RESERVOIR_SIZE
 
 if TYPE_CHECKING:
-    from django_profilecmds.replay.sources import ReplayRequest
+    from django_profilecmds.replay.recorded import ReplayRequest
 
 # A fixed cap, so that a command works alike on every machine: each worker is a process with
 # connections of its own, and workers beyond the CPUs only compete for them (and are warned of).

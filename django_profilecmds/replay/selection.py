@@ -17,7 +17,7 @@ from django_profilecmds.routing import match_path
 if TYPE_CHECKING:
     from django.urls.resolvers import ResolverMatch
 
-    from django_profilecmds.replay.sources import ReplayRequest
+    from django_profilecmds.replay.recorded import ReplayRequest
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 PROGRESS_EVERY = 0.2  # seconds between progress reports

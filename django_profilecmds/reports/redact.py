@@ -2,14 +2,14 @@
 
 - Values under a sensitive name, whatever their length: ``name=value`` (query strings, form
   bodies, cookies, command arguments), ``"name": "value"`` and ``'NAME': 'value'`` pairs, JSON
-  keys, HAR ``{"name": ..., "value": ...}`` headers, and the SQL parameters and literals bound
-  to a sensitive column (:mod:`.sqlsecrets`).
+  keys, HAR ``{"name": ..., "value": ...}`` headers (:mod:`.pairsecrets`), and the SQL
+  parameters and literals bound to a sensitive column (:mod:`.sqlsecrets`).
 - Credentials recognisable by shape (``sk_live_``, ``ghp_``, ``AKIA``, JWTs, ``Bearer ...``,
   password hashes) and ``PROFILECMDS['REDACT_PATTERNS']``, wherever they appear.
 - Known values wherever they appear: what the run sent or wrote under a sensitive name, the
   profiled user's session key, and the values of the project's sensitive settings
   (:func:`.secrets.settings_secrets`). Values of six characters or more are masked inside any
-  text; shorter ones (three or more) as whole words only.
+  text; shorter ones (three or more) as whole words only (:mod:`.knownvalues`).
 
 Which names are sensitive is :mod:`.secrets`'s business. Redaction never raises: text that
 defeats a pattern is masked by the next one, and a JSON document that cannot be masked as text
@@ -23,9 +23,10 @@ import json
 import re
 from collections.abc import Collection, Iterable, Iterator
 from typing import Any
-from urllib.parse import unquote
 
 from django_profilecmds.reports import sqlsecrets
+from django_profilecmds.reports.knownvalues import KnownValues
+from django_profilecmds.reports.pairsecrets import mask_form_fields, mask_pairs
 from django_profilecmds.reports.secrets import (
     is_sensitive_name,
     name_pattern,
@@ -34,60 +35,6 @@ from django_profilecmds.reports.secrets import (
 )
 
 MASK = "********************"
-LONG = 6  # known values this long are masked inside any text
-SHORT = 3  # shorter ones, down to this, as whole words only
-
-# A form field with a sensitive name, in a rendered page (also inside a JSON string): the
-# CSRF token's hidden input, <input name="api_token" value="...">, a <textarea>'s content.
-FORM_FIELD = re.compile(
-    r"""<(?:input|textarea)\b[^>]*?\bname=(?P<q1>\\?["'])(?P<n1>[^"'\\]{1,100})(?P=q1)"""
-    r"""(?:[^>]*?\bvalue=(?P<q2>\\?["'])(?P<v1>[^"'\\]*)|[^>]*>(?P<v2>[^<]*)</textarea)"""
-    r"""|<input\b[^>]*?\bvalue=(?P<q3>\\?["'])(?P<v3>[^"'\\]*)(?P=q3)"""
-    r"""[^>]*?\bname=(?P<q4>\\?["'])(?P<n2>[^"'\\]{1,100})(?P=q4)"""
-)
-# name=value: query strings, form bodies, cookies, --api-key=..., key=... in a message; the
-# name may be percent-encoded (p%61ssword).
-UNQUOTED = re.compile(
-    r"(?<![\w.\-\[\]%])(?P<n1>[\w.\-\[\]%]{1,100})=(?!%s|%\()(?P<v1>[^&;\s\"'\\<>]+)"
-)
-# The same percent-encoded inside another value: next=%2Fx%3Fapi_key%3DVALUE%26page%3D2.
-ENCODED = re.compile(
-    r"(?<![\w.\-])(?P<n1>[\w.\-]{1,100})%3[Dd]"
-    r"(?P<v1>(?:[^&%\s\"'\\<>]|%(?!26|3[Bb]|23)[0-9A-Fa-f]{2})+)"
-)
-# "name": "value", 'NAME': 'value', name = 'value', name: str = "value", key = b"...",
-# PASSWORD = """...""", "pins": [1, 2], "pin": 12; a value cut off by the end of the text (a
-# truncated preview) too.
-TRIPLE_DOUBLE = '"' * 3
-TRIPLE_SINGLE = "'" * 3
-QUOTED = re.compile(
-    r"""(?:(["'])(?P<n1>[^"'\\\n]{1,100})\1|(?<!["'])\b(?P<n2>\w{1,100})"""
-    r"""(?:\s*:\s*[\w.\[\]|, ]{1,60}?(?=\s*=))?)\s*[:=]\s*(?:[rRbBfFuU]{1,2}(?=["']))?"""
-    rf"(?:{TRIPLE_DOUBLE}(?P<v5>[\s\S]*?)(?:{TRIPLE_DOUBLE}|\Z)"
-    rf"|{TRIPLE_SINGLE}(?P<v6>[\s\S]*?)(?:{TRIPLE_SINGLE}|\Z)"
-    # (Cut off only after a quoted name, as in a JSON preview: not in "input ('Password:')".)
-    r"""|"(?P<v1>(?:[^"\\\n]|\\.)*)(?(1)(?:"|\Z)|")|'(?P<v2>(?:[^'\\\n]|\\.)*)'"""
-    r"""|\[(?P<v3>[^\[\]{}\n]*)\]|(?P<v4>-?\d[\d.eE+\-]*))"""
-)
-# name: value, unquoted (a message, a header line): "API token: abc123".
-COLON = re.compile(
-    r"(?<![\w-])(?P<n1>[A-Za-z][\w-]{0,40}(?: [A-Za-z][\w-]{0,40})?) ?:[ \t]*"
-    r"(?P<v1>[^\s'\",;=]{3,})(?!\s*=)"  # not an annotation: api_key: str = "..."
-)
-# A multipart form field: name="password" then its headers, a blank line and the value.
-MULTIPART = re.compile(
-    r'\bname="(?P<n1>[^"\r\n]{1,100})"[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*?\r?\n(?P<v1>[^\r\n]*)'
-)
-# PostgreSQL's DETAIL of a constraint: Key (api_token)=(value) already exists.
-KEY_DETAIL = re.compile(
-    r"\bKey \((?P<n1>[^()\n]{1,200})\)=\((?P<v1>[^\n]*?)\)"
-    r"(?= already exists| is not present| is still referenced| conflicts with)"
-)
-# A HAR header or cookie: {"name": "Authorization", "value": "..."}.
-NAME_VALUE = re.compile(r'("name"\s*:\s*")([^"\\]{1,100})("\s*,\s*"value"\s*:\s*")([^"\\]*)')
-
-
-VALUE_GROUPS = ("v1", "v2", "v3", "v4", "v5", "v6")
 
 
 class Redactor:
@@ -100,33 +47,12 @@ class Redactor:
         self._strings_seen: dict[str, str] = {}
         self._sql_seen: dict[str, str] = {}
         self._params_seen: dict[str, sqlsecrets.Bound] = {}
-        self.values: list[str] = []
-        # Per value (as written, and as it reads inside JSON text): its lower case, to test
-        # for it cheaply, and the expression that masks it in any case (an echo of .upper()).
-        self._matchers: dict[bool, list[tuple[str, re.Pattern[str]]]] = {False: [], True: []}
-        self._short: re.Pattern[str] | None = None
-        self._known: set[str] = set()
+        self.known_values = KnownValues()
         self.extend([*secret_values, *(settings_secrets() if project_settings else ())])
 
     def extend(self, secret_values: Iterable[Any]) -> None:
         """Mask these values too, from now on."""
-        new = {v for v in secret_values if isinstance(v, str) and len(v) >= SHORT}
-        if new <= self._known:
-            return
-        self._known |= new
-        # As the value reads in a page (HTML-escaped) or a URL (percent-encoded) too.
-        known = {form for value in self._known for form in _forms(value)}
-        # Longest first, so a secret containing another is masked whole.
-        self.values = sorted((v for v in known if len(v) >= LONG), key=len, reverse=True)
-        for json_encoded in (False, True):
-            forms = [json.dumps(v)[1:-1] if json_encoded else v for v in self.values]
-            self._matchers[json_encoded] = [
-                (form.lower(), re.compile(re.escape(form), re.IGNORECASE)) for form in forms
-            ]
-        short = {v for v in known if len(v) < LONG}
-        short |= {json.dumps(v)[1:-1] for v in short}  # as they read inside JSON text
-        words = "|".join(re.escape(v) for v in sorted(short, key=len, reverse=True))
-        self._short = re.compile(rf"(?<!\w)(?:{words})(?!\w)") if short else None
+        self.known_values.extend(secret_values)
 
     def is_sensitive(self, name: str) -> bool:
         known = self._names_seen.get(name)
@@ -143,19 +69,13 @@ class Redactor:
         """
         if not value:
             return value
-        matchers = self._matchers[json_encoded]
-        lowered = value.lower() if matchers else ""
-        for needle, matcher in matchers:
-            if needle in lowered:
-                value = matcher.sub(MASK, value)
+        value = self.known_values.mask_long(value, json_encoded, MASK)
         value = self.formats.sub(_mask_format, value)
         if pairs and not json_encoded:
-            value = self._pairs(value)
+            value = mask_pairs(value, self.is_sensitive, MASK)
         if "name=" in value:
-            value = self._mask_pairs(FORM_FIELD, value)
-        if self._short is not None:
-            value = self._short.sub(MASK, value)
-        return value
+            value = mask_form_fields(value, self.is_sensitive, MASK)
+        return self.known_values.mask_short(value, MASK)
 
     def known(self, name: str) -> str:
         """A function or file name: known values and credential formats masked (names hold
@@ -165,28 +85,7 @@ class Redactor:
     def cut_off(self, text: str) -> str:
         """``text`` (a body preview, cut at a size) with the start of a known value that the
         cut left at its end masked: the whole value is never there to be found."""
-        for secret in self.values:
-            for size in range(min(len(secret), len(text)) - 1, 3, -1):
-                if text.endswith(secret[:size]):
-                    return text[: len(text) - size] + MASK
-        return text
-
-    def _pairs(self, value: str) -> str:
-        """Mask the values of the pairs of ``value`` with a sensitive name."""
-        if "=" in value:
-            value = self._mask_pairs(UNQUOTED, value)
-        if "%3" in value:
-            value = self._mask_pairs(ENCODED, value)
-        if '"' in value or "'" in value:
-            value = NAME_VALUE.sub(self._mask_name_value, value)
-            value = self._mask_pairs(QUOTED, value)
-            if "name=" in value:
-                value = self._mask_pairs(MULTIPART, value)
-        if ":" in value:
-            value = self._mask_pairs(COLON, value)
-            if "Key (" in value:
-                value = self._mask_pairs(KEY_DETAIL, value)
-        return value
+        return self.known_values.cut_off(text, MASK)
 
     def _string(self, value: str) -> str:
         """A string of a parsed document: its pairs (once per distinct string: queries repeat),
@@ -198,37 +97,11 @@ class Redactor:
             if value[:1] in ("{", "[") and value[-1:] in ("}", "]"):
                 known = self.json_text(value)
             else:
-                known = self._pairs(value)
+                known = mask_pairs(value, self.is_sensitive, MASK)
             if len(self._strings_seen) > 50_000:
                 self._strings_seen.clear()
             self._strings_seen[value] = known
         return known
-
-    def _mask_pairs(self, pattern: re.Pattern[str], text: str) -> str:
-        """Mask the values of the pairs of ``text`` (matched by ``pattern``) with a sensitive
-        name. Pairs may overlap (``a = "password": "x"``, ``ERROR: api_key = "x"``): after
-        one with an ordinary name, the search goes on right after that name."""
-        parts: list[str] = []
-        kept = search = 0
-        while (match := pattern.search(text, search)) is not None:
-            groups = match.groupdict()
-            value = next(g for g in VALUE_GROUPS if groups.get(g) is not None)
-            start, end = match.span(value)
-            name_group = "n1" if groups["n1"] else "n2"
-            name = groups.get(name_group) or ""
-            if "%" in name:
-                name = unquote(name)
-            if self.is_sensitive(name):
-                parts += [text[kept:start], MASK]
-                kept = search = end
-            else:
-                search = max(match.end(name_group), match.start() + 1)
-        return "".join(parts) + text[kept:] if parts else text
-
-    def _mask_name_value(self, match: re.Match[str]) -> str:
-        if not self.is_sensitive(match[2]):
-            return match[0]
-        return match[1] + match[2] + match[3] + MASK
 
     # SQL
 
@@ -375,14 +248,6 @@ class Redactor:
 def is_sensitive_sql(sql: str, redactor: Redactor) -> bool:
     """Whether ``sql`` names a sensitive column at all (the cheap test before reading it)."""
     return any(redactor.is_sensitive(word) for word in set(re.findall(r"[A-Za-z_]\w*", sql)))
-
-
-def _forms(value: str) -> set[str]:
-    """``value`` and the forms it takes in a page and in a URL."""
-    from html import escape
-    from urllib.parse import quote, quote_plus
-
-    return {value, escape(value), quote(value, safe=""), quote(value), quote_plus(value)}
 
 
 def _mask_all(value: Any) -> Any:

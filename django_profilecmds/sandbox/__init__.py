@@ -22,12 +22,8 @@ from typing import Any
 
 from django.db import connections
 
-from django_profilecmds.sandbox.databases import (
-    DatabaseSandbox,
-    Refusal,
-    TestRunnerSandbox,
-    WriteRefused,
-)
+from django_profilecmds.sandbox.databases import DatabaseSandbox, TestRunnerSandbox
+from django_profilecmds.sandbox.guards import Refusal, WriteRefused
 from django_profilecmds.sandbox.storages import StorageReport
 
 __all__ = ["Refusal", "Sandbox", "SandboxOptions", "WriteRefused", "keep_connections_open"]

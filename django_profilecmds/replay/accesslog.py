@@ -1,0 +1,68 @@
+"""nginx and Apache access logs (the combined and common formats), one line at a time.
+
+A line gives the method and target of its request line, and its Referer and User-Agent when it
+has them; nothing else of a request is logged.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django_profilecmds.replay.recorded import (
+    ReplayRequest,
+    Skip,
+    checked_method,
+    checked_request,
+    request_path,
+)
+
+
+def _combined(quoted: str) -> re.Pattern[str]:
+    """client ident user [time] "request" status size ["referer" "user agent"], then the end of
+    the line or more fields (a line cut off inside the referer or user agent does not match); a
+    plain request line (method, target, optional HTTP version) is split by the expression."""
+    return re.compile(
+        r'\S+ \S+ \S+ \[[^\]]*\] (?:"([A-Za-z]{1,20}) ([^\s"\\]+)(?: HTTP/[^\s"\\]*)?"|'
+        rf"{quoted}) (?:\d{{3}}|-) (?:\d+|-)"
+        rf"(?: {quoted} {quoted}(?=\s|$)|(?=\s*$|\s+[^\s\"]))"
+    )
+
+
+COMBINED = _combined(r'"([^"\\]*(?:\\.[^"\\]*)*)"')  # quoted fields may hold \" and \\
+COMBINED_PLAIN = _combined(r'"([^"\\]*)"')  # the same without escapes: faster, for most lines
+BACKSLASH_ESCAPE = re.compile(r'\\(["\\])')
+
+
+def parse_line(text: str, number: int) -> ReplayRequest:
+    """The request logged on line ``number``; :class:`.recorded.Skip` if it is none."""
+    match = COMBINED_PLAIN.match(text) or COMBINED.match(text)
+    if match is None:
+        raise Skip("not a combined or common log line")
+    method, target, request, referer, agent = match.groups()
+    if method is None:
+        method, target = _request_line(request)
+    elif not method.isupper():
+        method = method.upper()
+    headers = {}
+    if referer and referer != "-":
+        headers["Referer"] = _unescape(referer)
+    if agent and agent != "-":
+        headers["User-Agent"] = _unescape(agent)
+    return checked_request(method, request_path(target), headers, None, None, number)
+
+
+def _request_line(request: str) -> tuple[str, str]:
+    """Method and target of a logged request line (``GET /a HTTP/1.1``, or ``GET /a``)."""
+    if request in ("-", ""):
+        raise Skip('no request line ("-")')
+    if request.startswith("\\x16\\x03"):  # a TLS record header, as nginx escapes it
+        raise Skip("a TLS handshake sent to a plain HTTP port")
+    parts = _unescape(request).split(" ")
+    if len(parts) == 2 or (len(parts) == 3 and parts[2].startswith("HTTP/")):
+        return checked_method(parts[0]), parts[1]
+    raise Skip("not an HTTP request line")
+
+
+def _unescape(text: str) -> str:
+    """Undo the ``\\"`` and ``\\\\`` escapes of a quoted log field (``\\xHH`` stays as is)."""
+    return BACKSLASH_ESCAPE.sub(r"\1", text) if "\\" in text else text
