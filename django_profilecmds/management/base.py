@@ -44,7 +44,7 @@ class ProfilingCommand(RedactedOutputCommand):
         spec: RunSpec,
         options: dict[str, Any],
         *,
-        save: str | None = None,
+        save: str | os.PathLike[str] | None = None,
         baseline: Baseline | None = None,
     ) -> RunResult:
         """Run ``spec`` and write its files (see ``profiling.profile``); what it sends and
