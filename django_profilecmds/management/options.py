@@ -25,9 +25,10 @@ def one_of(
 ) -> Callable[[str], str]:
     """The ``type=`` of an option with a fixed set of values, which is also its ``choices=``.
 
-    A value outside the set is a one-line ``CommandError`` (exit status 1) in the words of the
-    library's own check, whether it was typed or given to ``call_command()`` (which does not
-    parse keyword arguments), instead of argparse's usage text and exit status 2.
+    A typed value outside the set is a one-line ``CommandError`` (exit status 1) worded as the
+    check of the same value given to ``call_command()``, which passes keyword arguments through
+    unparsed, instead of argparse's usage text and exit status 2. Raised while parsing, it
+    is reported by ``RedactedOutputCommand.run_from_argv()``.
     """
 
     def convert(text: str) -> str:
@@ -37,7 +38,7 @@ def one_of(
 
 
 def checked_choice(value: str, choices: Sequence[str], what: str) -> str:
-    """``value``, if it is one of ``choices``."""
+    """``value``, if it is one of ``choices`` (for a value that argparse did not parse)."""
     if value not in choices:
         raise CommandError(unknown_choice(what, value, choices))
     return value

@@ -145,20 +145,21 @@ class RedactedOutputCommand(BaseCommand):
 
     def run_from_argv(self, argv: list[str]) -> None:
         """As Django's, but the traceback of an unexpected exception is printed masked (with or
-        without --traceback), and the exit status is 1."""
+        without --traceback), and the exit status is 1; a ``CommandError`` raised while the
+        options are parsed is one line, like one raised by ``execute()``."""
         try:
             super().run_from_argv(argv)
         except CommandError as exc:
             if self.redactor is not None:  # from execute(), re-raised for --traceback
-                self._print_traceback(exc)
+                self._exit_with_traceback(exc)
             # Refused while the options were parsed (a value outside a fixed set), before
             # execute() could report it: reported as Django reports one from execute().
             RedactedStream(sys.stderr, self.redact).write(f"CommandError: {exc}\n")
             sys.exit(exc.returncode)
         except Exception as exc:
-            self._print_traceback(exc)
+            self._exit_with_traceback(exc)
 
-    def _print_traceback(self, exc: BaseException) -> NoReturn:
+    def _exit_with_traceback(self, exc: BaseException) -> NoReturn:
         import traceback
 
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
