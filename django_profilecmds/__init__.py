@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import json as _json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from django_profilecmds.result import RunResult
     from django_profilecmds.spec import DriverName, Profiler
 
-__all__ = ["profile_request"]
+__all__ = ["profile_call", "profile_request"]
 
 DataArg = Mapping[str, "str | Iterable[str]"] | Iterable[tuple[str, str]] | None
 
@@ -61,11 +61,12 @@ def profile_request(
     Bad input raises :class:`django_profilecmds.exceptions.ProfileCmdsError`.
     """
     from django_profilecmds.analysis.budgets import Budgets
-    from django_profilecmds.runner import run
-    from django_profilecmds.spec import RequestSpec, RunSpec
+    from django_profilecmds.profiling import profile
+    from django_profilecmds.runoptions import ProfilingOptions, RunOptions, SenderOptions, run_spec
+    from django_profilecmds.spec import RequestSpec
 
     driver: DriverName = "direct" if direct else "full"
-    spec = RunSpec(
+    spec = run_spec(
         request=RequestSpec(
             path=path,
             method=method.upper(),
@@ -76,32 +77,88 @@ def profile_request(
             secure=secure,
             enforce_csrf=enforce_csrf,
         ),
-        user=None if user is None else str(user),
-        driver=driver,
-        profiler=profiler,
-        interval=interval,
-        repeat=repeat,
-        warmup=warmup,
-        commit=commit,
-        capture_email=capture_email,
-        isolate_cache=isolate_cache,
-        nplusone_threshold=nplusone_threshold,
-        explain=explain or explain_analyze,
-        explain_top=explain_top,
-        explain_analyze=explain_analyze,
-        budgets=Budgets(max_queries, max_duplicates, max_db_time_ms),
+        sender=SenderOptions(user=None if user is None else str(user), driver=driver),
+        runs=RunOptions(
+            repeat=repeat,
+            warmup=warmup,
+            commit=commit,
+            capture_email=capture_email,
+            isolate_cache=isolate_cache,
+        ),
+        profiling=ProfilingOptions(
+            profiler=profiler,
+            interval=interval,
+            nplusone_threshold=nplusone_threshold,
+            explain=explain,
+            explain_top=explain_top,
+            explain_analyze=explain_analyze,
+            budgets=Budgets(max_queries, max_duplicates, max_db_time_ms),
+        ),
     )
-    directory = None
-    if output_dir is not None:
-        from django_profilecmds.reports.files import prepare_output_dir
+    return profile(spec, output_dir=output_dir, speedscope=speedscope)
 
-        directory = prepare_output_dir(output_dir)
-    result = run(spec)
-    if directory is not None:
-        from django_profilecmds.reports.files import write_reports
 
-        write_reports(result, directory, speedscope=speedscope)
-    return result
+def profile_call(
+    dotted: str,
+    *,
+    args: Sequence[Any] = (),
+    kwargs: Mapping[str, Any] | None = None,
+    input: str | None = None,
+    profiler: Profiler = "pyinstrument",
+    interval: float = 0.001,
+    repeat: int = 1,
+    warmup: int = 0,
+    commit: bool = False,
+    capture_email: bool = True,
+    isolate_cache: bool = False,
+    nplusone_threshold: int = 5,
+    explain: bool = False,
+    explain_top: int = 3,
+    explain_analyze: bool = False,
+    max_queries: int | None = None,
+    max_duplicates: int | None = None,
+    max_db_time_ms: float | None = None,
+    output_dir: str | os.PathLike[str] | None = None,
+    speedscope: bool = False,
+) -> RunResult:
+    """Profile one call of the callable at ``dotted`` (sync or async), as ``profile_call`` does.
+
+    It is called as ``dotted(*args, **kwargs)``, or with ``input`` (the dotted path of a
+    zero-argument factory, called inside the sandbox) as ``dotted(input(), *args, **kwargs)``.
+    ``args`` and ``kwargs`` are kept in ``result.spec`` and the reports: plain values (numbers,
+    strings, lists, dicts) are best, and ``input`` builds anything else at run time.
+    The other options are those of :func:`profile_request`: every run is rolled back and email
+    is captured unless ``commit``/``capture_email`` say otherwise, and report files are written
+    only when ``output_dir`` is given. ``result.response.reason`` summarises what the callable
+    returned (``returned int``); an exception it raised is in ``result.errors`` and makes
+    ``result.failed`` true.
+    Bad input raises :class:`django_profilecmds.exceptions.ProfileCmdsError`.
+    """
+    from django_profilecmds.analysis.budgets import Budgets
+    from django_profilecmds.profiling import profile
+    from django_profilecmds.runoptions import ProfilingOptions, RunOptions, run_spec
+    from django_profilecmds.spec import CallSpec
+
+    spec = run_spec(
+        call=CallSpec(dotted, tuple(args), tuple((kwargs or {}).items()), input=input),
+        runs=RunOptions(
+            repeat=repeat,
+            warmup=warmup,
+            commit=commit,
+            capture_email=capture_email,
+            isolate_cache=isolate_cache,
+        ),
+        profiling=ProfilingOptions(
+            profiler=profiler,
+            interval=interval,
+            nplusone_threshold=nplusone_threshold,
+            explain=explain,
+            explain_top=explain_top,
+            explain_analyze=explain_analyze,
+            budgets=Budgets(max_queries, max_duplicates, max_db_time_ms),
+        ),
+    )
+    return profile(spec, output_dir=output_dir, speedscope=speedscope)
 
 
 def _pairs(data: DataArg) -> tuple[tuple[str, str], ...]:

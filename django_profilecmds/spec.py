@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -45,9 +46,7 @@ class RequestSpec:
         if self.body is not None and not self.recorded:
             raise InvalidOption("A raw body is sent only for a recorded request.")
         if self.method not in HTTP_METHODS and not self.recorded:
-            raise InvalidOption(
-                f"Unknown HTTP method {self.method!r}; choose from {', '.join(HTTP_METHODS)}."
-            )
+            raise InvalidOption(unknown_choice("HTTP method", self.method, HTTP_METHODS))
         if self.json_body is not None and self.data:
             raise InvalidOption("Use either --data or --json, not both.")
 
@@ -126,13 +125,9 @@ class RunSpec:
                 "one sys.monitoring profiler at a time); profile lines and functions separately."
             )
         if self.profiler not in PROFILERS:
-            raise InvalidOption(
-                f"Unknown profiler {self.profiler!r}; choose from {', '.join(PROFILERS)}."
-            )
+            raise InvalidOption(unknown_choice("profiler", self.profiler, PROFILERS))
         if self.driver not in DRIVERS:
-            raise InvalidOption(
-                f"Unknown driver {self.driver!r}; choose from {', '.join(DRIVERS)}."
-            )
+            raise InvalidOption(unknown_choice("driver", self.driver, DRIVERS))
         if self.repeat < 1:
             raise InvalidOption(f"--repeat must be at least 1, got {self.repeat}.")
         if self.warmup < 0:
@@ -152,6 +147,11 @@ class RunSpec:
             raise InvalidOption(
                 f"--interval is in seconds and must be in (0, 1], got {self.interval}."
             )
+
+
+def unknown_choice(what: str, value: object, choices: Sequence[str]) -> str:
+    """The message for a value outside a fixed set, the same from the API and every command."""
+    return f"Unknown {what} {value!r}; choose from {', '.join(choices)}."
 
 
 def parse_data(values: list[str] | None) -> tuple[tuple[str, str], ...]:

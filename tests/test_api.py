@@ -1,4 +1,4 @@
-"""profile_request(): the function users call from their own tests."""
+"""profile_request() and profile_call(): the functions users call from their own tests."""
 
 from __future__ import annotations
 
@@ -9,8 +9,15 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from django_profilecmds import profile_request
-from django_profilecmds.exceptions import PathNotFound, UserNotFound
+import django_profilecmds
+from django_profilecmds import profile_call, profile_request
+from django_profilecmds.exceptions import (
+    InvalidOption,
+    PathNotFound,
+    ProfileCmdsError,
+    UserNotFound,
+)
+from tests.testapp.models import Author, Book
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -58,3 +65,48 @@ def test_inactive_user_is_warned_about(member):
     result = profile_request("/private/", user=member.pk)
     assert result.status == 302
     assert any("inactive" in warning for warning in result.warnings)
+
+
+def test_profile_call_counts_queries_and_commits_nothing(books):
+    before = Book.objects.count()
+    result = profile_call(
+        "tests.testapp.lines.create_book", args=["Called book"], repeat=2, profiler="none"
+    )
+    assert not result.failed and result.errors == []
+    assert result.response.reason == "returned int"
+    # get_or_create's SELECT and INSERT of the author, then the book's INSERT, in every run.
+    assert [run.queries for run in result.runs] == [3, 3]
+    assert result.query_count == 3
+    assert Book.objects.count() == before
+    assert not Author.objects.filter(name="Called").exists()
+    assert result.spec.title == "call tests.testapp.lines.create_book"
+    assert result.files == {}  # no output_dir, no files
+
+
+def test_profile_call_with_keyword_arguments_an_input_factory_and_files(books, tmp_path):
+    result = profile_call("tests.testapp.lines.async_titles", kwargs={"limit": 3})
+    assert result.response.reason == "returned list with 3 items"
+    assert result.query_count == 1 and result.calltree is not None
+    result = profile_call(
+        "tests.testapp.lines.arithmetic",
+        input="tests.testapp.lines.book_count",
+        kwargs={"scale": 2},
+        output_dir=tmp_path,
+    )
+    assert result.response.reason == "returned int"
+    assert result.query_count == 0  # the factory's COUNT is not the call's
+    assert {"html", "json"} <= result.files.keys()
+    assert json.loads(result.files["json"].read_text())["driver"] == "call"
+
+
+def test_profile_call_errors_are_library_exceptions(db):
+    with pytest.raises(ProfileCmdsError, match="has no attribute or submodule 'nope'"):
+        profile_call("tests.testapp.lines.nope")
+    with pytest.raises(InvalidOption, match="--repeat must be at least 1"):
+        profile_call("tests.testapp.lines.arithmetic", args=[3], repeat=0)
+    result = profile_call("tests.testapp.lines.explode", profiler="none")
+    assert result.failed and "RuntimeError: called function exploded" in result.errors[0]
+
+
+def test_the_public_api():
+    assert django_profilecmds.__all__ == ["profile_call", "profile_request"]

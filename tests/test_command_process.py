@@ -200,3 +200,17 @@ def test_an_unexpected_exception_is_printed_masked_with_exit_1(project_process):
         assert "RuntimeError: connect failed" in done.stderr and "Traceback" in done.stderr
         for secret in ("planted-crash-pw", LIVE_KEY):
             assert secret not in done.stderr + done.stdout
+
+
+def test_a_value_outside_a_fixed_set_is_one_line_and_exit_1(project_process):
+    done = project_process.run("profile_view", "/books/", "--sql=bogus", "--no-files")
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == ""
+    assert (
+        done.stderr
+        == "CommandError: Unknown --sql mode 'bogus'; choose from summary, full, none.\n"
+    )
+    # Other usage errors stay argparse's: the usage, and exit status 2.
+    done = project_process.run("profile_view", "/books/", "--no-such-option")
+    assert done.returncode == 2
+    assert "usage: " in done.stderr and "unrecognized arguments: --no-such-option" in done.stderr

@@ -1,315 +1,66 @@
-"""What the profiling commands share: request options, building the spec, printing results.
+"""What the profiling commands share: one channel for errors, running a spec, printing results.
 
-Commands stay thin: they parse, call the library and print; this module only does that too.
+Commands stay thin: they parse (``options``), call the library and print; so does this module.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import CommandError
 
+from django_profilecmds.management.from_options import output_dir_from_options
 from django_profilecmds.management.output import RedactedOutputCommand
 
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")  # as in spec.py
-
-
-def add_request_arguments(parser: argparse.ArgumentParser) -> None:
-    request = parser.add_argument_group("request")
-    request.add_argument(
-        "--user", help="Send the request as this user: primary key, username or email."
-    )
-    request.add_argument(
-        "--method", default="GET", type=str.upper, help=f"HTTP method: {', '.join(HTTP_METHODS)}."
-    )
-    request.add_argument(
-        "--data",
-        action="append",
-        metavar="KEY=VALUE",
-        help="Form field (query string for GET/HEAD); repeatable.",
-    )
-    request.add_argument(
-        "--json", metavar="TEXT|@FILE", help="JSON request body, inline or from a file."
-    )
-    request.add_argument(
-        "--header",
-        action="append",
-        metavar="'NAME: VALUE'",
-        help="Extra request header; repeatable.",
-    )
-    request.add_argument("--host", help="Host header (default: the first entry of ALLOWED_HOSTS).")
-    request.add_argument("--secure", action="store_true", help="Send the request as HTTPS.")
-    request.add_argument(
-        "--enforce-csrf",
-        action="store_true",
-        help="Check CSRF tokens (off by default, like Django's test client).",
-    )
-    mode = request.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--direct",
-        action="store_true",
-        help="Call the view alone: no middleware (the full WSGI stack is the default).",
-    )
-    mode.add_argument(
-        "--asgi",
-        action="store_true",
-        help="Send the request through Django's ASGI handler (or ASGI_APPLICATION).",
-    )
-
-
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    run = parser.add_argument_group("run")
-    run.add_argument("--repeat", type=int, default=1, help="Counted runs (default 1).")
-    run.add_argument("--warmup", type=int, default=0, help="Uncounted runs first.")
-    run.add_argument(
-        "--commit", action="store_true", help="Keep the database changes (no rollback)."
-    )
-    run.add_argument(
-        "--send-email", action="store_true", help="Really send email (default: captured)."
-    )
-    run.add_argument(
-        "--isolate-cache",
-        action="store_true",
-        help="Run on private in-memory caches instead of the project's (whose writes stay).",
-    )
-    output = parser.add_argument_group("output")
-    output.add_argument("--output-dir", help="Where report files go (default: profiles/).")
-    output.add_argument("--no-files", action="store_true", help="Write no report files.")
-    output.add_argument(
-        "--speedscope",
-        action="store_true",
-        help="Also write pyinstrument's samples, in time order, as speedscope JSON.",
-    )
-    output.add_argument(
-        "--open", action="store_true", help="Open the HTML report in the default browser."
-    )
-
-
-def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
-    """--save and --compare: samples kept for a later before/after verdict."""
-    group = parser.add_argument_group("save and compare")
-    group.add_argument("--save", metavar="FILE", help="Write the timing samples to this file.")
-    group.add_argument(
-        "--compare", metavar="FILE", help="Compare with a file written by --save (a verdict)."
-    )
-    group.add_argument(
-        "--alpha", type=float, default=0.01, help="Significance level (default 0.01)."
-    )
-    group.add_argument(
-        "--min-change",
-        type=float,
-        default=0.05,
-        help="A smaller relative change of the median is noise (default 0.05).",
-    )
-
-
-def load_baseline(options: dict[str, Any]) -> dict[str, Any] | None:
-    """Check --alpha and --min-change and read the --compare file, before anything runs."""
-    from django_profilecmds.analysis import compare
-
-    compare.check_alpha(options["alpha"], options["min_change"])
-    return compare.load_samples(Path(options["compare"])) if options["compare"] else None
-
-
-def add_profiler_arguments(parser: argparse.ArgumentParser) -> None:
-    """Profiler, SQL and budget options, shared by every command that profiles."""
-    profiler = parser.add_argument_group("profiler")
-    profiler.add_argument(
-        "--profiler",
-        help="pyinstrument (default, or PROFILECMDS['PROFILER']), cprofile or none.",
-    )
-    profiler.add_argument(
-        "--interval", type=float, help="pyinstrument sampling interval in seconds."
-    )
-    profiler.add_argument(
-        "--show-all", action="store_true", help="Show library frames in the call tree."
-    )
-    sql = parser.add_argument_group("SQL")
-    sql.add_argument(
-        "--sql",
-        default="summary",
-        help="summary (default: N+1 warnings and top query groups), full (every query in "
-        "order with its origin) or none.",
-    )
-    sql.add_argument(
-        "--nplusone-threshold",
-        type=int,
-        default=5,
-        help="Flag similar queries run at least this often from one line (default 5).",
-    )
-    sql.add_argument("--explain", action="store_true", help="EXPLAIN the slowest distinct queries.")
-    sql.add_argument(
-        "--explain-top", type=int, default=3, help="How many queries to EXPLAIN (default 3)."
-    )
-    sql.add_argument(
-        "--explain-analyze",
-        action="store_true",
-        help="PostgreSQL: EXPLAIN ANALYZE (SELECTs only, inside the rolled-back transaction).",
-    )
-    budgets = parser.add_argument_group("budgets (exit status 3 when exceeded)")
-    budgets.add_argument("--max-queries", type=int, help="Most queries allowed per run.")
-    budgets.add_argument(
-        "--max-duplicates", type=int, help="Most duplicate queries allowed per run."
-    )
-    budgets.add_argument(
-        "--max-db-time-ms", type=float, help="Most database time allowed per run, in ms."
-    )
-
-
-SQL_MODES = ("summary", "full", "none")
-
-
-def add_call_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of a called function (profile_call, lineprof --call)."""
-    group = parser.add_argument_group("call arguments")
-    group.add_argument(
-        "--args", dest="call_args", metavar="JSON", help="Positional arguments: a JSON list."
-    )
-    group.add_argument(
-        "--kwargs", dest="call_kwargs", metavar="JSON", help="Keyword arguments: a JSON object."
-    )
-    group.add_argument(
-        "--input",
-        metavar="DOTTED",
-        help="Zero-argument factory whose result is the call's first argument.",
-    )
-
-
-def call_spec(dotted: str, options: dict[str, Any]) -> Any:
-    from django_profilecmds.spec import CallSpec, parse_call_arguments
-
-    positional, named = parse_call_arguments(options["call_args"], options["call_kwargs"])
-    return CallSpec(dotted, positional, named, input=options["input"])
-
-
-def profiler_options(options: dict[str, Any]) -> dict[str, Any]:
-    """The RunSpec fields set by ``add_profiler_arguments``."""
-    from django_profilecmds.analysis.budgets import Budgets
-    from django_profilecmds.conf import get_settings
-    from django_profilecmds.exceptions import InvalidOption
-
-    if options["sql"] not in SQL_MODES:
-        raise InvalidOption(
-            f"Unknown --sql mode {options['sql']!r}; choose from {', '.join(SQL_MODES)}."
-        )
-    conf = get_settings()
-    return {
-        "profiler": options["profiler"] or conf["PROFILER"],
-        "interval": conf["INTERVAL"] if options["interval"] is None else options["interval"],
-        "nplusone_threshold": options["nplusone_threshold"],
-        "explain": options["explain"] or options["explain_analyze"],
-        "explain_top": options["explain_top"],
-        "explain_analyze": options["explain_analyze"],
-        "budgets": Budgets(
-            max_queries=options["max_queries"],
-            max_duplicates=options["max_duplicates"],
-            max_db_time_ms=options["max_db_time_ms"],
-        ),
-    }
-
-
-def request_spec(path: str, options: dict[str, Any]) -> Any:
-    from django_profilecmds.spec import RequestSpec, load_json_body, parse_data, parse_headers
-
-    return RequestSpec(
-        path=path,
-        method=options["method"],
-        data=parse_data(options["data"]),
-        json_body=load_json_body(options["json"]),
-        headers=parse_headers(options["header"]),
-        host=options["host"],
-        secure=options["secure"],
-        enforce_csrf=options["enforce_csrf"],
-    )
-
-
-def sandbox_options(options: dict[str, Any]) -> dict[str, Any]:
-    """The RunSpec fields set by ``add_run_arguments``: runs, rollback and email."""
-    return {
-        "repeat": options["repeat"],
-        "warmup": options["warmup"],
-        "commit": options["commit"],
-        "capture_email": not options["send_email"],
-        "isolate_cache": options["isolate_cache"],
-    }
-
-
-def run_options(options: dict[str, Any]) -> dict[str, Any]:
-    """The RunSpec fields of a command that sends requests: who, how, and the sandbox."""
-    from django_profilecmds.exceptions import InvalidOption
-
-    if options["direct"] and options["asgi"]:
-        raise InvalidOption("Use either --direct or --asgi, not both.")
-    return {
-        "user": options["user"],
-        "driver": "direct" if options["direct"] else "asgi" if options["asgi"] else "full",
-        **sandbox_options(options),
-    }
+if TYPE_CHECKING:
+    from django_profilecmds.profiling import Baseline
+    from django_profilecmds.result import RunResult
+    from django_profilecmds.spec import RunSpec
 
 
 class ProfilingCommand(RedactedOutputCommand):
-    """Runs a spec, writes the files, prints the summary; subclasses add their own report."""
+    """Runs a spec, writes the files, prints the summary; subclasses add their own report.
 
-    def profile(
-        self, spec: Any, options: dict[str, Any], baseline: dict[str, Any] | None = None
-    ) -> Any:
-        """Run ``spec`` and write its files; library errors become ``CommandError``.
+    The one place where the library's errors (:class:`ProfileCmdsError`: a bad option value,
+    an unknown user, an unwritable directory...) become a one-line ``CommandError``.
+    """
 
-        With ``baseline`` (a document read by ``load_baseline``) the result carries the
-        comparison; with ``options["save"]`` its samples are saved.
-        """
-        from django_profilecmds.conf import get_settings
+    def execute(self, *args: Any, **options: Any) -> Any:
         from django_profilecmds.exceptions import ProfileCmdsError
+        from django_profilecmds.reports.text import printable
 
         try:
-            directory = None
-            if not options["no_files"]:
-                from django_profilecmds.reports.files import prepare_output_dir
-
-                directory = prepare_output_dir(
-                    options["output_dir"] or get_settings()["OUTPUT_DIR"]
-                )
-            from django_profilecmds.reports.runredaction import spec_secrets
-            from django_profilecmds.runner import run
-
-            # Known before it runs: what the code prints while it runs is masked too.
-            self.protect(spec_secrets(spec))
-            result = run(spec)
-            self.protect(result.secrets)
-            if options.get("save") or baseline is not None:
-                self.compare_and_save(result, options, baseline)
-            if directory is not None:
-                from django_profilecmds.reports.files import write_reports
-
-                write_reports(result, directory, speedscope=options["speedscope"])
+            return super().execute(*args, **options)
         except ProfileCmdsError as exc:
-            raise CommandError(str(exc)) from exc
-        return result
+            # Raised inside the redacted output, so masked here: the values of this run known.
+            message = printable(str(exc))
+            masked = self.redact(message)
+            raise CommandError(masked) from (exc if masked == message else None)
 
-    def compare_and_save(
-        self, result: Any, options: dict[str, Any], baseline: dict[str, Any] | None
-    ) -> None:
-        import dataclasses
+    def profile(
+        self,
+        spec: RunSpec,
+        options: dict[str, Any],
+        *,
+        save: str | os.PathLike[str] | None = None,
+        baseline: Baseline | None = None,
+    ) -> RunResult:
+        """Run ``spec`` and write its files (see ``profiling.profile``); what it sends and
+        what the run learns are masked in the command's output from then on."""
+        from django_profilecmds.profiling import profile
 
-        from django_profilecmds.analysis import compare
-
-        document = compare.samples_document(
-            "profile_view", result.spec.title.split("?", 1)[0], compare.run_entries(result)
+        return profile(
+            spec,
+            output_dir=output_dir_from_options(options),
+            speedscope=options["speedscope"],
+            save=save,
+            baseline=baseline,
+            on_secrets=self.protect,
         )
-        if baseline is not None:
-            changes = compare.compare(baseline, document, options["alpha"], options["min_change"])
-            result.comparison = [dataclasses.asdict(change) for change in changes]
-            result.comparison_settings = comparison_settings(options, baseline)
-        if options.get("save"):
-            # The file is shared to compare with later: masked like everything else written.
-            safe = self.redactor.data(document)
-            result.files["samples"] = compare.save_samples(Path(options["save"]), safe)
 
-    def print_comparison(self, result: Any, options: dict[str, Any]) -> None:
+    def print_comparison(self, result: RunResult, options: dict[str, Any]) -> None:
         if not result.comparison:
             return
         from django_profilecmds.analysis.compare import Change
@@ -326,7 +77,7 @@ class ProfilingCommand(RedactedOutputCommand):
                 )
             )
 
-    def print_summary(self, result: Any, options: dict[str, Any]) -> None:
+    def print_summary(self, result: RunResult, options: dict[str, Any]) -> None:
         from django_profilecmds.reports import text
 
         write = self.stdout.write
@@ -348,7 +99,7 @@ class ProfilingCommand(RedactedOutputCommand):
             for email in result.emails:
                 write(f"  email: {email.subject!r} to {', '.join(email.to)}")
 
-    def print_reports(self, result: Any, options: dict[str, Any]) -> None:
+    def print_reports(self, result: RunResult, options: dict[str, Any]) -> None:
         """SQL summary (or every query), then the call tree or cProfile's table."""
         from django_profilecmds.reports import text
 
@@ -376,16 +127,7 @@ class ProfilingCommand(RedactedOutputCommand):
             write("")
             write(text.render_function_stats(result))
 
-    def make_spec(self, build: Any) -> Any:
-        """Build a RunSpec, turning bad option values into CommandError."""
-        from django_profilecmds.exceptions import ProfileCmdsError
-
-        try:
-            return build()
-        except ProfileCmdsError as exc:
-            raise CommandError(str(exc)) from exc
-
-    def finish(self, result: Any, options: dict[str, Any]) -> None:
+    def finish(self, result: RunResult, options: dict[str, Any]) -> None:
         """Errors of the profiled code, the files written, and the exit status."""
         for error in result.errors:
             self.stderr.write("")
@@ -426,18 +168,6 @@ class ProfilingCommand(RedactedOutputCommand):
         if options.get("no_color"):
             return False
         return bool(options.get("force_color")) or self.stdout.isatty()
-
-
-def comparison_settings(options: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
-    """What the reports say about how a comparison was made."""
-    return {
-        "alpha": options["alpha"],
-        "min_change": options["min_change"],
-        "min_change_pct": 100 * options["min_change"],
-        "baseline": str(options["compare"]),
-        "baseline_commit": baseline.get("git_commit", ""),
-        "baseline_created": baseline.get("created", ""),
-    }
 
 
 def display_path(path: Any) -> str:

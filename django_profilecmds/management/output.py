@@ -7,7 +7,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -145,15 +145,26 @@ class RedactedOutputCommand(BaseCommand):
 
     def run_from_argv(self, argv: list[str]) -> None:
         """As Django's, but the traceback of an unexpected exception is printed masked (with or
-        without --traceback), and the exit status is 1."""
+        without --traceback), and the exit status is 1; a ``CommandError`` raised while the
+        options are parsed is one line, like one raised by ``execute()``."""
         try:
             super().run_from_argv(argv)
+        except CommandError as exc:
+            if self.redactor is not None:  # from execute(), re-raised for --traceback
+                self._exit_with_traceback(exc)
+            # Refused while the options were parsed (a value outside a fixed set), before
+            # execute() could report it: reported as Django reports one from execute().
+            RedactedStream(sys.stderr, self.redact).write(f"CommandError: {exc}\n")
+            sys.exit(exc.returncode)
         except Exception as exc:
-            import traceback
+            self._exit_with_traceback(exc)
 
-            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            RedactedStream(sys.stderr, self.redact).write(text)
-            sys.exit(1)
+    def _exit_with_traceback(self, exc: BaseException) -> NoReturn:
+        import traceback
+
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        RedactedStream(sys.stderr, self.redact).write(text)
+        sys.exit(1)
 
     def redact(self, text: str) -> str:
         if self.redactor is None:

@@ -6,14 +6,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from django_profilecmds.management.base import (
-    ProfilingCommand,
+from django_profilecmds.management.base import ProfilingCommand
+from django_profilecmds.management.from_options import (
+    call_from_options,
+    request_from_options,
+    run_from_options,
+    sender_from_options,
+)
+from django_profilecmds.management.options import (
     add_call_arguments,
     add_request_arguments,
     add_run_arguments,
-    call_spec,
-    request_spec,
-    run_options,
+    checked_choice,
+    one_of,
 )
 
 UNITS = ("s", "ms", "us")
@@ -52,7 +57,13 @@ class Command(ProfilingCommand):
             action="store_true",
             help="For a class, also profile methods inherited from project-code bases.",
         )
-        lines.add_argument("--unit", default="ms", help="Time unit: s, ms (default) or us.")
+        lines.add_argument(
+            "--unit",
+            default="ms",
+            type=one_of(UNITS, "--unit"),
+            choices=UNITS,
+            help="Time unit: s, ms (default) or us.",
+        )
         lines.add_argument(
             "--skip-zero", action="store_true", help="Hide lines and functions that never ran."
         )
@@ -60,36 +71,29 @@ class Command(ProfilingCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from django.core.management.base import CommandError
 
-        from django_profilecmds.exceptions import ProfileCmdsError
-        from django_profilecmds.spec import RunSpec
+        from django_profilecmds.runoptions import ProfilingOptions, run_spec
 
-        try:
-            if options["unit"] not in UNITS:
-                raise CommandError(
-                    f"Unknown --unit {options['unit']!r}; choose from {', '.join(UNITS)}."
-                )
-            calling = options["call"] is not None
-            if calling and options["url"]:
-                raise CommandError("Use either --url (a request) or --call (a callable), not both.")
-            if not calling and (options["call_args"] or options["call_kwargs"] or options["input"]):
-                raise CommandError("--args, --kwargs and --input go with --call.")
-            targets = options["targets"]
-            call = request = None
-            if calling:
-                call = call_spec(options["call"] or self._single_target(targets), options)
-            else:
-                path = options["url"] or self._url_for(targets)
-                request = request_spec(path, options)
-            spec = RunSpec(
-                request=request,
-                call=call,
-                profiler="none",
-                lines=tuple(targets),
-                inherited=options["inherited"],
-                **run_options(options),
-            )
-        except ProfileCmdsError as exc:
-            raise CommandError(str(exc)) from exc
+        checked_choice(options["unit"], UNITS, "--unit")
+        calling = options["call"] is not None
+        if calling and options["url"]:
+            raise CommandError("Use either --url (a request) or --call (a callable), not both.")
+        if not calling and (options["call_args"] or options["call_kwargs"] or options["input"]):
+            raise CommandError("--args, --kwargs and --input go with --call.")
+        targets = options["targets"]
+        call = request = None
+        if calling:
+            call = call_from_options(options["call"] or self._single_target(targets), options)
+        else:
+            request = request_from_options(options["url"] or self._url_for(targets), options)
+        spec = run_spec(
+            request=request,
+            call=call,
+            sender=sender_from_options(options),
+            runs=run_from_options(options),
+            profiling=ProfilingOptions(profiler="none"),
+            lines=tuple(targets),
+            inherited=options["inherited"],
+        )
         result = self.profile(spec, options)
         if options["verbosity"] >= 1:
             self.print_summary(result, options)

@@ -6,14 +6,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from django_profilecmds.management.base import (
-    ProfilingCommand,
+from django_profilecmds.management.base import ProfilingCommand
+from django_profilecmds.management.from_options import (
+    call_from_options,
+    profiling_from_options,
+    run_from_options,
+)
+from django_profilecmds.management.options import (
     add_call_arguments,
     add_profiler_arguments,
     add_run_arguments,
-    call_spec,
-    profiler_options,
-    sandbox_options,
 )
 
 
@@ -30,15 +32,12 @@ class Command(ProfilingCommand):
         add_profiler_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django_profilecmds.spec import RunSpec
+        from django_profilecmds.runoptions import run_spec
 
-        spec = self.make_spec(
-            lambda: RunSpec(
-                request=None,
-                call=call_spec(options["callable"], options),
-                **sandbox_options(options),
-                **profiler_options(options),
-            )
+        spec = run_spec(
+            call=call_from_options(options["callable"], options),
+            runs=run_from_options(options),
+            profiling=profiling_from_options(options),
         )
         result = self.profile(spec, options)
         if options["verbosity"] >= 1:

@@ -5,13 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from django_profilecmds.management.base import (
-    ProfilingCommand,
-    add_profiler_arguments,
-    add_run_arguments,
-    profiler_options,
-    sandbox_options,
-)
+from django_profilecmds.management.base import ProfilingCommand
+from django_profilecmds.management.from_options import profiling_from_options, run_from_options
+from django_profilecmds.management.options import add_profiler_arguments, add_run_arguments
 
 
 class Command(ProfilingCommand):
@@ -32,18 +28,17 @@ class Command(ProfilingCommand):
         add_profiler_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django_profilecmds.spec import CommandSpec, RunSpec
+        from django_profilecmds.runoptions import run_spec
+        from django_profilecmds.spec import CommandSpec
 
         arguments = list(options["command_args"] or [])
         if arguments[:1] == ["--"]:
             arguments = arguments[1:]
-        spec = self.make_spec(
-            lambda: RunSpec(
-                request=None,
-                command=CommandSpec(options["command_name"], tuple(arguments)),
-                **sandbox_options(options),
-                **profiler_options(options),
-            )
+        command = CommandSpec(options["command_name"], tuple(arguments))
+        spec = run_spec(
+            command=command,
+            runs=run_from_options(options),
+            profiling=profiling_from_options(options),
         )
         result = self.profile(spec, options)
         if options["verbosity"] >= 1:
@@ -51,7 +46,7 @@ class Command(ProfilingCommand):
             if result.output:
                 for name in ("stdout", "stderr"):
                     if result.output[name].strip():
-                        self.stdout.write(f"\n{name} of {spec.command.name}:")
+                        self.stdout.write(f"\n{name} of {command.name}:")
                         self.stdout.write(result.output[name].rstrip("\n"))
             self.print_reports(result, options)
         self.finish(result, options)

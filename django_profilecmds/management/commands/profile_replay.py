@@ -9,16 +9,25 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from django_profilecmds.management.base import (
-    add_compare_arguments,
-    comparison_settings,
-    display_path,
-    load_baseline,
+from django_profilecmds.management.base import ProfilingCommand, display_path
+from django_profilecmds.management.from_options import (
+    baseline_from_options,
+    output_dir_from_options,
 )
-from django_profilecmds.management.output import RedactedOutputCommand
+from django_profilecmds.management.options import (
+    add_compare_arguments,
+    add_files_arguments,
+    add_host_argument,
+    add_isolate_cache_argument,
+    add_nplusone_argument,
+    add_send_email_argument,
+    add_user_argument,
+    one_of,
+)
+from django_profilecmds.replay.sources import FORMATS
 
 
-class Command(RedactedOutputCommand):
+class Command(ProfilingCommand):
     help = (
         "Replay recorded requests (nginx/Apache access log, HAR, or JSON lines) through the full "
         "Django stack, every one rolled back, and rank the views by their share of the total "
@@ -29,12 +38,13 @@ class Command(RedactedOutputCommand):
         parser.add_argument("source", help="access log (combined/common), .har, or JSON lines")
         parser.add_argument(
             "--format",
-            choices=("combined", "har", "jsonl"),
+            type=one_of(FORMATS, "format"),
+            choices=FORMATS,
             help="Force the input format (default: detected from the content).",
         )
         who = parser.add_argument_group("requests")
-        who.add_argument("--user", help="Send every request as this user (pk, username, email).")
-        who.add_argument("--host", help="Host header (default: the first ALLOWED_HOSTS entry).")
+        add_user_argument(who, "Send every request as this user (pk, username, email).")
+        add_host_argument(who)
         who.add_argument(
             "--include-unsafe",
             action="store_true",
@@ -46,25 +56,13 @@ class Command(RedactedOutputCommand):
         who.add_argument(
             "--workers", type=int, default=1, help="Replay in this many processes (default 1)."
         )
-        who.add_argument(
-            "--nplusone-threshold",
-            type=int,
-            default=5,
-            help="Same query from the same line this many times in a request is an N+1.",
-        )
-        who.add_argument(
-            "--send-email", action="store_true", help="Really send email (default: captured)."
-        )
-        who.add_argument(
-            "--isolate-cache",
-            action="store_true",
-            help="Run on private in-memory caches instead of the project's (whose writes stay).",
-        )
+        add_nplusone_argument(who)
+        add_send_email_argument(who)
+        add_isolate_cache_argument(who)
         add_compare_arguments(parser)
         output = parser.add_argument_group("output")
         output.add_argument("--top", type=int, default=20, help="Views shown (default 20).")
-        output.add_argument("--output-dir", help="Where report files go (default: profiles/).")
-        output.add_argument("--no-files", action="store_true", help="Write no report files.")
+        add_files_arguments(output)
         output.add_argument(
             "--export-locust",
             metavar="FILE",
@@ -72,15 +70,6 @@ class Command(RedactedOutputCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django_profilecmds.exceptions import ProfileCmdsError
-        from django_profilecmds.reports.text import printable
-
-        try:
-            self._handle(options)
-        except ProfileCmdsError as exc:
-            raise CommandError(printable(str(exc))) from exc
-
-    def _handle(self, options: dict[str, Any]) -> None:
         from django_profilecmds.analysis import compare as comparing
         from django_profilecmds.analysis.replay import samples_entries
         from django_profilecmds.replay.engine import ReplayOptions, replay_file
@@ -103,13 +92,13 @@ class Command(RedactedOutputCommand):
         if options["export_locust"]:
             self._export(source, replay_options, options)
             return
-        baseline = load_baseline(options)
+        baseline = baseline_from_options(options)
         directory = None
-        if not options["no_files"]:
-            from django_profilecmds.conf import get_settings
+        output_dir = output_dir_from_options(options)
+        if output_dir is not None:
             from django_profilecmds.reports.files import prepare_output_dir
 
-            directory = prepare_output_dir(options["output_dir"] or get_settings()["OUTPUT_DIR"])
+            directory = prepare_output_dir(output_dir)
         progress = Progress(self.stderr, source) if self.stderr.isatty() else None
         stats = replay_file(source, replay_options, options["format"], progress)
         if progress is not None:
@@ -121,10 +110,10 @@ class Command(RedactedOutputCommand):
         document = comparing.samples_document("replay", source.name, samples_entries(stats), extra)
         changes = None
         if baseline is not None:
-            document["comparison_settings"] = comparison_settings(options, baseline)
-            changes = comparing.compare(baseline, document, options["alpha"], options["min_change"])
+            document["comparison_settings"] = baseline.settings()
+            changes = baseline.compare(document)
             self.stdout.write("")
-            self.stdout.write(render_changes(changes, options["alpha"], options["min_change"]))
+            self.stdout.write(render_changes(changes, baseline.alpha, baseline.min_change))
         # Paths and skipped lines come from the log: what is saved is masked like what is shown.
         document = self.redactor.data(document)
         written = []

@@ -5,16 +5,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from django_profilecmds.management.base import (
-    ProfilingCommand,
+from django_profilecmds.management.base import ProfilingCommand
+from django_profilecmds.management.from_options import (
+    baseline_from_options,
+    profiling_from_options,
+    request_from_options,
+    run_from_options,
+    sender_from_options,
+)
+from django_profilecmds.management.options import (
     add_compare_arguments,
     add_profiler_arguments,
     add_request_arguments,
     add_run_arguments,
-    load_baseline,
-    profiler_options,
-    request_spec,
-    run_options,
 )
 
 
@@ -32,17 +35,16 @@ class Command(ProfilingCommand):
         add_compare_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django_profilecmds.spec import RunSpec
+        from django_profilecmds.runoptions import run_spec
 
-        spec = self.make_spec(
-            lambda: RunSpec(
-                request=request_spec(options["path"], options),
-                **profiler_options(options),
-                **run_options(options),
-            )
+        spec = run_spec(
+            request=request_from_options(options["path"], options),
+            profiling=profiling_from_options(options),
+            sender=sender_from_options(options),
+            runs=run_from_options(options),
         )
-        baseline = self.make_spec(lambda: load_baseline(options))
-        result = self.profile(spec, options, baseline)
+        baseline = baseline_from_options(options)
+        result = self.profile(spec, options, save=options["save"] or None, baseline=baseline)
         if options["verbosity"] >= 1:
             self.print_summary(result, options)
             self.print_reports(result, options)
