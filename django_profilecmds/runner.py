@@ -20,7 +20,13 @@ from django_profilecmds.drivers import CallDriver, CommandDriver, Driver, Outcom
 from django_profilecmds.exceptions import ProfileCmdsError
 from django_profilecmds.harness import Harness
 from django_profilecmds.request_builder import RequestBuilder
-from django_profilecmds.result import EmailSummary, ResponseSummary, RunResult, RunTiming
+from django_profilecmds.result import (
+    EmailSummary,
+    ProfilerArtefacts,
+    ResponseSummary,
+    RunResult,
+    RunTiming,
+)
 from django_profilecmds.routing import resolve_path
 from django_profilecmds.sandbox import SandboxOptions
 from django_profilecmds.spec import RunSpec
@@ -142,8 +148,10 @@ def run(spec: RunSpec) -> RunResult:
         environment=environment(),
         errors=errors,
         warnings=warnings,
-        calltree=calltree.session if calltree else None,
-        function_stats=_pstats(functions.profile) if functions and functions.used else None,
+        artefacts=ProfilerArtefacts(
+            calltree=calltree.session if calltree else None,
+            function_stats=_pstats(functions.profile) if functions and functions.used else None,
+        ),
         secrets=[identity.session_key] if identity and identity.session_key else [],
         sql=sql,
         output=outcomes[-1].output,
@@ -156,8 +164,10 @@ def run(spec: RunSpec) -> RunResult:
     if lines is not None:
         from django_profilecmds.analysis.lines import build_line_report
 
-        result.line_stats = lines.stats()
-        result.lines = build_line_report(result.line_stats, line_functions, queries.queries)
+        result.artefacts.line_stats = lines.stats()
+        result.lines = build_line_report(
+            result.artefacts.line_stats, line_functions, queries.queries
+        )
     if spec.budgets.any:
         result.budget_failures = check_budgets(
             spec.budgets,
