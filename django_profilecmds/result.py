@@ -177,18 +177,28 @@ class RunResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunResult:
-        """The result ``to_dict()`` made ``data`` from, as far as it holds it: a report's
-        ``.json`` (with its ``index_row``, and its secrets masked) reads back whole, but for
-        the profilers' artefacts, the run's secrets and the test-runner flag, never saved.
-        Raises :class:`~django_profilecmds.exceptions.InvalidReport` for anything else."""
+        """The result that ``to_dict()`` made ``data`` from, such as a report's ``.json``
+        (its ``index_row`` is ignored). What was masked stays masked, and what is never saved
+        is left out: the profilers' artefacts, the run's secrets, the test-runner flag and which
+        line-profiled line each query ran on. Raises
+        :class:`~django_profilecmds.exceptions.InvalidReport` for a document that is no run's."""
         from django_profilecmds.collectors.sql import QueryRecord
         from django_profilecmds.exceptions import InvalidReport, ProfileCmdsError
         from django_profilecmds.plaindata import build, field_types
 
+        fields = [f for f in dataclasses.fields(cls) if f.metadata.get("saved", True)]
+        missing = [
+            f.name
+            for f in fields
+            if f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+            and f.name not in data
+        ]
+        if missing:
+            raise InvalidReport(f"Not a run's report: no {', '.join(map(repr, missing))}.")
         hints = field_types(cls, QueryRecord=QueryRecord)
-        saved = [f.name for f in dataclasses.fields(cls) if f.metadata.get("saved", True)]
         try:
-            return build(cls, data, {name: hints[name] for name in saved})
+            return build(cls, data, {f.name: hints[f.name] for f in fields})
         except (TypeError, ValueError, KeyError, AttributeError, ProfileCmdsError) as exc:
             raise InvalidReport(f"Not a run's report: {exc}") from exc
 
