@@ -41,6 +41,14 @@ class ReportWriteError(ProfileCmdsError):
     half-written is left behind."""
 
 
+class UnknownRenderer(ProfileCmdsError):
+    """No report file renderer has that name."""
+
+
+class InvalidReport(ProfileCmdsError):
+    """A document read as a run's report (``RunResult.from_dict``) is not one."""
+
+
 class InteractiveInput(ProfileCmdsError):
     """The profiled code asked for input, which nobody can type during a run."""
 

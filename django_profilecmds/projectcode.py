@@ -13,11 +13,9 @@ class ProjectCode:
     def __init__(self) -> None:
         import django
 
-        import django_profilecmds
-
         paths = sysconfig.get_paths()
         roots = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
-        roots |= {os.path.dirname(django.__file__), os.path.dirname(django_profilecmds.__file__)}
+        roots |= {os.path.dirname(django.__file__), os.path.dirname(__file__)}  # this package
         self.excluded = tuple(os.path.join(os.path.realpath(r), "") for r in roots if r)
         self.cache: dict[str, bool] = {}
 

@@ -1,8 +1,11 @@
-"""The outcome of a profiling run, as plain data (``to_dict()`` is JSON-serialisable)."""
+"""The outcome of a profiling run, as plain data: ``to_dict()`` is JSON-serialisable and
+``RunResult.from_dict()`` reads it back. What the profilers left, as their own objects, is
+kept apart in ``result.artefacts`` and never serialised."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +18,7 @@ from django_profilecmds.spec import RunSpec
 if TYPE_CHECKING:
     import pstats
 
+    from line_profiler.line_profiler import LineStats
     from pyinstrument.session import Session
 
     from django_profilecmds.collectors.sql import QueryRecord
@@ -48,27 +52,43 @@ class EmailSummary:
 
 
 @dataclass
-class RunResult:
-    """Everything one ``profile_request()`` learned. Profiler artefacts are kept as objects."""
+class ProfilerArtefacts:
+    """What the profilers left, as their own objects: the report files are drawn from them."""
 
+    calltree: Session | None = None  # pyinstrument's
+    function_stats: pstats.Stats | None = None  # cProfile's
+    line_stats: LineStats | None = None  # line_profiler's
+
+
+# Kept on the result, left out of to_dict() (and so of every report).
+NOT_SAVED = {"saved": False}
+# What to_dict() holds besides the fields: values computed from them, each after the field named
+# (the spec's title comes first: the index reads a run's file from its start).
+COMPUTED_AFTER = {"user": ("status", "failed"), "cpu": ("query_count", "db_time")}
+
+
+@dataclass(kw_only=True)
+class RunResult:
+    """Everything one ``profile_request()`` learned. The fields are in the order ``to_dict()``
+    writes them."""
+
+    created: str = ""  # local time the run started, ISO 8601
     spec: RunSpec
     driver: str
+    view: str = ""
     user: str | None
     runs: list[RunTiming]
     wall: Summary
     cpu: Summary
     response: ResponseSummary
     queries: list[QueryRecord]
-    emails: list[EmailSummary]
-    environment: dict[str, str]
     sql: SqlAnalysis | None = None
-    view: str = ""
     budget_failures: list[str] = field(default_factory=list)
     targets: list[dict[str, Any]] = field(default_factory=list)
     output: dict[str, str] | None = None  # a profiled command's stdout and stderr
-    created: str = ""  # local time the run started, ISO 8601
     lines: list[FunctionLines] = field(default_factory=list)
-    line_stats: Any = field(default=None, repr=False)
+    emails: list[EmailSummary]
+    environment: dict[str, str]
     errors: list[str] = field(default_factory=list)
     comparison: list[dict[str, Any]] = field(default_factory=list)  # against a --compare file
     comparison_settings: dict[str, Any] = field(default_factory=dict)
@@ -78,13 +98,41 @@ class RunResult:
     files_written: list[str] = field(default_factory=list)  # through a storage, discarded
     files_deleted: list[str] = field(default_factory=list)  # through a storage, kept
     # Django's test runner ran on test databases of its own; the project's were read-only.
-    test_databases: bool = False
+    test_databases: bool = field(default=False, metadata=NOT_SAVED)
     caches: list[dict[str, Any]] = field(default_factory=list)  # per alias, counted runs
     files: dict[str, Path] = field(default_factory=dict)
-    calltree: Session | None = field(default=None, repr=False)
-    function_stats: pstats.Stats | None = field(default=None, repr=False)
     # Values that must be masked wherever they appear (never serialised).
-    secrets: list[str] = field(default_factory=list, repr=False)
+    secrets: list[str] = field(default_factory=list, repr=False, metadata=NOT_SAVED)
+    artefacts: ProfilerArtefacts = field(
+        default_factory=ProfilerArtefacts, repr=False, compare=False, metadata=NOT_SAVED
+    )
+
+    @property
+    def calltree(self) -> Session | None:
+        """pyinstrument's session of the counted runs (``artefacts.calltree``)."""
+        return self.artefacts.calltree
+
+    @calltree.setter
+    def calltree(self, session: Session | None) -> None:
+        self.artefacts.calltree = session
+
+    @property
+    def function_stats(self) -> pstats.Stats | None:
+        """cProfile's statistics of the counted runs (``artefacts.function_stats``)."""
+        return self.artefacts.function_stats
+
+    @function_stats.setter
+    def function_stats(self, stats: pstats.Stats | None) -> None:
+        self.artefacts.function_stats = stats
+
+    @property
+    def line_stats(self) -> LineStats | None:
+        """line_profiler's timings of the counted runs (``artefacts.line_stats``)."""
+        return self.artefacts.line_stats
+
+    @line_stats.setter
+    def line_stats(self, stats: LineStats | None) -> None:
+        self.artefacts.line_stats = stats
 
     @property
     def status(self) -> int | None:
@@ -110,54 +158,66 @@ class RunResult:
         return sum(q.duration for q in self.queries) / len(self.runs)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "title": self.spec.title,
-            "created": self.created,
-            "spec": dataclasses.asdict(self.spec),
-            "driver": self.driver,
-            "view": self.view,
-            "user": self.user,
-            "status": self.status,
-            "failed": self.failed,
-            "runs": [dataclasses.asdict(run) for run in self.runs],
-            "wall": dataclasses.asdict(self.wall),
-            "cpu": dataclasses.asdict(self.cpu),
-            "query_count": self.query_count,
-            "db_time": self.db_time,
-            "response": dataclasses.asdict(self.response),
-            "queries": [
-                {
-                    "run": q.run,
-                    "alias": q.alias,
-                    "sql": q.sql,
-                    "params": _jsonable(q.params),
-                    "many": q.many,
-                    "duration": q.duration,
-                    "rows": q.rows,
-                    "in_atomic": q.in_atomic,
-                    "stack": [list(frame) for frame in q.stack],
-                    "template": list(q.template) if q.template else None,
-                    "loop_line": q.loop_line,
-                }
-                for q in self.queries
-            ],
-            "sql": dataclasses.asdict(self.sql) if self.sql else None,
-            "budget_failures": self.budget_failures,
-            "targets": self.targets,
-            "output": self.output,
-            "lines": [dataclasses.asdict(entry) for entry in self.lines],
-            "emails": [dataclasses.asdict(email) for email in self.emails],
-            "environment": self.environment,
-            "errors": self.errors,
-            "comparison": self.comparison,
-            "comparison_settings": self.comparison_settings,
-            "warnings": self.warnings,
-            "refused": self.refused,
-            "files_written": self.files_written,
-            "files_deleted": self.files_deleted,
-            "caches": self.caches,
-            "files": {kind: str(path) for kind, path in self.files.items()},
-        }
+        """The result as JSON-serialisable data: the saved fields in order, with the computed
+        values among them, and queries without their line-profiler bookkeeping."""
+        from django_profilecmds.plaindata import to_plain
+
+        document: dict[str, Any] = {"title": self.spec.title}
+        for item in dataclasses.fields(self):
+            if item.metadata.get("saved", True):
+                value = getattr(self, item.name)
+                document[item.name] = (
+                    [query_dict(query) for query in value]
+                    if item.name == "queries"
+                    else to_plain(value)
+                )
+            for name in COMPUTED_AFTER.get(item.name, ()):
+                document[name] = getattr(self, name)
+        return document
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunResult:
+        """The result that ``to_dict()`` made ``data`` from, such as a report's ``.json``
+        (its ``index_row`` is ignored). What was masked stays masked, and what is never saved
+        is left out: the profilers' artefacts, the run's secrets, the test-runner flag and which
+        line-profiled line each query ran on. Raises
+        :class:`~django_profilecmds.exceptions.InvalidReport` for a document that is no run's."""
+        from django_profilecmds.collectors.sql import QueryRecord
+        from django_profilecmds.exceptions import InvalidReport, ProfileCmdsError
+        from django_profilecmds.plaindata import build, field_types
+
+        fields = [f for f in dataclasses.fields(cls) if f.metadata.get("saved", True)]
+        missing = [
+            f.name
+            for f in fields
+            if f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+            and f.name not in data
+        ]
+        if missing:
+            raise InvalidReport(f"Not a run's report: no {', '.join(map(repr, missing))}.")
+        hints = field_types(cls, QueryRecord=QueryRecord)
+        try:
+            return build(cls, data, {f.name: hints[f.name] for f in fields})
+        except (TypeError, ValueError, KeyError, AttributeError, ProfileCmdsError) as exc:
+            raise InvalidReport(f"Not a run's report: {exc}") from exc
+
+
+def query_dict(query: QueryRecord) -> dict[str, Any]:
+    """A query as ``to_dict()`` holds it: its parameters as JSON values, its frames as lists."""
+    return {
+        "run": query.run,
+        "alias": query.alias,
+        "sql": query.sql,
+        "params": _jsonable(query.params),
+        "many": query.many,
+        "duration": query.duration,
+        "rows": query.rows,
+        "in_atomic": query.in_atomic,
+        "stack": [list(frame) for frame in query.stack],
+        "template": list(query.template) if query.template else None,
+        "loop_line": query.loop_line,
+    }
 
 
 def _jsonable(value: Any) -> Any:

@@ -27,7 +27,7 @@ from django_profilecmds.drivers import HARNESS_FILES, Driver, Outcome, request_d
 from django_profilecmds.exceptions import ProfileCmdsError
 from django_profilecmds.harness import Harness
 from django_profilecmds.request_builder import RequestBuilder
-from django_profilecmds.result import EmailSummary, RunResult, RunTiming
+from django_profilecmds.result import EmailSummary, ProfilerArtefacts, RunResult, RunTiming
 from django_profilecmds.routing import resolve_path
 from django_profilecmds.spec import RunSpec
 from django_profilecmds.summaries import email_summary, environment, response_summary
@@ -36,6 +36,7 @@ from django_profilecmds.users import Identity
 
 if TYPE_CHECKING:
     from django_profilecmds.analysis.explain import Explain
+    from django_profilecmds.analysis.lines import FunctionLines
     from django_profilecmds.collectors.calltree import CallTreeCollector
     from django_profilecmds.collectors.functions import FunctionStatsCollector
     from django_profilecmds.collectors.lines import LineCollector
@@ -236,6 +237,16 @@ def _result(
     sql.explains = [dataclasses.asdict(explain) for explain in explains]
     match = plan.match
     calltree, functions, lines = instruments.calltree, instruments.functions, instruments.lines
+    artefacts = ProfilerArtefacts(
+        calltree=calltree.session if calltree else None,
+        function_stats=functions.stats() if functions and functions.used else None,
+        line_stats=lines.stats() if lines else None,
+    )
+    line_report: list[FunctionLines] = []
+    if artefacts.line_stats is not None:
+        from django_profilecmds.analysis.lines import build_line_report
+
+        line_report = build_line_report(artefacts.line_stats, plan.line_functions, queries.queries)
     result = RunResult(
         spec=spec,
         driver=driver.description,
@@ -255,8 +266,8 @@ def _result(
         environment=environment(),
         errors=errors,
         warnings=warnings,
-        calltree=calltree.session if calltree else None,
-        function_stats=functions.stats() if functions and functions.used else None,
+        artefacts=artefacts,
+        lines=line_report,
         secrets=[identity.session_key] if identity and identity.session_key else [],
         sql=sql,
         output=outcomes[-1].output,
@@ -266,11 +277,6 @@ def _result(
             for t in plan.targets
         ],
     )
-    if lines is not None:
-        from django_profilecmds.analysis.lines import build_line_report
-
-        result.line_stats = lines.stats()
-        result.lines = build_line_report(result.line_stats, plan.line_functions, queries.queries)
     if spec.budgets.any:
         result.budget_failures = check_budgets(
             spec.budgets,

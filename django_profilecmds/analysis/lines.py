@@ -7,11 +7,13 @@ import linecache
 import types
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django_profilecmds.collectors.lines import LineKey, line_key
 
 if TYPE_CHECKING:
+    from line_profiler.line_profiler import LineStats
+
     from django_profilecmds.collectors.sql import QueryRecord
 
 
@@ -38,7 +40,7 @@ class FunctionLines:
 
 
 def build_line_report(
-    stats: Any, functions: list[types.FunctionType], queries: list[QueryRecord]
+    stats: LineStats, functions: list[types.FunctionType], queries: list[QueryRecord]
 ) -> list[FunctionLines]:
     """One entry per profiled function, hottest first; never-executed ones last."""
     sql_by_line: dict[tuple[LineKey, int], list[float]] = defaultdict(list)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import types
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from line_profiler.line_profiler import LineStats
 
 # (filename, first line, function name): line_profiler's key for a function's timings.
 LineKey = tuple[str, int, str]
@@ -31,7 +34,7 @@ class LineCollector:
     def stop(self) -> None:
         self.profiler.disable_by_count()
 
-    def stats(self) -> Any:
+    def stats(self) -> LineStats:
         return self.profiler.get_stats()
 
     def dump(self, path: str) -> None:

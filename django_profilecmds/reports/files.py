@@ -1,6 +1,7 @@
-"""The one module that decides what report files a run has: safe slugs, never outside the output
-directory, private permissions (0600 files in a 0700 directory), redaction applied. How each is
-written (by rename, under a reserved name) is ``runfiles``' job."""
+"""The one module that decides what report files a run has: the renderers that apply
+(``reports.renderers``), under safe slugs, never outside the output directory, with private
+permissions (0600 files in a 0700 directory). How each is written (by rename, under a reserved
+name) is ``runfiles``' job; what each holds, and its redaction, is its renderer's."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ import json
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django_profilecmds.exceptions import OutputDirError
+from django_profilecmds.reports.renderers import Renderer, RunReport, renderers_for
 from django_profilecmds.reports.runfiles import run_files
 from django_profilecmds.reports.safewrite import make_dirs
 
@@ -63,16 +65,49 @@ def prepare_output_dir(directory: str | os.PathLike[str]) -> Path:
 
 def write_reports(
     result: RunResult, directory: Path, when: datetime | None = None, *, speedscope: bool = False
-) -> None:
-    """Write every report file of ``result`` and record their paths in ``result.files``.
+) -> dict[str, Path]:
+    """Write every report file ``result`` has (see :func:`write_run_files`) and return their
+    paths, also kept in ``result.files`` (where the files written before, ``--save``'s, stay).
 
-    The call tree goes into the report as pyinstrument's page, drawn from the samples merged by
-    call path (see ``merge_call_paths``), and is also written alone (``.pyinstrument.html``).
     ``speedscope`` adds the samples in time order as speedscope JSON, which takes seconds on a
     long run.
     """
+    chosen = renderers_for(result, also=["speedscope"] if speedscope else [])
+    result.files = write_run_files(result, directory, chosen, when)
+    return result.files
+
+
+def write_run_files(
+    result: RunResult,
+    directory: Path,
+    renderers: Sequence[Renderer],
+    when: datetime | None = None,
+) -> dict[str, Path]:
+    """Write the file of each renderer in turn, then the directory's index, and return their
+    paths (the report first, the index last). The JSON also lists the files the run had
+    before (``result.files``). ``result`` itself is left as it is."""
     with _collector_paused():
-        _write_reports(result, directory, when, speedscope)
+        report = RunReport(result)
+        slug = slugify_request(*report.title.split("?", 1)[0].split(" ", 1))
+        written: dict[str, Path] = {}
+        with run_files(directory, slug, when or datetime.now()) as files:
+            planned = {renderer.name: files.path(renderer.extension) for renderer in renderers}
+            report.files = {**result.files, **_report_last(planned)}
+            for renderer in renderers:
+                written[renderer.name] = files.write(renderer.extension, renderer.render(report))
+            index = files.write_index()
+    return {**_report_first({**result.files, **written}), "index": index}
+
+
+def _report_first(paths: dict[str, Path]) -> dict[str, Path]:
+    """The report leads the paths a command prints: it is the file to open."""
+    return {"html": paths["html"], **paths} if "html" in paths else paths
+
+
+def _report_last(paths: dict[str, Path]) -> dict[str, Path]:
+    """The JSON has always listed the report last."""
+    report = {"html": paths["html"]} if "html" in paths else {}
+    return {**{kind: path for kind, path in paths.items() if kind != "html"}, **report}
 
 
 @contextmanager
@@ -87,123 +122,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _write_reports(
-    result: RunResult, directory: Path, when: datetime | None, speedscope: bool
-) -> None:
-    from django_profilecmds.reports.runredaction import redact_result, redactor_for
-
-    spec = result.spec
-    data = result.to_dict()
-    redactor = redactor_for(result)
-    title = redactor.text(spec.title)  # a token in the path itself is no file name
-    slug = slugify_request(*title.split("?", 1)[0].split(" ", 1))
-    written = dict(result.files)
-    with run_files(directory, slug, when or datetime.now()) as files:
-        calltree_html = None
-        if result.calltree is not None:
-            # pyinstrument shows it atop its page: the title, with a token in the path masked.
-            result.calltree.target_description = title.split("?", 1)[0]
-            from pyinstrument.renderers import HTMLRenderer
-
-            from django_profilecmds.collectors.calltree import masked_frames, merge_call_paths
-
-            merged = masked_frames(merge_call_paths(result.calltree), redactor.known)
-            calltree_html = offline(HTMLRenderer().render(merged))
-            written["pyinstrument"] = files.write(".pyinstrument.html", calltree_html)
-            if speedscope:
-                from pyinstrument.renderers import SpeedscopeRenderer
-
-                written["speedscope"] = files.write(
-                    ".speedscope.json",
-                    SpeedscopeRenderer().render(masked_frames(result.calltree, redactor.known)),
-                )
-        if result.function_stats is not None:
-            import marshal
-
-            stats = masked_function_keys(
-                result.function_stats.stats,  # type: ignore[attr-defined]
-                redactor.known,
-            )
-            # What pstats.Stats.dump_stats writes, written here by rename.
-            written["prof"] = files.write(".prof", lambda handle: marshal.dump(stats, handle))
-        if result.line_stats is not None:
-            import pickle
-
-            from django_profilecmds.reports.linetext import render_lines
-
-            line_stats = masked_line_keys(result.line_stats, redactor.known)
-            # What line_profiler's LineStats.to_file (and dump_stats before it) writes.
-            written["lprof"] = files.write(
-                ".lprof", lambda handle: pickle.dump(line_stats, handle, pickle.HIGHEST_PROTOCOL)
-            )
-            lines = redactor.text(render_lines(result))  # source lines may hold a literal key
-            written["lines"] = files.write(".lines.txt", lines)
-        if result.queries:
-            from django_profilecmds.reports.sqltext import render_sql_file
-
-            written["sql"] = files.write(".sql.txt", render_sql_file(result, redactor))
-        data["files"] = {kind: str(path) for kind, path in written.items()}
-        data["files"]["json"] = str(files.path(".json"))
-        data["files"]["html"] = str(files.path(".html"))
-        clean = redact_result(data, redactor)
-        from django_profilecmds.reports.html import index_row, render_report
-
-        # The report first: once the JSON is complete, the index of another run links to it.
-        report_path = files.write(
-            ".html", render_report(result, clean, calltree_html, redactor.text)
-        )
-        # The index row first, where render_index reads it without parsing the whole file.
-        # Compact: indent would switch json to its pure-Python encoder, several times slower.
-        document = {"index_row": index_row(clean), **clean}
-        written["json"] = files.write(".json", json.dumps(document) + "\n")
-        index = files.write_index()
-    result.files = {"html": report_path, **written, "index": index}
-
-
-def masked_function_keys(stats: dict[Any, Any], mask: Callable[[str], str]) -> dict[Any, Any]:
-    """cProfile's stats with file and function names masked: a function can be named from
-    data (``g_<token>``). The same dict when no name changes (the common case)."""
-    names = {part for key in stats for part in (key[0], key[2])}
-    changed = {name: masked for name in names if (masked := mask(name)) != name}
-    if not changed:
-        return stats
-
-    def key(function: tuple[str, int, str]) -> tuple[str, int, str]:
-        file, line, name = function
-        return (changed.get(file, file), line, changed.get(name, name))
-
-    return {
-        key(function): (*numbers, {key(caller): value for caller, value in callers.items()})
-        for function, (*numbers, callers) in stats.items()
-    }
-
-
-def masked_line_keys(line_stats: Any, mask: Callable[[str], str]) -> Any:
-    """line_profiler's stats with file and function names masked (see above)."""
-    timings = getattr(line_stats, "timings", None)
-    if not isinstance(timings, dict):
-        return line_stats
-    names = {part for key in timings for part in (key[0], key[2])}
-    changed = {name: masked for name in names if (masked := mask(name)) != name}
-    if not changed:
-        return line_stats
-    import copy
-
-    masked = copy.copy(line_stats)
-    masked.timings = {
-        (changed.get(file, file), line, changed.get(name, name)): value
-        for (file, line, name), value in timings.items()
-    }
-    return masked
-
-
-def offline(page: str) -> str:
-    """pyinstrument's page loads web fonts from Google; reports must open with no network at
-    all, so those addresses become empty inline stylesheets (the page falls back to local fonts).
-    """
-    return re.sub(r"https://fonts\.(?:googleapis|gstatic)\.com[^\"'\s)]*", "data:text/css,", page)
 
 
 def write_replay_reports(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from django_profilecmds.analysis.sql import describe_frame
@@ -51,19 +52,42 @@ def format_row(row: LineRow, unit: str) -> str:
     return f"{row.lineno:>6} {timing} {sql:>14}  {row.source}"
 
 
-def render_lines(result: RunResult, unit: str = "ms", skip_zero: bool = False) -> str:
-    """The whole per-line report as plain text (the terminal adds highlighting)."""
-    out: list[str] = [INFLATION_NOTE, f"Times in {unit}; SQL is queries run while the line ran."]
+def table_lines(
+    result: RunResult,
+    unit: str = "ms",
+    skip_zero: bool = False,
+    *,
+    hot: Callable[[str], str] | None = None,
+    never: Callable[[str], str] = str,
+) -> list[str]:
+    """Every profiled function's table, a line at a time: for the file and the terminal alike.
+
+    ``hot`` marks the hottest lines (the terminal colours them) and ``never`` the header of a
+    function that never ran (the terminal adds a hint); by default both are left plain.
+    """
+    out: list[str] = []
     for entry in result.lines:
         if skip_zero and not entry.executed:
             continue
         out.append("")
-        out.extend(function_header(entry, len(result.runs), unit))
-        if entry.executed:
-            out.append("")
-            out.append(COLUMNS)
-            out.append("=" * len(COLUMNS))
-            out.extend(
-                format_row(row, unit) for row in entry.rows if not (skip_zero and not row.hits)
-            )
-    return "\n".join(out)
+        header = function_header(entry, len(result.runs), unit)
+        if not entry.executed:
+            out.extend(never(line) for line in header)
+            continue
+        out.extend(header)
+        out.append("")
+        out.append(COLUMNS)
+        out.append("=" * len(COLUMNS))
+        marked = hottest(entry) if hot is not None else set()
+        for row in entry.rows:
+            if skip_zero and not row.hits:
+                continue
+            line = format_row(row, unit)
+            out.append(hot(line) if hot is not None and row.lineno in marked else line)
+    return out
+
+
+def render_lines(result: RunResult, unit: str = "ms", skip_zero: bool = False) -> str:
+    """The whole per-line report as plain text (the ``.lines.txt`` file)."""
+    notes = [INFLATION_NOTE, f"Times in {unit}; SQL is queries run while the line ran."]
+    return "\n".join([*notes, *table_lines(result, unit, skip_zero)])

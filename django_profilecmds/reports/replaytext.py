@@ -6,15 +6,11 @@ import shlex
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
-from django_profilecmds.reports.text import plural, printable
+from django_profilecmds.reports.text import ms, plural, printable
 
 if TYPE_CHECKING:
     from django_profilecmds.analysis.compare import Change
     from django_profilecmds.analysis.replay import ReplayStats
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f}"
 
 
 def dig_command(method: str, path: str, user: str | None, program: str = "python manage.py") -> str:
@@ -57,8 +53,8 @@ def render_replay(
         for view in views[:top]:
             approx = "" if view.exact else "~"
             lines.append(
-                f"{stats.share(view):>6.1%} {view.requests:>8} {ms(view.mean):>8} "
-                f"{approx + ms(view.p50):>7} {approx + ms(view.p95):>7} "
+                f"{stats.share(view):>6.1%} {view.requests:>8} {ms(view.mean, unit=False):>8} "
+                f"{approx + ms(view.p50, unit=False):>7} {approx + ms(view.p95, unit=False):>7} "
                 f"{view.queries_per_request:>7.1f} {view.flagged_requests:>5} {view.errors:>6} "
                 f"{view.client_errors:>5}  "
                 f"{view.view}  ->  "
@@ -148,8 +144,8 @@ def render_changes(changes: list[Change], alpha: float, min_change: float) -> st
         f"{'queries':>15} {'p-value':>9}  key",
     ]
     for change in changes:
-        before = f"{ms(change.median_before)} ms" if change.median_before is not None else "-"
-        after = f"{ms(change.median_after)} ms" if change.median_after is not None else "-"
+        before = ms(change.median_before) if change.median_before is not None else "-"
+        after = ms(change.median_after) if change.median_after is not None else "-"
         delta = f"{change.change:+.1%}" if change.change is not None else ""
         queries = _queries(change)
         p_value = f"{change.p_value:.2g}" if change.p_value is not None else ""

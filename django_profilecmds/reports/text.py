@@ -41,8 +41,9 @@ def escape_control(character: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
+def ms(seconds: float, *, unit: bool = True) -> str:
+    """``0.0123`` -> ``12.3 ms``; ``12.3`` without the unit, for a column headed in ms."""
+    return f"{seconds * 1000:.1f}{' ms' if unit else ''}"
 
 
 def size(count: int) -> str:

@@ -4,7 +4,7 @@ function, method, class or module, with the SQL each line ran, without a ``@prof
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django_profilecmds.management.base import ProfilingCommand
 from django_profilecmds.management.from_options import (
@@ -20,6 +20,9 @@ from django_profilecmds.management.options import (
     checked_choice,
     one_of,
 )
+
+if TYPE_CHECKING:
+    from django_profilecmds.result import RunResult
 
 UNITS = ("s", "ms", "us")
 
@@ -130,7 +133,7 @@ class Command(ProfilingCommand):
         self.stdout.write(self.style.NOTICE(f"Using --url {url} (the URL routed to the target)."))
         return url
 
-    def _print_lines(self, result: Any, options: dict[str, Any]) -> None:
+    def _print_lines(self, result: RunResult, options: dict[str, Any]) -> None:
         from django_profilecmds.reports import linetext
 
         write = self.stdout.write
@@ -139,28 +142,19 @@ class Command(ProfilingCommand):
                 write("  " + self.style.NOTICE(note))
         write("")
         write(linetext.INFLATION_NOTE)
-        unit = options["unit"]
-        color = self.color(options)
-        for entry in result.lines:
-            if options["skip_zero"] and not entry.executed:
-                continue
-            write("")
-            for line in linetext.function_header(entry, len(result.runs), unit):
-                write(line if entry.executed else self.style.WARNING(line + _never_hint(result)))
-            if not entry.executed:
-                continue
-            write("")
-            write(linetext.COLUMNS)
-            write("=" * len(linetext.COLUMNS))
-            hot = linetext.hottest(entry) if color else set()
-            for row in entry.rows:
-                if options["skip_zero"] and not row.hits:
-                    continue
-                line = linetext.format_row(row, unit)
-                write(self.style.ERROR(line) if row.lineno in hot else line)
+        hint = _never_hint(result)
+        table = linetext.table_lines(
+            result,
+            options["unit"],
+            options["skip_zero"],
+            hot=self.style.ERROR if self.color(options) else None,
+            never=lambda line: self.style.WARNING(line + hint),
+        )
+        for line in table:
+            write(line)
 
 
-def _never_hint(result: Any) -> str:
+def _never_hint(result: RunResult) -> str:
     if result.spec.call is not None:
         return f" (is it called by {result.spec.call.dotted}? try --call alone to call the target)"
     return f" (did the URL route elsewhere? it ran {result.view})"
