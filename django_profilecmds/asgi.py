@@ -15,7 +15,8 @@ from django.core.handlers.asgi import ASGIHandler
 from django.http import HttpRequest, HttpResponse
 
 from django_profilecmds.collectors import Observer
-from django_profilecmds.drivers import Outcome, mark_async_loop, view_exceptions
+from django_profilecmds.collectors.asynctasks import mark_async_loop
+from django_profilecmds.drivers import Outcome, view_exceptions
 
 PREVIEW_BYTES = 2000
 

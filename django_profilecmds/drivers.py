@@ -24,6 +24,7 @@ from django.http.response import HttpResponseBase
 from django.urls.resolvers import ResolverMatch
 
 from django_profilecmds.collectors import Observer
+from django_profilecmds.collectors.asynctasks import mark_async_loop
 from django_profilecmds.users import Identity
 
 
@@ -49,15 +50,6 @@ class Driver(Protocol):
 
 def view_is_async(match: ResolverMatch) -> bool:
     return iscoroutinefunction(match.func)
-
-
-def mark_async_loop() -> None:
-    """Let the SQL collector find the coroutines that queries run for (see ASYNC_LOOP)."""
-    import asyncio
-
-    from django_profilecmds.collectors.sql import ASYNC_LOOP
-
-    ASYNC_LOOP.set(asyncio.get_running_loop())
 
 
 @contextmanager

@@ -13,8 +13,6 @@ query out to the loop, not to the top of the stack.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import inspect
 import sys
 import threading
@@ -27,12 +25,8 @@ from typing import Any
 
 from django.db import connections
 
+from django_profilecmds.collectors.asynctasks import ASYNC_LOOP, suspended_chains
 from django_profilecmds.projectcode import ProjectCode
-
-# The event loop of an async run (set by the async drivers): a query that async code runs
-# through sync_to_async executes on another thread, where the view's coroutine frames are not
-# on the stack; they are found on the loop's suspended tasks instead.
-ASYNC_LOOP: contextvars.ContextVar[Any] = contextvars.ContextVar("profilecmds_loop", default=None)
 
 MAX_STACK = 3  # the origin and two callers: what the report shows
 # Inside the sandbox's transaction a view's atomic() becomes savepoints, where in production
@@ -96,7 +90,6 @@ class QueryCollector:
 
         # Where sync_to_async runs a function: the frames outside are not its callers.
         self.thread_handler_code = SyncToAsync.thread_handler.__code__
-        self.sync_to_async_code = SyncToAsync.__call__.__code__
         self.render_code, self.for_node = _template_hooks()
         self.special_files = {self.render_code.co_filename, self.thread_handler_code.co_filename}
         self.line_ids: dict[int, tuple[Any, tuple[str, int, str]]] = {}
@@ -343,12 +336,7 @@ class QueryCollector:
         """Project frames of the coroutine suspended while this query runs for it: the task
         waiting on a sync_to_async call, else (an async generator hides that call) the first
         task suspended in project code."""
-        try:
-            chains = [_await_chain(t.get_coro()) for t in asyncio.all_tasks(loop) if not t.done()]
-        except RuntimeError:
-            return []
-        chains.sort(key=lambda chain: not chain or chain[-1].f_code is not self.sync_to_async_code)
-        for chain in chains:
+        for chain in suspended_chains(loop):
             stack = []
             for frame in reversed(chain):
                 code = frame.f_code
@@ -426,18 +414,6 @@ def _digest(items: list[Any]) -> tuple[Any, Any, Any, Any, bool]:
             loop_line = item[3]
             learning = len(stack) < MAX_STACK
     return stack, template, loop_line, lines, False
-
-
-def _await_chain(coroutine: Any) -> list[FrameType]:
-    """The frames of a suspended coroutine and of everything it awaits, outermost first."""
-    frames = []
-    while coroutine is not None:
-        frame = getattr(coroutine, "cr_frame", None) or getattr(coroutine, "gi_frame", None)
-        if frame is None:
-            break
-        frames.append(frame)
-        coroutine = getattr(coroutine, "cr_await", None) or getattr(coroutine, "gi_yieldfrom", None)
-    return frames
 
 
 def _function_name(code: Any) -> str:
