@@ -7,6 +7,7 @@ the coroutine), so pyinstrument follows awaits and its call tree starts at the d
 from __future__ import annotations
 
 import inspect
+import os
 import sys
 import traceback
 from collections.abc import Iterator
@@ -26,6 +27,10 @@ from django.urls.resolvers import ResolverMatch
 from django_profilecmds.collectors import Observer
 from django_profilecmds.collectors.asynctasks import mark_async_loop
 from django_profilecmds.users import Identity
+
+# The files of the code that sends the request, this module's and asgi.py's: the SQL
+# collector's origin walk stops at their frames.
+HARNESS_FILES = frozenset({__file__, os.path.join(os.path.dirname(__file__), "asgi.py")})
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any
 
 from django_profilecmds.collectors.cache import CacheCollector
 from django_profilecmds.collectors.sql import QueryCollector
-from django_profilecmds.drivers import Outcome
+from django_profilecmds.drivers import HARNESS_FILES, Outcome
 from django_profilecmds.exceptions import ProfileCmdsError
 from django_profilecmds.sandbox import Sandbox, SandboxOptions
 from django_profilecmds.users import Identity
@@ -24,7 +24,7 @@ class Harness:
     def __init__(self, options: SandboxOptions, queries: QueryCollector | None = None) -> None:
         self.options = options
         self.sandbox = Sandbox(options)
-        self.queries = queries or QueryCollector()
+        self.queries = queries or QueryCollector(HARNESS_FILES)
         self.caches = CacheCollector()
         self._identities: dict[str, Identity] = {}
         self._stack = ExitStack()

@@ -16,7 +16,14 @@ from django_profilecmds.analysis.stats import summarise
 from django_profilecmds.collectors import NULL_OBSERVER, Collector, Observer
 from django_profilecmds.collectors.sql import QueryCollector
 from django_profilecmds.collectors.timing import TimingCollector
-from django_profilecmds.drivers import CallDriver, CommandDriver, Driver, Outcome, make_driver
+from django_profilecmds.drivers import (
+    HARNESS_FILES,
+    CallDriver,
+    CommandDriver,
+    Driver,
+    Outcome,
+    make_driver,
+)
 from django_profilecmds.exceptions import ProfileCmdsError
 from django_profilecmds.harness import Harness
 from django_profilecmds.request_builder import RequestBuilder
@@ -38,7 +45,7 @@ def run(spec: RunSpec) -> RunResult:
     line_functions = list(dict.fromkeys(f for target in targets for f in target.functions))
     call = _resolve_call(spec) if spec.call else None
     timing = TimingCollector()
-    queries = QueryCollector()
+    queries = QueryCollector(HARNESS_FILES)
     collectors: list[Collector] = []
     calltree = functions = None
     if spec.profiler == "pyinstrument":

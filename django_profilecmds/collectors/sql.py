@@ -17,7 +17,7 @@ import inspect
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
@@ -74,17 +74,16 @@ def _template_hooks() -> tuple[Any, type]:
 
 
 class QueryCollector:
-    def __init__(self) -> None:
+    """``harness_files``: the files of the code that sends the requests (the walk stops there)."""
+
+    def __init__(self, harness_files: Iterable[str] = ()) -> None:
         # Raw tuples while recording (cheap, and nothing to trace under lineprof); records on read.
         self._raw: list[tuple[Any, ...]] = []
         self._records: list[QueryRecord] = []
         self.recording = False
         self.run = 0
         self.is_project = ProjectCode()
-        from django_profilecmds import asgi, drivers
-
-        # Frames of the harness that sent the request: the walk stops there.
-        self.harness_files = {drivers.__file__, asgi.__file__}
+        self.harness_files = frozenset(harness_files)
         self.file_kinds: dict[str, int] = {}
         from asgiref.sync import SyncToAsync
 
