@@ -13,11 +13,10 @@ class ProjectCode:
     def __init__(self) -> None:
         import django
 
-        import django_profilecmds
-
         paths = sysconfig.get_paths()
         roots = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
-        roots |= {os.path.dirname(django.__file__), os.path.dirname(django_profilecmds.__file__)}
+        # This module's directory is the package's.
+        roots |= {os.path.dirname(django.__file__), os.path.dirname(__file__)}
         self.excluded = tuple(os.path.join(os.path.realpath(r), "") for r in roots if r)
         self.cache: dict[str, bool] = {}
 
