@@ -202,8 +202,7 @@ def load_json_body(value: str | None) -> str | None:
         return None
     text = value
     if value.startswith("@"):
-        from django_profilecmds.exceptions import InputTooLarge
-        from django_profilecmds.limits import MAX_JSON_BODY, read_text_limited
+        from django_profilecmds.limits import MAX_JSON_BODY, InputTooLarge, read_text_limited
 
         path = Path(value[1:]).expanduser()
         try:

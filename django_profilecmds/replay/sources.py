@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlencode, urlsplit
 
-from django_profilecmds.exceptions import InputTooLarge, ProfileCmdsError
-from django_profilecmds.limits import MAX_HAR, read_limited
+from django_profilecmds.exceptions import ProfileCmdsError
+from django_profilecmds.limits import MAX_HAR, InputTooLarge, read_limited
 from django_profilecmds.replay.peeking import ENCODING, Peeked, peek
 
 FORMATS = ("combined", "har", "jsonl")
