@@ -9,17 +9,11 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from django_profilecmds.analysis.budgets import Budgets
+from django_profilecmds.choices import DRIVERS, HTTP_METHODS, PROFILERS, DriverName, Profiler
 from django_profilecmds.exceptions import InvalidOption
-
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-PROFILERS = ("pyinstrument", "cprofile", "none")
-DRIVERS = ("full", "direct", "asgi")
-
-Profiler = Literal["pyinstrument", "cprofile", "none"]
-DriverName = Literal["full", "direct", "asgi"]
 
 
 @dataclass(frozen=True)
