@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from django_profilecmds.choices import DriverName, Profiler
     from django_profilecmds.result import RunResult
-    from django_profilecmds.spec import DriverName, Profiler
 
 __all__ = ["profile_call", "profile_request"]
 

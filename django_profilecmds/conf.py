@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 from django.core.signals import setting_changed
 
+from django_profilecmds.choices import PROFILERS
+
 DEFAULTS: dict[str, Any] = {
     "OUTPUT_DIR": "profiles",
     "PROFILER": "pyinstrument",
@@ -43,8 +45,6 @@ setting_changed.connect(_clear_cache)
 
 @register()
 def check_settings(**kwargs: Any) -> list[CheckMessage]:
-    from django_profilecmds.spec import PROFILERS
-
     value = getattr(settings, "PROFILECMDS", {})
     if not isinstance(value, dict):
         return [Error("PROFILECMDS must be a dict.", id="profilecmds.E001")]

@@ -51,13 +51,3 @@ class InvalidReport(ProfileCmdsError):
 
 class InteractiveInput(ProfileCmdsError):
     """The profiled code asked for input, which nobody can type during a run."""
-
-
-class InputTooLarge(ProfileCmdsError):
-    """A file holds more than the cap on what is read of it (see ``limits``)."""
-
-    def __init__(self, limit: int) -> None:
-        from django_profilecmds.limits import describe_size
-
-        self.limit = limit
-        super().__init__(f"larger than {describe_size(limit)}")

@@ -10,12 +10,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO
 
-from django_profilecmds.exceptions import InputTooLarge
+from django_profilecmds.exceptions import ProfileCmdsError
 
 MIB = 1024 * 1024
 MAX_JSON_BODY = 16 * MIB  # --json @FILE: one request body
 MAX_BASELINE = 64 * MIB  # --compare FILE: --save writes a few MiB for thousands of views
 MAX_HAR = 256 * MIB  # decompressed: a HAR file is one JSON document, parsed whole
+
+
+class InputTooLarge(ProfileCmdsError):
+    """A file holds more than the cap on what is read of it. Its message (``larger than 16
+    MiB``) is worded to end the reader's own error message."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"larger than {describe_size(limit)}")
 
 
 def read_limited(handle: IO[bytes], limit: int) -> bytes:

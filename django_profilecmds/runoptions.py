@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django_profilecmds.analysis.budgets import Budgets
+from django_profilecmds.choices import DriverName, Profiler
 from django_profilecmds.spec import (
     CallSpec,
     CommandSpec,
-    DriverName,
-    Profiler,
     RequestSpec,
     RunSpec,
 )

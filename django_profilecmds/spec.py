@@ -10,17 +10,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from django_profilecmds.analysis.budgets import Budgets
+from django_profilecmds.choices import DRIVERS, HTTP_METHODS, PROFILERS, DriverName, Profiler
 from django_profilecmds.exceptions import InvalidOption
-
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-PROFILERS = ("pyinstrument", "cprofile", "none")
-DRIVERS = ("full", "direct", "asgi")
-
-Profiler = Literal["pyinstrument", "cprofile", "none"]
-DriverName = Literal["full", "direct", "asgi"]
 
 
 @dataclass(frozen=True)
@@ -208,8 +202,7 @@ def load_json_body(value: str | None) -> str | None:
         return None
     text = value
     if value.startswith("@"):
-        from django_profilecmds.exceptions import InputTooLarge
-        from django_profilecmds.limits import MAX_JSON_BODY, read_text_limited
+        from django_profilecmds.limits import MAX_JSON_BODY, InputTooLarge, read_text_limited
 
         path = Path(value[1:]).expanduser()
         try:

@@ -162,8 +162,7 @@ def save_samples(path: Path, document: dict[str, Any]) -> Path:
 
 def load_samples(path: Path) -> dict[str, Any]:
     """Read a file written by ``--save``; a clear error for anything else."""
-    from django_profilecmds.exceptions import InputTooLarge
-    from django_profilecmds.limits import MAX_BASELINE, read_text_limited
+    from django_profilecmds.limits import MAX_BASELINE, InputTooLarge, read_text_limited
 
     try:
         text = read_text_limited(path, MAX_BASELINE)

@@ -17,7 +17,7 @@ from django_profilecmds.drivers.base import Driver, Outcome, view_is_async
 if TYPE_CHECKING:
     from django.urls.resolvers import ResolverMatch
 
-    from django_profilecmds.spec import DriverName
+    from django_profilecmds.choices import DriverName
     from django_profilecmds.users import Identity
 
 __all__ = ["HARNESS_FILES", "Driver", "Outcome", "request_driver", "view_is_async"]

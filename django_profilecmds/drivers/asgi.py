@@ -15,7 +15,8 @@ from django.core.handlers.asgi import ASGIHandler
 from django.http import HttpRequest, HttpResponse
 
 from django_profilecmds.collectors import Observer
-from django_profilecmds.drivers.base import Outcome, mark_async_loop, needs_request, view_exceptions
+from django_profilecmds.collectors.asynctasks import mark_async_loop
+from django_profilecmds.drivers.base import Outcome, needs_request, view_exceptions
 
 PREVIEW_BYTES = 2000
 

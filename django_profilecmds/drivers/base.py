@@ -47,15 +47,6 @@ def view_is_async(match: ResolverMatch) -> bool:
     return iscoroutinefunction(match.func)
 
 
-def mark_async_loop() -> None:
-    """Let the SQL collector find the coroutines that queries run for (see ASYNC_LOOP)."""
-    import asyncio
-
-    from django_profilecmds.collectors.sql import ASYNC_LOOP
-
-    ASYNC_LOOP.set(asyncio.get_running_loop())
-
-
 @contextmanager
 def view_exceptions() -> Iterator[list[str]]:
     """Tracebacks of exceptions the handler turned into 500 responses, as they happen."""

@@ -11,7 +11,8 @@ from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.http import HttpRequest
 
 from django_profilecmds.collectors import Observer
-from django_profilecmds.drivers.base import Outcome, mark_async_loop
+from django_profilecmds.collectors.asynctasks import mark_async_loop
+from django_profilecmds.drivers.base import Outcome
 
 
 class CallDriver:

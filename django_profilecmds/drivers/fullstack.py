@@ -12,11 +12,11 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 from django_profilecmds.collectors import Observer
+from django_profilecmds.collectors.asynctasks import mark_async_loop
 from django_profilecmds.drivers.base import (
     Outcome,
     consume,
     consume_async,
-    mark_async_loop,
     needs_request,
     view_exceptions,
 )

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 from django_profilecmds.management.options import SQL_MODES, checked_choice
 
 if TYPE_CHECKING:
+    from django_profilecmds.choices import DriverName
     from django_profilecmds.profiling import Baseline
     from django_profilecmds.runoptions import ProfilingOptions, RunOptions, SenderOptions
-    from django_profilecmds.spec import CallSpec, DriverName, RequestSpec
+    from django_profilecmds.spec import CallSpec, RequestSpec
 
 
 def request_from_options(path: str, options: dict[str, Any]) -> RequestSpec:

@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 
 from django.core.management.base import CommandError
 
-from django_profilecmds.spec import HTTP_METHODS, PROFILERS, unknown_choice
+from django_profilecmds.choices import HTTP_METHODS, PROFILERS
+from django_profilecmds.spec import unknown_choice
 
 # What ``add_argument_group`` returns (an ArgumentParser works too).
 Group = argparse._ActionsContainer

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from django_profilecmds.exceptions import InputTooLarge
-from django_profilecmds.limits import read_limited
+from django_profilecmds.limits import InputTooLarge, read_limited
 from django_profilecmds.replay.peeking import ENCODING, Peeked
 from django_profilecmds.replay.recorded import (
     ReplayRequest,
