@@ -8,15 +8,44 @@ from __future__ import annotations
 import json as _json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from django_profilecmds.choices import DriverName, Profiler
     from django_profilecmds.result import RunResult
+    from django_profilecmds.runoptions import SenderOptions
+    from django_profilecmds.spec import CallSpec, RequestSpec
 
 __all__ = ["profile_call", "profile_request"]
 
 DataArg = Mapping[str, "str | Iterable[str]"] | Iterable[tuple[str, str]] | None
+
+
+class RunKeywords(TypedDict, total=False):
+    """What :func:`profile_request` and :func:`profile_call` both take, with the commands'
+    defaults: ``profiler="pyinstrument"``, ``interval=0.001``, ``repeat=1``, ``warmup=0``,
+    ``commit=False``, ``capture_email=True``, ``isolate_cache=False``,
+    ``nplusone_threshold=5``, ``explain=False``, ``explain_top=3``, ``explain_analyze=False``,
+    no budgets, no ``output_dir`` and ``speedscope=False``."""
+
+    profiler: Profiler
+    interval: float
+    repeat: int
+    warmup: int
+    commit: bool
+    capture_email: bool
+    isolate_cache: bool
+    nplusone_threshold: int
+    explain: bool
+    explain_top: int
+    explain_analyze: bool
+    max_queries: int | None
+    max_duplicates: int | None
+    max_db_time_ms: float | None
+    output_dir: str | os.PathLike[str] | None
+    speedscope: bool
 
 
 def profile_request(
@@ -31,22 +60,7 @@ def profile_request(
     secure: bool = False,
     enforce_csrf: bool = False,
     direct: bool = False,
-    profiler: Profiler = "pyinstrument",
-    interval: float = 0.001,
-    repeat: int = 1,
-    warmup: int = 0,
-    commit: bool = False,
-    capture_email: bool = True,
-    isolate_cache: bool = False,
-    nplusone_threshold: int = 5,
-    explain: bool = False,
-    explain_top: int = 3,
-    explain_analyze: bool = False,
-    max_queries: int | None = None,
-    max_duplicates: int | None = None,
-    max_db_time_ms: float | None = None,
-    output_dir: str | os.PathLike[str] | None = None,
-    speedscope: bool = False,
+    **options: Unpack[RunKeywords],
 ) -> RunResult:
     """Profile one request through the full Django stack (or the view alone with ``direct``).
 
@@ -55,47 +69,28 @@ def profile_request(
     escape the rollback are refused (``result.refused``, and ``result.failed`` is true).
     ``isolate_cache`` runs on private in-memory caches.
     SQL analysis (``result.sql``: groups, N+1 flags, EXPLAIN plans) is always done;
-    exceeded budgets are listed in ``result.budget_failures``. Report files are written only
-    when ``output_dir`` is given (``speedscope`` adds the samples in time order as speedscope
-    JSON); their paths are in ``result.files``.
+    exceeded budgets (``max_queries``, ``max_duplicates``, ``max_db_time_ms``) are listed in
+    ``result.budget_failures``. Report files are written only when ``output_dir`` is given
+    (``speedscope`` adds the samples in time order as speedscope JSON); their paths are in
+    ``result.files``. The other options are :class:`RunKeywords`.
     Bad input raises :class:`django_profilecmds.exceptions.ProfileCmdsError`.
     """
-    from django_profilecmds.analysis.budgets import Budgets
-    from django_profilecmds.profiling import profile
-    from django_profilecmds.runoptions import ProfilingOptions, RunOptions, SenderOptions, run_spec
+    from django_profilecmds.runoptions import SenderOptions
     from django_profilecmds.spec import RequestSpec
 
     driver: DriverName = "direct" if direct else "full"
-    spec = run_spec(
-        request=RequestSpec(
-            path=path,
-            method=method.upper(),
-            data=_pairs(data),
-            json_body=json if json is None or isinstance(json, str) else _json.dumps(json),
-            headers=tuple((headers or {}).items()),
-            host=host,
-            secure=secure,
-            enforce_csrf=enforce_csrf,
-        ),
-        sender=SenderOptions(user=None if user is None else str(user), driver=driver),
-        runs=RunOptions(
-            repeat=repeat,
-            warmup=warmup,
-            commit=commit,
-            capture_email=capture_email,
-            isolate_cache=isolate_cache,
-        ),
-        profiling=ProfilingOptions(
-            profiler=profiler,
-            interval=interval,
-            nplusone_threshold=nplusone_threshold,
-            explain=explain,
-            explain_top=explain_top,
-            explain_analyze=explain_analyze,
-            budgets=Budgets(max_queries, max_duplicates, max_db_time_ms),
-        ),
+    request = RequestSpec(
+        path=path,
+        method=method.upper(),
+        data=_pairs(data),
+        json_body=json if json is None or isinstance(json, str) else _json.dumps(json),
+        headers=tuple((headers or {}).items()),
+        host=host,
+        secure=secure,
+        enforce_csrf=enforce_csrf,
     )
-    return profile(spec, output_dir=output_dir, speedscope=speedscope)
+    sender = SenderOptions(user=None if user is None else str(user), driver=driver)
+    return _profile(options, request=request, sender=sender)
 
 
 def profile_call(
@@ -104,22 +99,7 @@ def profile_call(
     args: Sequence[Any] = (),
     kwargs: Mapping[str, Any] | None = None,
     input: str | None = None,
-    profiler: Profiler = "pyinstrument",
-    interval: float = 0.001,
-    repeat: int = 1,
-    warmup: int = 0,
-    commit: bool = False,
-    capture_email: bool = True,
-    isolate_cache: bool = False,
-    nplusone_threshold: int = 5,
-    explain: bool = False,
-    explain_top: int = 3,
-    explain_analyze: bool = False,
-    max_queries: int | None = None,
-    max_duplicates: int | None = None,
-    max_db_time_ms: float | None = None,
-    output_dir: str | os.PathLike[str] | None = None,
-    speedscope: bool = False,
+    **options: Unpack[RunKeywords],
 ) -> RunResult:
     """Profile one call of the callable at ``dotted`` (sync or async), as ``profile_call`` does.
 
@@ -127,38 +107,59 @@ def profile_call(
     zero-argument factory, called inside the sandbox) as ``dotted(input(), *args, **kwargs)``.
     ``args`` and ``kwargs`` are kept in ``result.spec`` and the reports: plain values (numbers,
     strings, lists, dicts) are best, and ``input`` builds anything else at run time.
-    The other options are those of :func:`profile_request`: every run is rolled back and email
-    is captured unless ``commit``/``capture_email`` say otherwise, and report files are written
-    only when ``output_dir`` is given. ``result.response.reason`` summarises what the callable
-    returned (``returned int``); an exception it raised is in ``result.errors`` and makes
-    ``result.failed`` true.
+    The other options are those of :func:`profile_request` (:class:`RunKeywords`): every run
+    is rolled back and email is captured unless ``commit``/``capture_email`` say otherwise, and
+    report files are written only when ``output_dir`` is given. ``result.response.reason``
+    summarises what the callable returned (``returned int``); an exception it raised is in
+    ``result.errors`` and makes ``result.failed`` true.
     Bad input raises :class:`django_profilecmds.exceptions.ProfileCmdsError`.
     """
+    from django_profilecmds.spec import CallSpec
+
+    call = CallSpec(dotted, tuple(args), tuple((kwargs or {}).items()), input=input)
+    return _profile(options, call=call)
+
+
+def _profile(
+    options: RunKeywords,
+    *,
+    request: RequestSpec | None = None,
+    call: CallSpec | None = None,
+    sender: SenderOptions | None = None,
+) -> RunResult:
+    """Run the spec that ``options`` and the request or call make, as the commands do."""
+    unknown = sorted(set(options) - RunKeywords.__optional_keys__)
+    if unknown:  # what a signature without **options would say
+        caller = "profile_request" if request is not None else "profile_call"
+        raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r}")
     from django_profilecmds.analysis.budgets import Budgets
     from django_profilecmds.profiling import profile
     from django_profilecmds.runoptions import ProfilingOptions, RunOptions, run_spec
-    from django_profilecmds.spec import CallSpec
 
-    spec = run_spec(
-        call=CallSpec(dotted, tuple(args), tuple((kwargs or {}).items()), input=input),
-        runs=RunOptions(
-            repeat=repeat,
-            warmup=warmup,
-            commit=commit,
-            capture_email=capture_email,
-            isolate_cache=isolate_cache,
-        ),
-        profiling=ProfilingOptions(
-            profiler=profiler,
-            interval=interval,
-            nplusone_threshold=nplusone_threshold,
-            explain=explain,
-            explain_top=explain_top,
-            explain_analyze=explain_analyze,
-            budgets=Budgets(max_queries, max_duplicates, max_db_time_ms),
-        ),
+    budgets = Budgets(
+        options.get("max_queries"), options.get("max_duplicates"), options.get("max_db_time_ms")
     )
+    runs = RunOptions(**_given(options, RUN_FIELDS))
+    profiling = ProfilingOptions(budgets=budgets, **_given(options, PROFILING_FIELDS))
+    output_dir, speedscope = options.get("output_dir"), options.get("speedscope", False)
+    spec = run_spec(request=request, call=call, sender=sender, runs=runs, profiling=profiling)
     return profile(spec, output_dir=output_dir, speedscope=speedscope)
+
+
+# RunKeywords as the groups of runoptions take them (the budgets and files apart).
+RUN_FIELDS = ("repeat", "warmup", "commit", "capture_email", "isolate_cache")
+PROFILING_FIELDS = (
+    "profiler",
+    "interval",
+    "nplusone_threshold",
+    "explain",
+    "explain_top",
+    "explain_analyze",
+)
+
+
+def _given(options: RunKeywords, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: options[name] for name in names if name in options}  # type: ignore[literal-required]
 
 
 def _pairs(data: DataArg) -> tuple[tuple[str, str], ...]:

@@ -110,3 +110,10 @@ def test_profile_call_errors_are_library_exceptions(db):
 
 def test_the_public_api():
     assert django_profilecmds.__all__ == ["profile_call", "profile_request"]
+
+
+@pytest.mark.parametrize("function", [profile_request, profile_call])
+def test_a_misspelt_option_is_an_error_not_ignored(function):
+    target = "/books/" if function is profile_request else "tests.testapp.lines.book_count"
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'repat'"):
+        function(target, repat=5)
