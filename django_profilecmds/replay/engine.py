@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django_profilecmds.analysis.replay import ReplayStats
 from django_profilecmds.analysis.viewstats import RequestSample
@@ -38,6 +38,7 @@ __all__ = [
 if TYPE_CHECKING:
     from django.urls.resolvers import ResolverMatch
 
+    from django_profilecmds.analysis.sql import NPlusOne
     from django_profilecmds.drivers import Driver, Outcome
     from django_profilecmds.spec import RunSpec
 
@@ -208,7 +209,7 @@ def check_replay_host(host: str | None) -> None:
     RequestBuilder(RequestSpec("/", host=host)).check_host()
 
 
-def _where(flag: Any) -> str:
+def _where(flag: NPlusOne) -> str:
     """An N+1's origin, with the template line of the loop when a template ran it."""
     if flag.template:
         return f"{flag.origin}, template {flag.loop or flag.template}"
@@ -247,7 +248,7 @@ def run_replay(
 
 
 def replay_file(
-    path: Any,
+    path: str | os.PathLike[str],
     options: ReplayOptions,
     format: str | None = None,
     progress: Progress | None = None,
