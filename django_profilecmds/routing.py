@@ -20,7 +20,12 @@ def resolve_path(path: str, urlconf: str | None = None) -> ResolverMatch:
 
     A language prefix (``/de/...`` under ``i18n_patterns``) is resolved in that language.
     """
-    match = match_path(path, urlconf)
+    from django.conf import settings
+    from django.utils import translation
+
+    # Not cached: a profiled view may change the match it is given (its kwargs).
+    resolver = get_resolver(urlconf)
+    match = _match(path, resolver, translation.get_language(), settings.USE_I18N)
     if match is None:
         raise PathNotFound(path, closest_patterns(path, urlconf))
     return match
@@ -30,24 +35,31 @@ def match_path(path: str, urlconf: str | None = None) -> ResolverMatch | None:
     """The resolver match of ``path`` (no query string), or None when no pattern matches.
 
     Cached, as recorded traffic repeats its paths: by the resolver itself (a new one after
-    ``clear_url_caches()`` or another ROOT_URLCONF) and by the active language.
+    ``clear_url_caches()``, another ROOT_URLCONF or a thread's own ``set_urlconf()``), by the
+    active language and by USE_I18N. Callers share the match: it is not theirs to change.
     """
-    from django.utils import translation
-
-    return _match(path, get_resolver(urlconf), translation.get_language())
-
-
-@lru_cache(maxsize=4096)
-def _match(path: str, resolver: URLResolver, active_language: str | None) -> ResolverMatch | None:
     from django.conf import settings
+    from django.urls import get_urlconf
     from django.utils import translation
 
-    language = translation.get_language_from_path(path) if settings.USE_I18N else None
+    resolver = get_resolver(urlconf or get_urlconf())
+    return _cached_match(path, resolver, translation.get_language(), settings.USE_I18N)
+
+
+def _match(
+    path: str, resolver: URLResolver, active_language: str | None, i18n: bool
+) -> ResolverMatch | None:
+    from django.utils import translation
+
+    language = translation.get_language_from_path(path) if i18n else None
     with translation.override(language or active_language):
         try:
             return resolver.resolve(path)
         except Resolver404:
             return None
+
+
+_cached_match = lru_cache(maxsize=4096)(_match)
 
 
 def closest_patterns(path: str, urlconf: str | None = None, limit: int = 5) -> list[str]:

@@ -142,3 +142,24 @@ def test_a_query_origin_is_the_view_never_the_driver(books, name):
     assert origins and all(origin is not None for origin in origins)
     assert {origin[2] for origin in origins if origin} == {"book_authors"}
     assert not any(origin[0] in HARNESS_FILES for origin in origins if origin)
+
+
+def test_the_harness_files_are_spelt_as_the_drivers_were_imported(tmp_path):
+    # A sys.path entry such as BASE_DIR / "./src" puts "/./" in every frame's file name.
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "import django_profilecmds.drivers as d, django_profilecmds.drivers.fullstack as f;"
+        "assert '/./' in f.__file__, f.__file__;"
+        "print(f.FullStackDriver._get_response.__code__.co_filename in d.HARNESS_FILES)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", code, f"{root}/./"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.stdout.strip() == "True", done.stderr

@@ -106,3 +106,8 @@ def test_writes_are_rolled_back_in_replay_with_and_without_workers(tmp_path, wor
     stats = replay_file(log, ReplayOptions(workers=workers, include_unsafe=True))
     assert stats.replayed == 4 and stats.errors == 0
     assert Author.objects.count() == 0
+
+
+def test_a_recorded_target_keeps_everything_after_its_question_mark():
+    seen = echoed(ReplayRequest("GET", "/echo/?q=a#b&page=2"), ReplayOptions())
+    assert seen["GET"] == {"q": ["a#b"], "page": ["2"]}

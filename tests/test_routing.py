@@ -26,3 +26,26 @@ def test_find_view_url_skips_patterns_with_arguments():
     assert find_view_url([views.book_list]) == "/books/"
     assert find_view_url([views.BookListView]) == "/books/cbv/"
     assert find_view_url([views.echo]) == "/echo/"  # not /books/<int:pk>/
+
+
+def test_a_thread_s_own_urlconf_is_the_one_replay_resolves_with():
+    from django.urls import set_urlconf
+
+    from django_profilecmds.routing import match_path
+
+    assert match_path("/books/") is not None
+    set_urlconf("tests.testapp.i18n_urls")
+    try:
+        assert match_path("/books/") is None
+    finally:
+        set_urlconf(None)
+    match = match_path("/books/")
+    assert match is not None and match.url_name == "book-list"
+
+
+def test_a_view_that_changes_its_match_changes_nobody_else_s():
+    from django_profilecmds.routing import resolve_path
+
+    first = resolve_path("/books/1/")
+    first.kwargs["pk"] = 99
+    assert resolve_path("/books/1/").kwargs == {"pk": 1}

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from typing import TYPE_CHECKING
 
 from django_profilecmds.drivers.base import Driver, Outcome, view_is_async
@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 __all__ = ["HARNESS_FILES", "Driver", "Outcome", "request_driver", "view_is_async"]
 
 # The drivers' own files: a query's origin walk ends at their frames, which are not the
-# project's code however the project is installed.
-HARNESS_FILES = frozenset(str(path) for path in Path(__file__).parent.glob("*.py"))
+# project's code however the project is installed. Spelt as this file's own name is (a frame's
+# file is the path the module was imported by, "/./" and all), not tidied up.
+MODULES = ("__init__", "base", "fullstack", "direct", "asgi", "call", "command")
+HARNESS_FILES = frozenset(os.path.join(os.path.dirname(__file__), f"{m}.py") for m in MODULES)
 
 
 def request_driver(

@@ -7,7 +7,7 @@ import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from django_profilecmds.analysis.replay import ReplayStats
@@ -50,7 +50,7 @@ class RequestFilter:
     def owns_totals(self) -> bool:
         return self.worker == 0
 
-    def masked_path(self, path: str, match: Any) -> str:
+    def masked_path(self, path: str, match: ResolverMatch | None) -> str:
         """A recorded path as shown and saved: what its URL pattern captured under a sensitive
         name (a reset link's ``<token>``) masked too."""
         from django_profilecmds.reports.redact import MASK
@@ -94,6 +94,6 @@ class RequestFilter:
                 yield Eligible(request, match)
 
 
-def view_key(match: Any) -> str:
+def view_key(match: ResolverMatch) -> str:
     """The URL name (with its namespaces) when the pattern has one, else the view's path."""
     return str(match.view_name if match.url_name else match._func_path)

@@ -13,7 +13,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from django_profilecmds.analysis.replay import ReplayStats
 from django_profilecmds.exceptions import ProfileCmdsError
@@ -23,8 +23,19 @@ from django_profilecmds.replay.selection import PROGRESS_EVERY
 PARENT_POLL = 0.5  # seconds between a worker's checks that the replay's process is alive
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
-# The replay of one process: ``(source, options, progress, worker=, short_transactions=)``.
-ReplayOne = Callable[..., ReplayStats]
+
+class ReplayOne(Protocol):
+    """The replay of one process (``engine.replay``), which each worker runs on its share."""
+
+    def __call__(
+        self,
+        source: Source,
+        options: ReplayOptions,
+        progress: Progress | None = None,
+        *,
+        worker: int = 0,
+        short_transactions: bool = False,
+    ) -> ReplayStats: ...
 
 
 def replay_in_workers(
