@@ -31,9 +31,11 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 # The same suite against a throwaway PostgreSQL server (the process-level tests drive their own
-# SQLite projects, so they run once, above: $(PROCESS_TESTS)).
+# SQLite projects, and the import checks use no database, so they run once, above:
+# $(PROCESS_TESTS)).
 PROCESS_TESTS := --ignore tests/test_demo_site.py --ignore tests/test_other_project_process.py \
-	--ignore tests/test_command_process.py --ignore tests/test_reports_files_process.py
+	--ignore tests/test_command_process.py --ignore tests/test_reports_files_process.py \
+	--ignore tests/test_imports.py
 pytest-postgres: $(STAMP)
 	tests/with_postgres.sh $(BIN)/pytest -q -p no:randomly $(PROCESS_TESTS)
 
