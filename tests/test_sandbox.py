@@ -248,3 +248,22 @@ def test_the_test_runner_cannot_be_sandboxed_inside_a_transaction():
 
     with transaction.atomic(), pytest.raises(ProfileCmdsError, match="inside a transaction"):
         Sandbox(SandboxOptions(test_databases=True)).__enter__()
+
+
+@pytest.mark.parametrize("per_run_transactions", [False, True])
+def test_a_long_series_of_runs_keeps_nothing_per_run(per_run_transactions):
+    # A replay of a million lines is a million runs in one sandbox: what the guards remember of
+    # each run's savepoint must go with it, or memory grows with the log.
+    from django_profilecmds.sandbox import Sandbox, SandboxOptions
+
+    remembered = []
+    options = SandboxOptions(per_run_transactions=per_run_transactions)
+    with Sandbox(options) as sandbox:
+        for index in range(40):
+            with sandbox.run():
+                Author.objects.create(name=f"Run {index}")
+                assert Author.objects.count() == 1  # each run starts from the same data
+            guards = sandbox.databases._own.values()
+            remembered.append(sum(len(guard.protected) for guard in guards))
+    assert remembered == [remembered[0]] * 40
+    assert Author.objects.count() == 0

@@ -202,14 +202,20 @@ class DatabaseSandbox:
         stack.callback(setattr, connection, "transaction_mode", saved)
 
     def _enter_atomic(self, stack: ExitStack, alias: str) -> None:
+        connection = connections[alias]
+        guard = self._own.get(id(connection))
+        savepoints: list[str] = []
+        if guard is not None:
+            # Unprotected once the block has ended (callbacks run last in, first out): its
+            # savepoint is gone, and a long replay must not keep one name per request.
+            stack.callback(guard.protected.difference_update, savepoints)
         atomic = transaction.atomic(using=alias)
         # As under TestCase: a durable atomic block inside the sandbox runs as a savepoint.
         atomic._from_testcase = True  # type: ignore[attr-defined]
         stack.enter_context(atomic)
-        connection = connections[alias]
-        guard = self._own.get(id(connection))
         if guard is not None and connection.savepoint_ids and connection.savepoint_ids[-1]:
-            guard.protected.add(connection.savepoint_ids[-1].lower())
+            savepoints.append(connection.savepoint_ids[-1].lower())
+            guard.protected.update(savepoints)
 
     def _wait_for_threads(self, started: list[threading.Thread]) -> None:
         """Let the threads the run started finish while their connections are guarded."""
