@@ -139,27 +139,19 @@ def _profile(
     budgets = Budgets(
         options.get("max_queries"), options.get("max_duplicates"), options.get("max_db_time_ms")
     )
-    runs = RunOptions(**_given(options, RUN_FIELDS))
-    profiling = ProfilingOptions(budgets=budgets, **_given(options, PROFILING_FIELDS))
+    runs = RunOptions(**_given(options, RunOptions))
+    profiling = ProfilingOptions(budgets=budgets, **_given(options, ProfilingOptions))
     output_dir, speedscope = options.get("output_dir"), options.get("speedscope", False)
     spec = run_spec(request=request, call=call, sender=sender, runs=runs, profiling=profiling)
     return profile(spec, output_dir=output_dir, speedscope=speedscope)
 
 
-# RunKeywords as the groups of runoptions take them (the budgets and files apart).
-RUN_FIELDS = ("repeat", "warmup", "commit", "capture_email", "isolate_cache")
-PROFILING_FIELDS = (
-    "profiler",
-    "interval",
-    "nplusone_threshold",
-    "explain",
-    "explain_top",
-    "explain_analyze",
-)
+def _given(options: RunKeywords, group: type[Any]) -> dict[str, Any]:
+    """The options that are fields of the dataclass ``group`` (``RunOptions`` and the like)."""
+    import dataclasses
 
-
-def _given(options: RunKeywords, names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: options[name] for name in names if name in options}  # type: ignore[literal-required]
+    names = {field.name for field in dataclasses.fields(group)}
+    return {name: value for name, value in options.items() if name in names}
 
 
 def _pairs(data: DataArg) -> tuple[tuple[str, str], ...]:
