@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "tests.testapp",
+    "tests.nplusone",
     "django_profilecmds",
 ]
 

@@ -7,7 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from django_profilecmds.analysis.budgets import Budgets, check_budgets
-from django_profilecmds.analysis.sql import analyse, normalize, suggest_fix
+from django_profilecmds.analysis.hints import hint_for
+from django_profilecmds.analysis.sql import analyse, normalize
+from django_profilecmds.collectors.relations import Relation
 from django_profilecmds.collectors.sql import QueryRecord
 
 
@@ -103,12 +105,29 @@ def test_same_shape_from_different_lines_is_not_one_nplusone():
 
 
 @pytest.mark.django_db
-def test_hints_name_the_relation():
-    # Book.author is a ForeignKey: a lookup of authors by primary key per book.
-    author_by_pk = 'SELECT … FROM "testapp_author" WHERE "testapp_author"."id" = ? LIMIT ?'
-    assert 'select_related("author")' in suggest_fix(author_by_pk, {"testapp_book"})
-    books_by_author = 'SELECT … FROM "testapp_book" WHERE "testapp_book"."author_id" = ?'
-    assert 'prefetch_related("books")' in suggest_fix(books_by_author, {"testapp_author"})
+def test_hints_name_the_relation_the_code_read():
+    forward = Relation("forward", "testapp.Book", "author", "testapp.Author")
+    hint = hint_for(forward, "SELECT …", "book_list", [])
+    assert hint.text.startswith('Add select_related("author") to the Book queryset')
+    reverse = Relation("many", "testapp.Author", "books", "testapp.Book")
+    assert 'prefetch_related("books") to the Author queryset' in hint_for(reverse, "", "f", []).text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "relation",
+    [
+        Relation("forward", "testapp.Book", "writer", "testapp.Author"),  # no such field
+        Relation("many", "testapp.Book", "article", "testapp.Book"),  # no such relation
+        Relation("many", "testapp.Author", "name", None),  # a field, not a relation
+        Relation("deferred", "testapp.Book", "nothing", None),
+    ],
+)
+def test_a_lookup_django_does_not_accept_is_never_printed(relation):
+    hint = hint_for(relation, "SELECT …", "view", [])
+    assert hint.fix is None
+    assert "select_related(" not in hint.text and "prefetch_related(" not in hint.text
+    assert f'"{relation.lookup}"' not in hint.text
 
 
 def test_budgets_say_what_failed_and_by_how_much():

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from django_profilecmds.analysis.hints import Fix, hint_for
+
 if TYPE_CHECKING:
+    from django_profilecmds.collectors.relations import Relation
     from django_profilecmds.collectors.sql import QueryRecord
+
+NO_PROJECT_CODE = "(no project code)"
 
 _TOKENS = re.compile(
     r"""
@@ -76,7 +80,8 @@ class QueryGroup:
 
 @dataclass
 class NPlusOne:
-    """A similar-query group run again and again from one line of code."""
+    """A similar-query group run again and again from one line of code (or, with no project
+    code in its stack, from one library frame)."""
 
     shape: str
     count: int
@@ -84,9 +89,15 @@ class NPlusOne:
     origin: str
     stack: list[str]
     template: str | None
-    loop: str | None
+    loop: str | None  # "template:line" of the {% for %} that drives it, in any template
     hint: str
     sample: str
+    fix: Fix | None = None  # the checked change to the looped queryset, when there is one
+    # The line rendering in each template, from the innermost out to the loop's template.
+    templates: list[str] = field(default_factory=list)
+    # With no project frame: the library frames that ran it, and the one that loops.
+    library: list[str] = field(default_factory=list)
+    library_loop: str | None = None
 
 
 @dataclass
@@ -125,7 +136,7 @@ def analyse(queries: list[QueryRecord], runs: int, threshold: int = 5) -> SqlAna
     runs = max(runs, 1)
     groups: dict[str, QueryGroup] = {}
     seen: dict[tuple[int, str, str], int] = defaultdict(int)
-    by_line: dict[tuple[str, str, tuple[str, int] | None], list[QueryRecord]] = defaultdict(list)
+    by_line: dict[tuple[Any, ...], list[QueryRecord]] = defaultdict(list)
     for query in queries:
         shape = normalize(query.sql)
         group = groups.get(shape)
@@ -133,33 +144,23 @@ def analyse(queries: list[QueryRecord], runs: int, threshold: int = 5) -> SqlAna
             group = groups[shape] = QueryGroup(shape, sample=query.sql)
         group.count += 1
         group.duration += query.duration
-        origin = describe_frame(query.origin) if query.origin else "(no project code)"
+        origin = describe_frame(query.origin) if query.origin else NO_PROJECT_CODE
         group.origins[origin] = group.origins.get(origin, 0) + 1
         key = (query.run, query.sql, params_key(query.params))
         seen[key] += 1
         if seen[key] > 1:
             group.duplicates += 1
-        by_line[(shape, origin, query.template)].append(query)
-    flags = []
-    tables = _tables_in(queries)
-    for (shape, origin, template), members in by_line.items():
-        count = len(members) // runs
-        if count < threshold or origin == "(no project code)" and template is None:
-            continue
-        first = members[0]
-        flags.append(
-            NPlusOne(
-                shape=shape,
-                count=count,
-                duration=sum(q.duration for q in members) / runs,
-                origin=origin,
-                stack=[describe_frame(frame) for frame in first.stack],
-                template=f"{template[0]}:{template[1]}" if template else None,
-                loop=f"{template[0]}:{first.loop_line}" if template and first.loop_line else None,
-                hint=suggest_fix(shape, tables),
-                sample=first.sql,
-            )
-        )
+        by_line[(shape, origin, query.template, query.library[:1], query.relation)].append(query)
+    repeated = [
+        (key, members)
+        for key, members in by_line.items()
+        if len(members) // runs >= threshold and (key[1] != NO_PROJECT_CODE or key[2] or key[3])
+    ]
+    loops: dict[tuple[Any, ...], list[Relation]] = defaultdict(list)
+    for _key, members in repeated:
+        if members[0].relation is not None:
+            loops[_loop_of(members[0])].append(members[0].relation)
+    flags = [_flag(key, members, runs, loops[_loop_of(members[0])]) for key, members in repeated]
     flags.sort(key=lambda flag: flag.duration, reverse=True)
     ordered = sorted(groups.values(), key=lambda g: g.duration, reverse=True)
     return SqlAnalysis(
@@ -172,70 +173,74 @@ def analyse(queries: list[QueryRecord], runs: int, threshold: int = 5) -> SqlAna
     )
 
 
-_Q = r"[\"`]?"
-_WHERE_EQ = re.compile(rf"\bWHERE {_Q}(\w+){_Q}\.{_Q}(\w+){_Q} = \?", re.IGNORECASE)
-_FROM = re.compile(rf"\b(?:FROM|JOIN) {_Q}(\w+){_Q}", re.IGNORECASE)
+def _loop_of(query: QueryRecord) -> tuple[Any, ...]:
+    """What tells the queries of one loop: its {% for %}, else the callers of the code that
+    ran them, else the library frame that loops."""
+    if query.loop:
+        return ("template", query.loop)
+    if query.stack:
+        filename, _line, function = query.stack[0]
+        return ("code", filename, function, tuple(query.stack[1:]))
+    return ("library", tuple(frame[3] for frame in query.library), query.library[-1:])
 
 
-@lru_cache(maxsize=8192)
-def _tables_of(sql: str) -> tuple[str, ...]:
-    return tuple(_FROM.findall(sql))
+def _flag(
+    key: tuple[Any, ...], members: list[QueryRecord], runs: int, outer: list[Relation]
+) -> NPlusOne:
+    shape, origin, template, _where, relation = key
+    first = members[0]
+    # The outermost library loop: the inner ones go over a row's fields or attributes.
+    looping = next((frame for frame in reversed(first.library) if frame[3] is not None), None)
+    # Library frames are shown when they are where the query comes from: no project frame
+    # ran it, or the loop is the library's (a serializer's, the admin's).
+    shown = first.library if origin == NO_PROJECT_CODE or looping else ()
+    if origin != NO_PROJECT_CODE:
+        caller = _function(first.stack[0][2])
+    elif template:
+        caller = f"{template[0]}:{template[1]}"
+    else:
+        caller = _function(first.library[0][2]) if first.library else ""
+    hint = hint_for(relation, shape, caller, outer, first.alias)
+    return NPlusOne(
+        shape=shape,
+        count=len(members) // runs,
+        duration=sum(q.duration for q in members) / runs,
+        origin=origin,
+        stack=[describe_frame(frame) for frame in first.stack],
+        template=f"{template[0]}:{template[1]}" if template else None,
+        loop=f"{first.loop[0]}:{first.loop[1]}" if first.loop else None,
+        hint=hint.text,
+        sample=first.sql,
+        fix=hint.fix,
+        templates=[f"{name}:{line}" for name, line in first.templates],
+        library=[_describe_library(frame) for frame in shown],
+        library_loop=(
+            f"{_library_path(looping[0])}:{looping[3]} in {_function(looping[2])}"
+            if looping and shown
+            else None
+        ),
+    )
 
 
-def _tables_in(queries: Iterable[QueryRecord]) -> dict[str, int]:
-    """Each table the queries touched, with the position of the first query that did."""
-    first: dict[str, int] = {}
-    for position, query in enumerate(queries):
-        for table in _tables_of(query.sql):
-            first.setdefault(table, position)
-    return first
+def _function(qualname: str) -> str:
+    """A function's name as its code reads: a comprehension is its function's."""
+    return qualname.split(".<locals>.<", 1)[0] if ".<locals>.<" in qualname else qualname
 
 
-def suggest_fix(shape: str, tables_seen: dict[str, int] | set[str]) -> str:
-    """A concrete hint from the query's shape and the project's models."""
-    match = _WHERE_EQ.search(shape)
-    if match is None:
-        return "Fetch these rows in one query (select_related / prefetch_related / in_bulk)."
-    table, column = match.groups()
-    from django.apps import apps
+def _describe_library(frame: tuple[str, int, str, int | None]) -> str:
+    filename, line, function, _loop = frame
+    return f"{_library_path(filename)}:{line} in {function}"
 
-    models = {model._meta.db_table: model for model in apps.get_models(include_auto_created=True)}
-    model = models.get(table)
-    if model is None:
-        return "Fetch these rows in one query (select_related / prefetch_related / in_bulk)."
-    if column == model._meta.pk.column:
-        # One row by primary key per iteration: a forward relation, select_related. The model
-        # whose rows were listed first (the loop's queryset) is the likeliest owner.
-        order = tables_seen if isinstance(tables_seen, dict) else dict.fromkeys(tables_seen, 0)
-        candidates = [
-            (order[other._meta.db_table], other, relation)
-            for other in apps.get_models()
-            if other is not model and other._meta.db_table in order
-            for relation in other._meta.concrete_fields
-            if relation.is_relation and relation.related_model is model
-        ]
-        if candidates:
-            _position, other, relation = min(candidates, key=lambda c: c[0])
-            return (
-                f'Add select_related("{relation.name}") to the {other.__name__} '
-                "queryset (one JOIN instead of a query per row)."
-            )
-        return f"Load the {model.__name__} rows with select_related() or in_bulk()."
-    for relation in model._meta.concrete_fields:
-        if relation.is_relation and relation.column == column and relation.related_model:
-            parent = relation.related_model
-            if model._meta.auto_created:
-                # The through table of a ManyToManyField.
-                for m2m in parent._meta.many_to_many:
-                    if m2m.remote_field.through is model:
-                        name = m2m.name
-                        break
-                else:
-                    name = relation.name
-            else:
-                name = str(relation.remote_field.get_accessor_name())  # type: ignore[union-attr]
-            return (
-                f'Add prefetch_related("{name}") to the {parent.__name__} queryset '
-                "(one query for all rows; use Prefetch() to keep an ordering or filter)."
-            )
-    return "Fetch these rows in one query (select_related / prefetch_related / in_bulk)."
+
+@lru_cache(maxsize=1024)
+def _library_path(filename: str) -> str:
+    """A library file from its package on: ``rest_framework/serializers.py``."""
+    import sys
+
+    best = filename
+    for root in sys.path:
+        if root and filename.startswith(root.rstrip("/") + "/"):
+            relative = filename[len(root.rstrip("/")) + 1 :]
+            if len(relative) < len(best):
+                best = relative
+    return best

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Final, Literal, NamedTuple
 
 from django_profilecmds.collectors.asynctasks import ASYNC_LOOP, suspended_chains
 from django_profilecmds.collectors.lines import LineKey
+from django_profilecmds.collectors.relations import Relation, RelationFinder
 from django_profilecmds.projectcode import ProjectCode
 
 if TYPE_CHECKING:
@@ -41,8 +42,11 @@ Location = tuple[str, int, str]
 ProfiledLine = tuple[LineKey, int]
 
 # What a frame's file is, for the walk (flags). A file with SPECIAL code holds a template
-# node's render_annotated or sync_to_async's thread handler; a PROFILED one, line-profiled code.
-LIBRARY, PROJECT, STOP, SPECIAL, PROFILED = 0, 1, 2, 4, 8
+# node's render_annotated or sync_to_async's thread handler; a PROFILED one, line-profiled code;
+# a RELATION one (library code only) the descriptors and querysets that tell which relation
+# ran a query (:mod:`.relations`); a SHOWN one is library code that says where a query came
+# from when no project frame runs it directly (a serializer, the admin; not the ORM).
+LIBRARY, PROJECT, STOP, SPECIAL, PROFILED, RELATION, SHOWN = 0, 1, 2, 4, 8, 16, 32
 
 # What the walk learns from one frame: tuples tagged by their first field. One is built for
 # each project frame walked, where a tuple display costs 50 ns and a NamedTuple 430 ns (its
@@ -76,6 +80,11 @@ class Origin(NamedTuple):
     loop_line: int | None  # the {% for %} around it, in the same template
     lines: tuple[ProfiledLine, ...]  # every line-profiled function that was running
     crossed: bool  # sync_to_async ran the query, for a coroutine on another thread
+    # The {% for %} around it in any template ({% include %}, {% extends %} blocks, inclusion
+    # tags), and the template lines from the innermost out to that loop's template: the line
+    # being rendered in each template the rendering went through.
+    loop: tuple[str, int] | None = None
+    templates: tuple[tuple[str, int], ...] = ()
 
 
 # A frame that an earlier walk met and that may still be on the stack (while it runs, the
@@ -126,6 +135,13 @@ class OriginWalker:
         self.anchors: dict[int, Anchor] = {}
         self.anchor_path: list[FrameType] = []  # the anchors of the last walk, by height
         self.anchor_owner: int | None = None  # the thread whose frames they are
+        self.relations = RelationFinder()
+        # What the last walk found besides its origin: the relation that ran the query, and
+        # for a query with no project frame, the library frames that ran it.
+        self.last_relation: Relation | None = None
+        self.last_library: LibraryStack | None = None
+        self._libraries: dict[LibraryStack, LibraryStack] = {}
+        self._loops: dict[tuple[CodeType, int], int | None] = {}
 
     def locate(self, frame: FrameType | None) -> Origin:
         """The origin of the query that ``frame`` (the execute wrapper's caller) runs: its
@@ -145,6 +161,8 @@ class OriginWalker:
         render, handoff = self.render_code, self.thread_handler_code
         items: list[Item] = []
         new: list[NewAnchor] = []  # frames to remember, innermost first
+        relation: Relation | None = None
+        library: list[LibraryFrame] = []
         while frame is not None:
             code = frame.f_code
             kind = kinds.get(code.co_filename)
@@ -152,6 +170,18 @@ class OriginWalker:
                 kind = self._file_kind(code.co_filename)
             if not kind or (kind == SPECIAL and code is not render and code is not handoff):
                 frame = frame.f_back  # library code
+                continue
+            if kind == SHOWN:  # library code between the query and the project's
+                if not items and len(library) < MAX_LIBRARY:
+                    library.append(self._library_frame(frame, code))
+                frame = frame.f_back
+                continue
+            if kind == RELATION:  # Django's relation machinery, between the query and its caller
+                if not items:
+                    code_kind = self.relations.codes.get(code)
+                    if code_kind:
+                        relation = self.relations.found(frame, code_kind, relation)
+                frame = frame.f_back
                 continue
             if kind == STOP:
                 items.append(END_ITEM)
@@ -167,7 +197,7 @@ class OriginWalker:
                     if found is None:
                         found = digests[signature] = _digest([*items, *outward])
                     self._remember(new, items, known)
-                    return self._awaited(found) if found.crossed else found
+                    return self._found(found, relation, library)
             own = self._frame_items(frame, code, kind)
             if own:
                 items.extend(own)
@@ -178,8 +208,28 @@ class OriginWalker:
                     new.append((frame, len(items), fixed))
             frame = frame.f_back
         self._remember(new, items, None)
-        found = _digest(items)
+        return self._found(_digest(items), relation, library)
+
+    def _found(
+        self, found: Origin, relation: Relation | None, library: list[LibraryFrame]
+    ) -> Origin:
+        """The walk's origin, with what else it learnt kept for the caller to read."""
+        self.last_relation = relation
+        if library:
+            stack = tuple(library)
+            self.last_library = self._libraries.setdefault(stack, stack)
+        else:
+            self.last_library = None
         return self._awaited(found) if found.crossed else found
+
+    def _library_frame(self, frame: FrameType, code: CodeType) -> LibraryFrame:
+        """A library frame as kept: its file, line, function and the for loop it is in."""
+        sys._getframe().f_trace_lines = False  # as in locate
+        key = (code, frame.f_lasti)
+        loop = self._loops.get(key, -1)
+        if loop == -1:
+            loop = self._loops[key] = _loop_line(code, frame.f_lasti)
+        return (code.co_filename, frame.f_lineno, _function_name(code), loop)
 
     def _frame_items(self, frame: FrameType, code: CodeType, kind: int) -> tuple[Item, ...]:
         """What one frame of a project, special or line-profiled file adds to the walk."""
@@ -263,6 +313,11 @@ class OriginWalker:
                 kind |= SPECIAL
             if filename in self.profiled_files:
                 kind |= PROFILED
+            if kind == LIBRARY:  # plain library code: does it tell anything?
+                if filename in self.relations.files:
+                    kind = RELATION
+                elif _shown_library_file(filename):
+                    kind = SHOWN
         self.file_kinds[filename] = kind
         return kind
 
@@ -296,21 +351,23 @@ class OriginWalker:
 
 def _digest(items: list[Item]) -> Origin:
     """The walk's findings, innermost first, as a query's origin: up to MAX_STACK project
-    frames, the template line being rendered and the {% for %} around it in the same template
-    (nothing further out is needed once the stack is full, unless a template line was found
-    without its loop), every line-profiled line, and whether sync_to_async ran the query."""
+    frames, the template line being rendered, the {% for %} around it (in the same template
+    or one that includes or extends it) with the line of each template on the way, every
+    line-profiled line, and whether sync_to_async ran the query. Nothing further out is needed
+    once the stack is full, unless a template line was found without its loop."""
     sys._getframe().f_trace_lines = False  # as in locate
     stack: list[Location] = []
     lines: list[ProfiledLine] = []
-    template: tuple[str, int] | None = None
+    templates: list[tuple[str, int]] = []
+    loop: tuple[str, int] | None = None
     loop_line: int | None = None
-    template_origin: int | None = None
+    origins: list[int] = []  # the template origins of ``templates``
     learning = True
     for item in items:
         if item[0] == LINE:
             lines.append((item[1], item[2]))
         elif item[0] == HANDOFF:
-            return Origin(tuple(stack), template, loop_line, tuple(lines), True)
+            return _origin(stack, templates, loop, loop_line, lines, True)
         elif item[0] == END:
             break
         elif not learning:
@@ -318,14 +375,73 @@ def _digest(items: list[Item]) -> Origin:
         elif item[0] == FRAME:
             if len(stack) < MAX_STACK:
                 stack.append(item[1])
-            learning = len(stack) < MAX_STACK or (template is not None and loop_line is None)
-        elif template is None:
-            template_origin = item[1]
-            template = (item[2], item[3])
-        elif loop_line is None and item[4] and item[1] == template_origin:
-            loop_line = item[3]
-            learning = len(stack) < MAX_STACK
-    return Origin(tuple(stack), template, loop_line, tuple(lines), False)
+            learning = len(stack) < MAX_STACK or (bool(templates) and loop is None)
+        elif loop is None:
+            # The first node is the one rendering; a {% for %} further out is its loop.
+            is_loop = item[4] and bool(origins)
+            if not origins or item[1] != origins[-1]:
+                origins.append(item[1])
+                templates.append((item[2], item[3]))
+            if is_loop:
+                loop = (item[2], item[3])
+                loop_line = item[3] if item[1] == origins[0] else None
+                learning = len(stack) < MAX_STACK
+    return _origin(stack, templates, loop, loop_line, lines, False)
+
+
+def _origin(
+    stack: list[Location],
+    templates: list[tuple[str, int]],
+    loop: tuple[str, int] | None,
+    loop_line: int | None,
+    lines: list[ProfiledLine],
+    crossed: bool,
+) -> Origin:
+    template = templates[0] if templates else None
+    return Origin(tuple(stack), template, loop_line, tuple(lines), crossed, loop, tuple(templates))
+
+
+MAX_LIBRARY = 8  # library frames kept between a query and the project code that started it
+
+# A library frame: (file, line, function, the line of the for loop it is in, if any).
+LibraryFrame = tuple[str, int, str, int | None]
+LibraryStack = tuple[LibraryFrame, ...]
+
+
+def _shown_library_file(filename: str) -> bool:
+    """Whether a library frame says where a query came from: not the ORM, the template
+    engine, Django's utilities and handlers, asgiref or the standard library's plumbing."""
+    import os
+
+    import django
+
+    root = os.path.dirname(django.__file__)
+    hidden = ("db", "template", "utils", "core", "dispatch", "apps")
+    if filename.startswith(tuple(os.path.join(root, part, "") for part in hidden)):
+        return False
+    return "asgiref" not in filename and not filename.startswith("<")
+
+
+def _loop_line(code: CodeType, offset: int) -> int | None:
+    """The line of the innermost ``for`` loop (or comprehension) that the instruction at
+    ``offset`` of ``code`` runs inside, read from the bytecode: None outside any loop."""
+    import dis
+
+    best: int | None = None
+    start = -1
+    line: int | None = None
+    for instruction in dis.get_instructions(code):
+        # The instruction's line: line_number from Python 3.13, starts_line before it.
+        number = getattr(instruction, "line_number", None)
+        if number is None and type(instruction.starts_line) is int:
+            number = instruction.starts_line
+        if number is not None:
+            line = number
+        if instruction.opname == "FOR_ITER" and instruction.offset > start:
+            target = instruction.argval
+            if isinstance(target, int) and instruction.offset <= offset < target:
+                start, best = instruction.offset, line
+    return best
 
 
 def _function_name(code: CodeType) -> str:

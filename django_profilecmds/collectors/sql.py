@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 
-from django_profilecmds.collectors.origins import Location, Origin, OriginWalker, ProfiledLine
+from django_profilecmds.collectors.origins import (
+    LibraryStack,
+    Location,
+    Origin,
+    OriginWalker,
+    ProfiledLine,
+)
+from django_profilecmds.collectors.relations import Relation
 
 if TYPE_CHECKING:
     from _typeshed import TraceFunction
@@ -41,21 +48,33 @@ class QueryRecord:
     # The template line being rendered when the query ran, and the {% for %} around it.
     template: tuple[str, int] | None = None
     loop_line: int | None = None
+    # The {% for %} around it in any template, and the line rendering in each template from
+    # the innermost out to that one ({% include %}, {% extends %}, inclusion tags).
+    loop: tuple[str, int] | None = None
+    templates: tuple[tuple[str, int], ...] = ()
     in_atomic: bool = False
     rows: int | None = None
     # Line-profiled functions that were running, and on which line: ((file, first, name), line).
     lines: list[ProfiledLine] = field(default_factory=list)
+    # The relation that ran the query (a descriptor or related manager), when one did.
+    relation: Relation | None = None
+    # With no project frame: the library frames that ran it, innermost first (with the line
+    # of the for loop each is in).
+    library: LibraryStack = ()
 
     @property
     def origin(self) -> Location | None:
         return self.stack[0] if self.stack else None
 
 
-# One query as recorded: (alias, sql, params, many, duration, run, origin, in_atomic, rows).
+# One query as recorded: (alias, sql, params, many, duration, run, origin, in_atomic, rows,
+# relation, library frames).
 # A bare tuple: one is built per query while recording, where a tuple display costs 70 ns and
 # a QueryRecord 440 ns (its __init__ is Python code, which line_profiler 4 traces too); the
 # record is made from it when read.
-RawQuery = tuple[str, str, Any, bool, float, int, Origin, bool, int | None]
+RawQuery = tuple[
+    str, str, Any, bool, float, int, Origin, bool, int | None, Relation | None, LibraryStack | None
+]
 
 
 class QueryCollector(OriginWalker):
@@ -133,6 +152,7 @@ class QueryCollector(OriginWalker):
         # __getattr__, Python code a user may be line-profiling.
         cursor = context.get("cursor")
         rowcount = getattr(getattr(cursor, "cursor", cursor), "rowcount", -1)
+        origin = self.locate(caller)
         self._raw.append(
             (
                 alias,
@@ -141,9 +161,11 @@ class QueryCollector(OriginWalker):
                 many,
                 duration,
                 self.run,
-                self.locate(caller),
+                origin,
                 connection.in_atomic_block,
                 rowcount if isinstance(rowcount, int) and rowcount >= 0 else None,
+                self.last_relation,
+                self.last_library,
             )
         )
 
@@ -172,7 +194,7 @@ class QueryCollector(OriginWalker):
 
 
 def _record_of(raw: RawQuery) -> QueryRecord:
-    alias, sql, params, many, duration, run, origin, in_atomic, rows = raw
+    alias, sql, params, many, duration, run, origin, in_atomic, rows, relation, library = raw
     return QueryRecord(
         alias=alias,
         sql=sql,
@@ -183,9 +205,13 @@ def _record_of(raw: RawQuery) -> QueryRecord:
         stack=list(origin.stack),
         template=origin.template,
         loop_line=origin.loop_line,
+        loop=origin.loop,
+        templates=origin.templates,
         in_atomic=in_atomic,
         rows=rows,
         lines=list(origin.lines),
+        relation=relation,
+        library=library or (),
     )
 
 

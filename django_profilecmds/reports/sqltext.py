@@ -10,6 +10,7 @@ from django_profilecmds.analysis.sql import describe_frame
 from django_profilecmds.reports.text import ms, plural
 
 if TYPE_CHECKING:
+    from django_profilecmds.analysis.sql import NPlusOne
     from django_profilecmds.reports.redact import Redactor
     from django_profilecmds.result import RunResult
 
@@ -21,6 +22,30 @@ def shorten(sql: str, width: int = SQL_WIDTH) -> str:
     """``SELECT "a"."id", "a"."b", ... FROM "a" WHERE ...`` -> ``SELECT … FROM "a" WHERE …``."""
     short = _COLUMNS.sub(lambda m: f"SELECT {m.group(1) or ''}… FROM ", " ".join(sql.split()))
     return short if len(short) <= width else short[: width - 1] + "…"
+
+
+def _where(flag: NPlusOne) -> list[str]:
+    """Where an N+1 runs: the project frames (or, with none, the library frames and the one
+    that loops), and the template lines down from the {% for %} that drives it."""
+    if flag.stack or not flag.library:
+        lines = [f"       at {flag.origin}"]
+        lines.extend(f"          called from {frame}" for frame in flag.stack[1:3])
+    else:
+        lines = [f"       in library code: {flag.library[0]}"]
+        lines.extend(f"          called from {frame}" for frame in flag.library[1:3])
+        if flag.library_loop:
+            lines.append(f"          looping at {flag.library_loop}")
+    if flag.template:
+        where = f"       template {flag.template}"
+        templates = flag.templates or [flag.template]
+        for outer in templates[1:]:
+            where += f", included from {outer}"
+        if flag.loop:
+            name, line = flag.loop.rsplit(":", 1)
+            same = name == flag.template.rsplit(":", 1)[0]
+            where += f", inside the {{% for %}} at {'line ' + line if same else flag.loop}"
+        lines.append(where)
+    return lines
 
 
 def render_sql_summary(result: RunResult, top: int = 8) -> str:
@@ -38,13 +63,7 @@ def render_sql_summary(result: RunResult, top: int = 8) -> str:
             f"  N+1: {flag.count} similar queries{per_run} from one line, {ms(flag.duration)}"
         )
         lines.append(f"       {shorten(flag.shape)}")
-        lines.append(f"       at {flag.origin}")
-        lines.extend(f"          called from {frame}" for frame in flag.stack[1:3])
-        if flag.template:
-            where = f"       template {flag.template}"
-            if flag.loop:
-                where += f", inside the {{% for %}} at line {flag.loop.rsplit(':', 1)[1]}"
-            lines.append(where)
+        lines.extend(_where(flag))
         lines.append(f"       fix: {flag.hint}")
     if sql.groups:
         lines.append("")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from tests.testapp import leaks, views, waiting
 
@@ -47,5 +47,6 @@ urlpatterns = [
     path("leaks/reset/<uidb64>/<token>/", leaks.reset_confirm),
     path("leaks/bulk-create/", leaks.bulk_create_credentials),
     path("leaks/sql/<str:name>/", leaks.run_sql_case),
+    path("n/", include("tests.nplusone.urls")),
     path("wait/", waiting.create_author_then_wait_view, name="wait"),
 ]

@@ -1,0 +1,224 @@
+"""The fix printed for an N+1: made from the relation that ran its queries, and checked.
+
+The relation (:mod:`django_profilecmds.collectors.relations`) says which model's rows were
+looped over and which attribute the code read on each. A loop that reads through two relations
+(``novel.writer.publisher``) shows as two groups, the outer one loading the inner one's rows:
+the inner fix names the lookup from the looped model (``select_related("writer__publisher")``).
+Before a fix is shown it is checked: Django compiles a ``select_related`` lookup (an invalid one
+raises ``FieldError``); a ``prefetch_related`` lookup must reach, part by part, a descriptor
+Django can prefetch through (Django itself only checks that with rows in hand); a deferred
+field must be a field of the model. A fix that fails is not printed: the plain advice is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django_profilecmds.collectors.relations import Relation
+
+SELECT_KINDS = ("forward", "reverse-one")
+NESTING = 3  # relations followed from the looped model at most
+
+
+@dataclass
+class Fix:
+    """A checked change to the looped queryset: ``getattr(qs, method)(lookup)``, or with
+    ``to_attr``, ``qs.prefetch_related(Prefetch(lookup, queryset=..., to_attr=to_attr))``
+    (the code then reads ``row.<to_attr>``); ``method == "only"`` adds ``lookup`` to the
+    fields ``.only()`` loads. ``model`` is the label of the queryset's model."""
+
+    model: str
+    method: str
+    lookup: str
+    to_attr: str | None = None
+
+
+@dataclass
+class Hint:
+    text: str
+    fix: Fix | None = None
+
+
+def hint_for(
+    relation: Relation | None,
+    shape: str,
+    caller: str,
+    outer: Sequence[Relation],
+    alias: str = "default",
+) -> Hint:
+    """The hint for an N+1 whose queries ``relation`` ran (None: no relation did), from
+    ``caller`` (the function or template line that ran them). ``outer``: the relations of
+    the other N+1 groups of the same loop, through which the looped rows may reach this one."""
+    if relation is None:
+        return Hint(_not_a_relation(shape, caller))
+    try:
+        return _relation_hint(relation, outer, alias) or Hint(_plain(relation))
+    except Exception:  # an unusual model or manager: the plain advice, never a failure
+        return Hint(_plain(relation))
+
+
+def _relation_hint(relation: Relation, outer: Sequence[Relation], alias: str) -> Hint | None:
+    model, path = _looped(relation, outer)
+    lookup = "__".join([*path, relation.lookup])
+    name = _name(model)
+    if relation.kind in SELECT_KINDS:  # and so is every relation on the path (see _looped)
+        if not _select_ok(model, lookup, alias):
+            return None
+        return Hint(
+            f'Add select_related("{lookup}") to the {name} queryset '
+            "(one JOIN instead of a query per row).",
+            Fix(model, "select_related", lookup),
+        )
+    if relation.kind == "deferred":
+        if path or not _has_field(model, relation.lookup):
+            return None
+        return Hint(
+            f"{name}.{relation.lookup} is deferred (.only() or .defer()) and loaded with a query "
+            f'per row: add "{relation.lookup}" to .only(...) on the {name} queryset, or take it '
+            "out of .defer(...).",
+            Fix(model, "only", relation.lookup),
+        )
+    if not _prefetch_ok(model, lookup):
+        return None
+    if relation.kind == "many" and relation.changed:
+        to_attr = _free_attribute(model, f"{relation.lookup}_list")
+        target = _name(relation.target) if relation.target else "the related model"
+        how = " and ".join(relation.changed.split())
+        return Hint(
+            f"Each {_name(relation.model)} row's {relation.lookup} are {how} in a query of "
+            f'their own: add prefetch_related(Prefetch("{lookup}", '
+            f"queryset={target}.objects.<the same filter/order_by>, "
+            f'to_attr="{to_attr}")) to the {name} queryset and read .{to_attr} in the loop.',
+            Fix(model, "prefetch_related", lookup, to_attr),
+        )
+    text = f'Add prefetch_related("{lookup}") to the {name} queryset (one query for all rows'
+    if relation.kind == "generic-fk":
+        text += ", one per content type"
+    text += ")."
+    if relation.method in ("count", "exists"):
+        text += f" .{relation.method}() then reads the prefetched rows"
+        if relation.method == "count":
+            text += f' (or annotate(Count("{lookup}")) to count in SQL)'
+        text += "."
+    return Hint(text, Fix(model, "prefetch_related", lookup))
+
+
+def _looped(relation: Relation, outer: Sequence[Relation]) -> tuple[str, list[str]]:
+    """The model whose rows the loop goes over, and the relations from it to ``relation``'s
+    model: an outer group of the same loop loading the rows this relation is read on."""
+    model, path = relation.model, list[str]()
+    for _ in range(NESTING):
+        parent = next(
+            (r for r in outer if r.kind in SELECT_KINDS and r.target == model and r != relation),
+            None,
+        )
+        if parent is None:
+            break
+        model = parent.model
+        path.insert(0, parent.lookup)
+    return model, path
+
+
+def _plain(relation: Relation) -> str:
+    return (
+        f"{_name(relation.model)}.{relation.lookup} runs a query per row: load it with the "
+        f"{_name(relation.model)} rows (select_related / prefetch_related)."
+    )
+
+
+def _not_a_relation(shape: str, caller: str) -> str:
+    verb = shape.split(" ", 1)[0].upper()
+    where = f"{caller} runs" if caller else "The code runs"
+    if verb == "INSERT":
+        way = "create the rows in one query with bulk_create()"
+    elif verb == "UPDATE":
+        way = "write them in one query with bulk_update() or a single update()"
+    elif verb == "DELETE":
+        way = "delete them in one query with filter(...).delete()"
+    else:
+        way = "fetch the rows once before the loop (filter(pk__in=...), in_bulk())"
+    return f"Not a relation of a queryset's rows: {where} this query once per call; {way}."
+
+
+def _model(label: str) -> Any:
+    from django.apps import apps
+
+    return apps.get_model(label)
+
+
+def _name(label: str) -> str:
+    return label.rsplit(".", 1)[-1]
+
+
+def _has_field(label: str, name: str) -> bool:
+    from django.core.exceptions import FieldDoesNotExist
+
+    try:
+        _model(label)._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return True
+
+
+def _select_ok(label: str, lookup: str, alias: str) -> bool:
+    """Django's own check: the compiler raises FieldError for a lookup select_related cannot
+    follow. The SQL is compiled, never run."""
+    from django.core.exceptions import FieldError
+
+    queryset = _model(label)._base_manager.select_related(lookup)
+    try:
+        queryset.query.get_compiler(using=alias).as_sql()
+    except FieldError:
+        return False
+    return True
+
+
+def _prefetch_ok(label: str, lookup: str) -> bool:
+    """Each part of ``lookup`` is a descriptor or manager Django prefetches through."""
+    model = _model(label)
+    parts = lookup.split("__")
+    for index, part in enumerate(parts):
+        descriptor = model.__dict__.get(part)
+        if descriptor is None:
+            descriptor = next(
+                (vars(base)[part] for base in model.__mro__ if part in vars(base)), None
+            )
+        if descriptor is None:
+            return False
+        manager = getattr(descriptor, "related_manager_cls", None)
+        if not any(
+            hasattr(candidate, name)
+            for candidate in (descriptor, manager)
+            for name in ("get_prefetch_querysets", "get_prefetch_queryset")
+        ):
+            return False
+        if index < len(parts) - 1:
+            model = _next_model(descriptor)
+            if model is None:
+                return False
+    return True
+
+
+def _next_model(descriptor: Any) -> Any:
+    """The model a descriptor leads to, to follow a lookup further."""
+    if hasattr(descriptor, "field") and hasattr(descriptor, "related_manager_cls"):
+        reverse = getattr(descriptor, "reverse", None)
+        if reverse is not None:  # many-to-many: reverse tells the side
+            return descriptor.rel.related_model if reverse else descriptor.rel.model
+        field = descriptor.field  # a reverse foreign key's, or a generic relation
+        return field.model if field.many_to_one else field.related_model
+    if hasattr(descriptor, "related"):  # reverse one-to-one
+        return descriptor.related.related_model
+    field = getattr(descriptor, "field", None)
+    return getattr(field, "related_model", None)
+
+
+def _free_attribute(label: str, name: str) -> str:
+    model = _model(label)
+    candidate, number = name, 2
+    while hasattr(model, candidate):
+        candidate, number = f"{name}_{number}", number + 1
+    return candidate

@@ -1,0 +1,269 @@
+"""Which relation ran a query, read from Django's own frames while the query runs.
+
+The N+1 hint must name the relation the code used, on the model whose rows were looped over.
+Django knows both at query time: the descriptor of a forward or reverse one-to-one relation
+(``novel.writer``), of a deferred field or of a generic foreign key has ``self`` and the
+``instance`` it was read on; a related manager's queryset carries that instance in its hints
+(reverse foreign keys and both sides of many-to-many), and a generic relation's queryset
+filters on the object's content type and id. The walk of :mod:`.origins` hands the frames of
+those few code objects, met between the query and the code that started it, to
+:meth:`RelationFinder.found`; what it returns is cached, so a loop's queries share one.
+
+Nothing here runs a query: a content type is only read from ``ContentType.objects``' cache,
+which the generic relation filled just before.
+"""
+
+from __future__ import annotations
+
+from types import CodeType, FrameType
+from typing import Any, NamedTuple
+
+# What a relation's frame is, for found().
+FORWARD, REVERSE_ONE, DEFERRED, GENERIC_FK, QUERYSET = 1, 2, 3, 4, 5
+_DESCRIPTORS = (FORWARD, REVERSE_ONE, DEFERRED, GENERIC_FK)
+
+
+class Relation(NamedTuple):
+    """The relation that ran a query, as the code used it.
+
+    ``kind``: ``"forward"`` (a foreign key or one-to-one read on its model), ``"reverse-one"``
+    (a one-to-one read from the other side), ``"many"`` (a reverse foreign key, either side of
+    a many-to-many, a generic relation or a tag manager), ``"generic-fk"``, ``"deferred"`` (a
+    deferred field loaded on first read). ``model``: the label of the instance's model, the
+    rows being looped over; ``lookup``: the attribute the code read; ``target``: the label of
+    the model the query loads, when there is one. ``changed``: how a related manager's
+    queryset was changed per row (``"filtered"``, ``"ordered"``, ``"sliced"``, space
+    separated), and ``method``: what ran it (``"iterate"``, ``"count"``, ``"exists"``, ...).
+    """
+
+    kind: str
+    model: str
+    lookup: str
+    target: str | None
+    changed: str = ""
+    method: str = "iterate"
+
+
+def relation_codes() -> dict[CodeType, int]:
+    """The code objects whose frames tell the relation, with what each is."""
+    from django.contrib.contenttypes.fields import GenericForeignKey
+    from django.db.models.fields.related_descriptors import (
+        ForwardManyToOneDescriptor,
+        ReverseOneToOneDescriptor,
+    )
+    from django.db.models.query import QuerySet
+    from django.db.models.query_utils import DeferredAttribute
+
+    codes = {
+        ForwardManyToOneDescriptor.__get__.__code__: FORWARD,
+        ReverseOneToOneDescriptor.__get__.__code__: REVERSE_ONE,
+        DeferredAttribute.__get__.__code__: DEFERRED,
+        GenericForeignKey.__get__.__code__: GENERIC_FK,
+    }
+    for name in ("_fetch_all", "count", "exists", "aggregate", "contains"):
+        codes[getattr(QuerySet, name).__code__] = QUERYSET
+    return codes
+
+
+def _label(model: Any) -> str:
+    return str(model._meta.label)
+
+
+class RelationFinder:
+    """Reads the relation from one of :func:`relation_codes`' frames; cached per descriptor
+    or per queryset's shape, so the queries of a loop share one :class:`Relation`."""
+
+    def __init__(self) -> None:
+        self.codes = relation_codes()
+        self.files = frozenset(code.co_filename for code in self.codes)
+        self._known: dict[tuple[Any, ...], Relation | None] = {}
+        self._through_owners: dict[tuple[Any, Any], list[tuple[Any, Any]]] | None = None
+        self._generic_targets: frozenset[Any] | None = None
+
+    def found(self, frame: FrameType, kind: int, so_far: Relation | None) -> Relation | None:
+        """The relation this frame tells, or ``so_far``: the innermost queryset is kept
+        unless a descriptor further out (the one that made it) says more."""
+        if so_far is not None and (kind == QUERYSET or so_far.kind != "many"):
+            return so_far  # a descriptor's relation stands; a queryset's, against a queryset
+        try:
+            local = frame.f_locals
+            owner = local.get("self")
+            if kind == QUERYSET:
+                found = self._of_queryset(owner, frame.f_code.co_name)
+            else:
+                found = self._of_descriptor(owner, local.get("instance"), kind)
+        except Exception:  # a model or queryset of unusual make: no hint, never a failure
+            return so_far
+        return found if found is not None else so_far
+
+    def _of_descriptor(self, descriptor: Any, instance: Any, kind: int) -> Relation | None:
+        if instance is None:
+            return None
+        key = (descriptor, type(instance))
+        if key in self._known:
+            return self._known[key]
+        model = _label(type(instance))
+        found: Relation | None = None
+        if kind == FORWARD:
+            field = descriptor.field
+            found = Relation("forward", model, field.name, _label(field.related_model))
+        elif kind == REVERSE_ONE:
+            related = descriptor.related
+            name = related.get_accessor_name()
+            found = Relation("reverse-one", model, name, _label(related.related_model))
+        elif kind == DEFERRED:
+            found = Relation("deferred", model, descriptor.field.name, None)
+        elif kind == GENERIC_FK:
+            found = Relation("generic-fk", model, descriptor.name, None)
+        self._known[key] = found
+        return found
+
+    def _of_queryset(self, queryset: Any, method: str) -> Relation | None:
+        method = "iterate" if method == "_fetch_all" else method
+        query = queryset._query
+        if query is None:
+            return None
+        instance = queryset._hints.get("instance")
+        if instance is not None:
+            known = queryset._known_related_objects
+            field = next(iter(known), None)
+            changed = _changes(query, len(known) or 1)
+            key: tuple[Any, ...] = (type(instance), queryset.model, field, changed, method)
+            if key not in self._known:
+                self._known[key] = self._many(type(instance), queryset, field, changed, method)
+            return self._known[key]
+        # A generic relation or a tag manager: no hints, a filter on the content type.
+        if queryset.model not in self.generic_targets():
+            return None
+        targets = _filtered_fields(query)
+        if not targets:
+            return None
+        key = (queryset.model, tuple(targets), _changes(query, 2), method)
+        if key not in self._known:
+            self._known[key] = self._generic(queryset.model, targets, key[2], method)
+        return self._known[key]
+
+    def generic_targets(self) -> frozenset[Any]:
+        if self._generic_targets is None:
+            self._generic_targets = frozenset(target for _table, target in self.through_owners())
+        return self._generic_targets
+
+    def _many(
+        self, model: Any, queryset: Any, field: Any, changed: str, method: str
+    ) -> Relation | None:
+        """A related manager's queryset, read on an instance of ``model``."""
+        if field is not None:  # a reverse foreign key: the known related objects' field
+            name = field.remote_field.get_accessor_name()
+            return Relation("many", _label(model), name, _label(queryset.model), changed, method)
+        target = queryset.model
+        candidates = []
+        for relation in model._meta.get_fields():
+            if not relation.many_to_many or relation.related_model is None:
+                continue
+            if not issubclass(target, relation.related_model):
+                continue
+            forward = not relation.auto_created
+            name = relation.name if forward else relation.get_accessor_name()
+            through = (relation if forward else relation.field).remote_field.through
+            candidates.append((name, through))
+        if len(candidates) > 1:  # several to the same model: the one whose table is filtered
+            models = {field.model for field in _filtered_fields(queryset._query)}
+            candidates = [c for c in candidates if c[1] in models] or candidates
+        if len(candidates) != 1:
+            return None
+        return Relation("many", _label(model), candidates[0][0], _label(target), changed, method)
+
+    def _generic(
+        self, target: Any, fields: dict[Any, Any], changed: str, method: str
+    ) -> Relation | None:
+        """A queryset of ``target`` filtered on the fields of a generic relation's table."""
+        owners = self.through_owners()
+        matches = []
+        for table in {field.model for field in fields}:
+            for owner, relation in owners.get((table, target), ()):
+                content_type = table._meta.get_field(
+                    getattr(relation, "content_type_field_name", "content_type")
+                )
+                value = fields.get(content_type)
+                if value is None or _content_type_id(owner, relation) == getattr(
+                    value, "pk", value
+                ):
+                    matches.append((owner, relation))
+        if len(matches) != 1:
+            return None
+        owner, relation = matches[0]
+        return Relation("many", _label(owner), relation.name, _label(target), changed, method)
+
+    def through_owners(self) -> dict[tuple[Any, Any], list[tuple[Any, Any]]]:
+        """(the table a many relation filters on, the model it loads): the models that own
+        such a relation, and the relation. Generic relations filter the target's own table;
+        a tag manager filters its through table."""
+        if self._through_owners is None:
+            from django.apps import apps
+            from django.contrib.contenttypes.fields import GenericRelation
+
+            owners: dict[tuple[Any, Any], list[tuple[Any, Any]]] = {}
+            for model in apps.get_models():
+                for relation in model._meta.get_fields():
+                    if getattr(relation, "model", None) is not model:
+                        continue  # inherited: its owner is the parent
+                    target = relation.related_model
+                    if isinstance(relation, GenericRelation):
+                        owners.setdefault((target, target), []).append((model, relation))
+                        continue
+                    through = getattr(getattr(relation, "remote_field", None), "through", None)
+                    if (
+                        isinstance(through, type)
+                        and relation.many_to_many
+                        and target
+                        and not getattr(relation, "auto_created", False)
+                        and not hasattr(relation, "m2m_field_name")
+                        and _has_field(through, "content_type")
+                    ):
+                        # A tag manager (django-taggit style) on a generic through table.
+                        owners.setdefault((through, target), []).append((model, relation))
+            self._through_owners = owners
+        return self._through_owners
+
+
+def _has_field(model: Any, name: str) -> bool:
+    try:
+        model._meta.get_field(name)
+    except Exception:
+        return False
+    return True
+
+
+def _content_type_id(owner: Any, relation: Any) -> int | None:
+    """The id of ``owner``'s content type, from ContentType.objects' cache only."""
+    from django.contrib.contenttypes.models import ContentType
+
+    concrete = getattr(relation, "for_concrete_model", True)
+    opts = owner._meta.concrete_model._meta if concrete else owner._meta
+    try:
+        return int(ContentType.objects._get_from_cache(opts).pk)
+    except (KeyError, AttributeError):
+        return None
+
+
+def _filtered_fields(query: Any) -> dict[Any, Any]:
+    """The fields the top level of ``query``'s WHERE compares to a value, with the value."""
+    fields: dict[Any, Any] = {}
+    for child in getattr(query.where, "children", ()):
+        target = getattr(getattr(child, "lhs", None), "target", None)
+        if target is not None and not hasattr(child.rhs, "resolve_expression"):
+            fields[target] = child.rhs
+    return fields
+
+
+def _changes(query: Any, filters: int) -> str:
+    """How a related manager's query was changed from the manager's own (``filters``
+    conditions): filtered further, ordered, sliced (``.first()``, ``[:3]``)."""
+    words = []
+    if len(getattr(query.where, "children", ())) > filters:
+        words.append("filtered")
+    if query.order_by:
+        words.append("ordered")
+    if query.high_mark is not None or query.low_mark:
+        words.append("sliced")
+    return " ".join(words)

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from tests.nplusone import api, views
+
+VIEWS = [
+    "forward", "editors", "one_to_one", "reverse_one", "prices", "genres", "genre_novels",
+    "labels", "labelled", "publishers", "summaries", "cheapest", "euro", "counts", "lookups",
+    "include", "inclusion", "extended",
+]  # fmt: skip
+
+urlpatterns = [path(f"{name}/", getattr(views, name), name=f"n-{name}") for name in VIEWS]
+urlpatterns.append(path("api/", api.NovelList.as_view(), name="n-api"))
