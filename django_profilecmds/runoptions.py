@@ -32,7 +32,9 @@ class RunOptions:
     ``--commit``, ``--send-email`` and ``--isolate-cache``."""
 
     repeat: int = 1
-    warmup: int = 0
+    # None: one warm-up run, so that counts are a warm process's (a second request's), unless
+    # the runs keep their effects (commit, real email) or run a management command: none.
+    warmup: int | None = None
     commit: bool = False
     capture_email: bool = True
     isolate_cache: bool = False
@@ -77,7 +79,7 @@ def run_spec(
         profiler=profiling.profiler,
         interval=profiling.interval,
         repeat=runs.repeat,
-        warmup=runs.warmup,
+        warmup=_warmup(runs, command is not None),
         commit=runs.commit,
         capture_email=runs.capture_email,
         isolate_cache=runs.isolate_cache,
@@ -89,3 +91,11 @@ def run_spec(
         lines=lines,
         inherited=inherited,
     )
+
+
+def _warmup(runs: RunOptions, is_command: bool) -> int:
+    """The warm-up runs: as given, else one, unless a second run would repeat effects that
+    stay (``--commit``, ``--send-email``) or the code is a management command."""
+    if runs.warmup is not None:
+        return runs.warmup
+    return 0 if runs.commit or not runs.capture_email or is_command else 1

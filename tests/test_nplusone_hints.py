@@ -161,3 +161,14 @@ def test_generic_relation_on_two_models_is_told_apart(library):
     ContentType.objects.clear_cache()
     flags = _flags("/n/labels/")
     assert [(f.fix.model, f.fix.lookup) for f in flags] == [("nplusone.Novel", "labels")]
+
+
+def test_a_prefetch_keeps_the_ordering_the_code_used(library):
+    (cheapest,) = _flags("/n/cheapest/")
+    assert (
+        'Prefetch("prices", queryset=Price.objects.order_by("amount")[:1], to_attr="prices_list")'
+        in (cheapest.hint)
+    )
+    assert "(ordered, sliced)" in cheapest.hint
+    (euro,) = _flags("/n/euro/")
+    assert 'queryset=Price.objects.filter(<the same filter>), to_attr="prices_list"' in euro.hint

@@ -175,7 +175,7 @@ def shared_cache(tmp_path):
 def test_cache_operations_are_counted_and_their_writes_reported(shared_cache):
     from django_profilecmds import profile_request
 
-    status, out, err = run("profile_view", "/cache/", "--no-files")
+    status, out, err = run("profile_view", "/cache/", "--no-files", "--warmup", "0")
     assert status == 0, err
     assert "cache shared: 3 gets (1 hits, 2 misses) · 2 sets · 1 delete" in out
     assert "cache writes are kept: --isolate-cache" in out
@@ -196,7 +196,9 @@ def test_isolate_cache_leaves_the_shared_cache_untouched(shared_cache):
 
     caches["shared"].set("profilecmds-a", "from production")
     before = tree(shared_cache)
-    status, out, err = run("profile_view", "/cache/", "--no-files", "--isolate-cache")
+    status, out, err = run(
+        "profile_view", "/cache/", "--no-files", "--isolate-cache", "--warmup", "0"
+    )
     assert status == 0, err
     assert tree(shared_cache) == before
     assert caches["shared"].get("profilecmds-a") == "from production"

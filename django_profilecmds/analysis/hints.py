@@ -84,16 +84,7 @@ def _relation_hint(relation: Relation, outer: Sequence[Relation], alias: str) ->
     if not _prefetch_ok(model, lookup):
         return None
     if relation.kind == "many" and relation.changed:
-        to_attr = _free_attribute(model, f"{relation.lookup}_list")
-        target = _name(relation.target) if relation.target else "the related model"
-        how = " and ".join(relation.changed.split())
-        return Hint(
-            f"Each {_name(relation.model)} row's {relation.lookup} are {how} in a query of "
-            f'their own: add prefetch_related(Prefetch("{lookup}", '
-            f"queryset={target}.objects.<the same filter/order_by>, "
-            f'to_attr="{to_attr}")) to the {name} queryset and read .{to_attr} in the loop.',
-            Fix(model, "prefetch_related", lookup, to_attr),
-        )
+        return _prefetch_object(relation, model, lookup)
     text = f'Add prefetch_related("{lookup}") to the {name} queryset (one query for all rows'
     if relation.kind == "generic-fk":
         text += ", one per content type"
@@ -104,6 +95,41 @@ def _relation_hint(relation: Relation, outer: Sequence[Relation], alias: str) ->
             text += f' (or annotate(Count("{lookup}")) to count in SQL)'
         text += "."
     return Hint(text, Fix(model, "prefetch_related", lookup))
+
+
+def _prefetch_object(relation: Relation, model: str, lookup: str) -> Hint:
+    """A related manager filtered, ordered or sliced per row: one Prefetch with the same
+    queryset, into a list the loop reads instead."""
+    to_attr = _free_attribute(model, f"{relation.lookup}_list")
+    target = _name(relation.target) if relation.target else "the related model"
+    changed = relation.changed.split()
+    if "filtered" in changed:
+        queryset = f"{target}.objects.filter(<the same filter>)"
+        if relation.order_by:
+            queryset += f".order_by({_names(relation.order_by)})"
+    elif relation.order_by:
+        queryset = f"{target}.objects.order_by({_names(relation.order_by)})"
+    else:
+        queryset = f"{target}.objects.all()"
+    if relation.limits is not None:
+        low, high = relation.limits
+        # A sliced Prefetch (Django 4.2+) loads only that many rows per row.
+        queryset += f"[{low or ''}:{'' if high is None else high}]"
+    row = _name(relation.model).lower()
+    read = f"{row}.{to_attr}"
+    if relation.limits == (0, 1):
+        read += " (a list: its first item, or none, is what .first() gave)"
+    return Hint(
+        f"Each {_name(relation.model)} row runs a {relation.lookup} query of its own "
+        f'({", ".join(changed)}): add prefetch_related(Prefetch("{lookup}", '
+        f'queryset={queryset}, to_attr="{to_attr}")) to the {_name(model)} queryset and '
+        f"read {read} in the loop.",
+        Fix(model, "prefetch_related", lookup, to_attr),
+    )
+
+
+def _names(fields: tuple[str, ...]) -> str:
+    return ", ".join(f'"{name}"' for name in fields)
 
 
 def _looped(relation: Relation, outer: Sequence[Relation]) -> tuple[str, list[str]]:

@@ -33,7 +33,9 @@ class Relation(NamedTuple):
     rows being looped over; ``lookup``: the attribute the code read; ``target``: the label of
     the model the query loads, when there is one. ``changed``: how a related manager's
     queryset was changed per row (``"filtered"``, ``"ordered"``, ``"sliced"``, space
-    separated), and ``method``: what ran it (``"iterate"``, ``"count"``, ``"exists"``, ...).
+    separated), ``method``: what ran it (``"iterate"``, ``"count"``, ``"exists"``, ...), and
+    ``order_by``: its ordering, when that is field names only, and ``limits``: its slice
+    (``(0, 1)`` for ``.first()``).
     """
 
     kind: str
@@ -42,11 +44,13 @@ class Relation(NamedTuple):
     target: str | None
     changed: str = ""
     method: str = "iterate"
+    order_by: tuple[str, ...] = ()
+    limits: tuple[int, int | None] | None = None
 
 
 def relation_codes() -> dict[CodeType, int]:
     """The code objects whose frames tell the relation, with what each is."""
-    from django.contrib.contenttypes.fields import GenericForeignKey
+    from django.contrib.contenttypes import fields as generic
     from django.db.models.fields.related_descriptors import (
         ForwardManyToOneDescriptor,
         ReverseOneToOneDescriptor,
@@ -58,8 +62,10 @@ def relation_codes() -> dict[CodeType, int]:
         ForwardManyToOneDescriptor.__get__.__code__: FORWARD,
         ReverseOneToOneDescriptor.__get__.__code__: REVERSE_ONE,
         DeferredAttribute.__get__.__code__: DEFERRED,
-        GenericForeignKey.__get__.__code__: GENERIC_FK,
     }
+    # Django 6.0 moved the generic foreign key's __get__ to a descriptor class of its own.
+    generic_fk = getattr(generic, "GenericForeignKeyDescriptor", generic.GenericForeignKey)
+    codes[generic_fk.__get__.__code__] = GENERIC_FK
     for name in ("_fetch_all", "count", "exists", "aggregate", "contains"):
         codes[getattr(QuerySet, name).__code__] = QUERYSET
     return codes
@@ -114,7 +120,8 @@ class RelationFinder:
         elif kind == DEFERRED:
             found = Relation("deferred", model, descriptor.field.name, None)
         elif kind == GENERIC_FK:
-            found = Relation("generic-fk", model, descriptor.name, None)
+            field = getattr(descriptor, "field", descriptor)  # Django 6: a descriptor's field
+            found = Relation("generic-fk", model, field.name, None)
         self._known[key] = found
         return found
 
@@ -131,7 +138,10 @@ class RelationFinder:
             key: tuple[Any, ...] = (type(instance), queryset.model, field, changed, method)
             if key not in self._known:
                 self._known[key] = self._many(type(instance), queryset, field, changed, method)
-            return self._known[key]
+            found = self._known[key]
+            if found is not None and changed:
+                found = self._detailed(found, query)
+            return found
         # A generic relation or a tag manager: no hints, a filter on the content type.
         if queryset.model not in self.generic_targets():
             return None
@@ -142,6 +152,19 @@ class RelationFinder:
         if key not in self._known:
             self._known[key] = self._generic(queryset.model, targets, key[2], method)
         return self._known[key]
+
+    def _detailed(self, found: Relation, query: Any) -> Relation:
+        """``found`` with the ordering and slice of a related manager's changed query."""
+        order_by = tuple(query.order_by)
+        if not all(isinstance(item, str) for item in order_by):
+            order_by = ()
+        sliced = query.high_mark is not None or query.low_mark
+        limits = (query.low_mark, query.high_mark) if sliced else None
+        key = (found, order_by, limits)
+        detailed = self._known.get(key)
+        if detailed is None:
+            detailed = self._known[key] = found._replace(order_by=order_by, limits=limits)
+        return detailed
 
     def generic_targets(self) -> frozenset[Any]:
         if self._generic_targets is None:

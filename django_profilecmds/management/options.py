@@ -133,7 +133,16 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The run group (runs, rollback, email, caches) and the output group."""
     run = parser.add_argument_group("run")
     run.add_argument("--repeat", type=int, default=1, help="Counted runs (default 1).")
-    run.add_argument("--warmup", type=int, default=0, help="Uncounted runs first.")
+    run.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help=(
+            "Uncounted runs first (default 1, so that counts are a warm process's, as a second "
+            "request sees them; 0 with --commit or --send-email, and for profile_command). "
+            "--warmup 0 profiles the cold process."
+        ),
+    )
     run.add_argument(
         "--commit", action="store_true", help="Keep the database changes (no rollback)."
     )

@@ -62,8 +62,7 @@ def heading(result: RunResult) -> str:
     spec = result.spec
     who = f"as {result.user}" if result.user else "anonymous"
     runs = plural(spec.repeat, "run")
-    if spec.warmup:
-        runs += f" after {spec.warmup} warm-up"
+    runs += f" after {plural(spec.warmup, 'warm-up run')}" if spec.warmup else ", cold process"
     title = spec.title
     target = f"{title} -> {result.view}" if spec.request else title
     who = f"{who} · " if spec.request else ""

@@ -24,7 +24,7 @@ from django.db import connections
 
 from django_profilecmds.sandbox.databases import DatabaseSandbox, TestRunnerSandbox
 from django_profilecmds.sandbox.guards import Refusal, WriteRefused
-from django_profilecmds.sandbox.storages import StorageReport
+from django_profilecmds.sandbox.storages import Overlays, StorageReport
 
 __all__ = ["Refusal", "Sandbox", "SandboxOptions", "WriteRefused", "keep_connections_open"]
 
@@ -52,11 +52,14 @@ class SandboxReport:
 
     @property
     def files_written(self) -> list[str]:
-        return [name for report in self.files for name in report.written]
+        # Once each: a storage made by each run (warm-up and counted) has a report of its own.
+        named = {(report.alias, name): name for report in self.files for name in report.written}
+        return list(named.values())
 
     @property
     def files_deleted(self) -> list[str]:
-        return [name for report in self.files for name in report.deleted]
+        named = {(report.alias, name): name for report in self.files for name in report.deleted}
+        return list(named.values())
 
 
 @contextmanager
@@ -99,6 +102,7 @@ class Sandbox:
         )
         self._stack = ExitStack()
         self._session_keys: set[str] = set()
+        self._files: Overlays | None = None
 
     def __enter__(self) -> Sandbox:
         options = self.options
@@ -115,7 +119,8 @@ class Sandbox:
                 stack.enter_context(isolate_caches())
             from django_profilecmds.sandbox.storages import overlay_storages
 
-            self.report.files = stack.enter_context(overlay_storages(commit=options.commit))
+            self._files = stack.enter_context(overlay_storages(commit=options.commit))
+            self.report.files = self._files
             if not options.commit:
                 from django_profilecmds.sandbox.sessions import recording_new_sessions
 
@@ -137,11 +142,15 @@ class Sandbox:
     @contextmanager
     def run(self) -> Iterator[None]:
         """One run: a savepoint on every alias, on_commit callbacks run as a commit would."""
-        with self.databases.run():
-            before = {alias: len(connections[alias].run_on_commit) for alias in connections}
-            yield
-            if not self.options.commit:
-                run_on_commit_callbacks(before)
+        try:
+            with self.databases.run():
+                before = {alias: len(connections[alias].run_on_commit) for alias in connections}
+                yield
+                if not self.options.commit:
+                    run_on_commit_callbacks(before)
+        finally:
+            if self._files is not None:
+                self._files.reset()  # as the savepoint does for the database
 
     def _discard_sessions(self) -> None:
         from django_profilecmds.sandbox.sessions import discard_sessions

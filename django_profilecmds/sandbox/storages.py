@@ -48,6 +48,13 @@ class Overlay:
 
             self.upper = FileSystemStorage(location=directory)
 
+    def reset(self) -> None:
+        """Forget a finished run's files: the next run sees the real storage again, as it
+        sees the database as it was."""
+        self.deleted.clear()
+        if self.upper is not None:
+            shutil.rmtree(self.upper.location, ignore_errors=True)
+
     def install(self) -> None:
         methods: tuple[str, ...] = ("_save", "delete", "_open")
         if self.upper is not None:
@@ -196,14 +203,27 @@ def _storages() -> list[tuple[str, Any]]:
     return list(found.values())
 
 
+class Overlays(list[StorageReport]):
+    """What every overlaid storage was asked to do (names written and deleted, over all runs);
+    ``reset()`` discards the files of the run that ended."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.overlays: list[Overlay] = []
+
+    def reset(self) -> None:
+        for made in self.overlays:
+            made.reset()
+
+
 @contextmanager
-def overlay_storages(*, commit: bool = False) -> Iterator[list[StorageReport]]:
+def overlay_storages(*, commit: bool = False) -> Iterator[Overlays]:
     """Writes through every storage go to a throwaway directory (recorded only with commit):
     the storages the project has, and every one made while the run lasts (a view's
     ``FileSystemStorage()``, ``storages.create_storage(...)``)."""
     root = None if commit else tempfile.mkdtemp(prefix="profilecmds-files-")
-    overlays: list[Overlay] = []
-    reports: list[StorageReport] = []
+    reports = Overlays()
+    overlays = reports.overlays
     making_upper = threading.local()
 
     def overlay(name: str, storage: Any) -> None:
