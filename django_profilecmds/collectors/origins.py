@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Final, Literal, NamedTuple
 
 from django_profilecmds.collectors.asynctasks import ASYNC_LOOP, suspended_chains
 from django_profilecmds.collectors.lines import LineKey
-from django_profilecmds.collectors.relations import Relation, RelationFinder
+from django_profilecmds.collectors.relations import QUERYSET, Relation, RelationFinder
 from django_profilecmds.projectcode import ProjectCode
 
 if TYPE_CHECKING:
@@ -161,7 +161,9 @@ class OriginWalker:
         render, handoff = self.render_code, self.thread_handler_code
         items: list[Item] = []
         new: list[NewAnchor] = []  # frames to remember, innermost first
-        relation: Relation | None = None
+        relation_codes = self.relations.code_ids
+        descriptor: tuple[FrameType, int] | None = None
+        queryset: FrameType | None = None
         library: list[LibraryFrame] = []
         while frame is not None:
             code = frame.f_code
@@ -177,10 +179,14 @@ class OriginWalker:
                 frame = frame.f_back
                 continue
             if kind == RELATION:  # Django's relation machinery, between the query and its caller
-                if not items:
-                    code_kind = self.relations.codes.get(code)
-                    if code_kind:
-                        relation = self.relations.found(frame, code_kind, relation)
+                if not items and descriptor is None:
+                    # By id: a code object's own hash reads its bytecode (held by the finder).
+                    code_kind = relation_codes.get(id(code))
+                    if code_kind == QUERYSET:
+                        if queryset is None:
+                            queryset = frame  # the innermost: the one that runs the query
+                    elif code_kind:
+                        descriptor = (frame, code_kind)  # it made the queryset: it says more
                 frame = frame.f_back
                 continue
             if kind == STOP:
@@ -197,6 +203,7 @@ class OriginWalker:
                     if found is None:
                         found = digests[signature] = _digest([*items, *outward])
                     self._remember(new, items, known)
+                    relation = self.relations.of_frames(descriptor, queryset)
                     return self._found(found, relation, library)
             own = self._frame_items(frame, code, kind)
             if own:
@@ -208,6 +215,7 @@ class OriginWalker:
                     new.append((frame, len(items), fixed))
             frame = frame.f_back
         self._remember(new, items, None)
+        relation = self.relations.of_frames(descriptor, queryset)
         return self._found(_digest(items), relation, library)
 
     def _found(

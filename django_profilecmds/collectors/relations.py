@@ -5,9 +5,9 @@ Django knows both at query time: the descriptor of a forward or reverse one-to-o
 (``novel.writer``), of a deferred field or of a generic foreign key has ``self`` and the
 ``instance`` it was read on; a related manager's queryset carries that instance in its hints
 (reverse foreign keys and both sides of many-to-many), and a generic relation's queryset
-filters on the object's content type and id. The walk of :mod:`.origins` hands the frames of
-those few code objects, met between the query and the code that started it, to
-:meth:`RelationFinder.found`; what it returns is cached, so a loop's queries share one.
+filters on the object's content type and id. The walk of :mod:`.origins` hands the innermost
+frames of those few code objects, met between the query and the code that started it, to
+:meth:`RelationFinder.of_frames`; what it returns is cached, so a loop's queries share one.
 
 Nothing here runs a query: a content type is only read from ``ContentType.objects``' cache,
 which the generic relation filled just before.
@@ -20,7 +20,6 @@ from typing import Any, NamedTuple
 
 # What a relation's frame is, for found().
 FORWARD, REVERSE_ONE, DEFERRED, GENERIC_FK, QUERYSET = 1, 2, 3, 4, 5
-_DESCRIPTORS = (FORWARD, REVERSE_ONE, DEFERRED, GENERIC_FK)
 
 
 class Relation(NamedTuple):
@@ -80,27 +79,31 @@ class RelationFinder:
     or per queryset's shape, so the queries of a loop share one :class:`Relation`."""
 
     def __init__(self) -> None:
-        self.codes = relation_codes()
+        self.codes = relation_codes()  # holds the code objects, so their ids stay theirs
+        self.code_ids = {id(code): kind for code, kind in self.codes.items()}
         self.files = frozenset(code.co_filename for code in self.codes)
         self._known: dict[tuple[Any, ...], Relation | None] = {}
         self._through_owners: dict[tuple[Any, Any], list[tuple[Any, Any]]] | None = None
         self._generic_targets: frozenset[Any] | None = None
 
-    def found(self, frame: FrameType, kind: int, so_far: Relation | None) -> Relation | None:
-        """The relation this frame tells, or ``so_far``: the innermost queryset is kept
-        unless a descriptor further out (the one that made it) says more."""
-        if so_far is not None and (kind == QUERYSET or so_far.kind != "many"):
-            return so_far  # a descriptor's relation stands; a queryset's, against a queryset
+    def of_frames(
+        self, descriptor: tuple[FrameType, int] | None, queryset: FrameType | None
+    ) -> Relation | None:
+        """The relation that the walk's frames tell: the innermost descriptor's (it made the
+        queryset that runs the query), else the innermost queryset's; None if neither knows."""
+        if descriptor is None and queryset is None:
+            return None
         try:
-            local = frame.f_locals
-            owner = local.get("self")
-            if kind == QUERYSET:
-                found = self._of_queryset(owner, frame.f_code.co_name)
-            else:
-                found = self._of_descriptor(owner, local.get("instance"), kind)
+            if descriptor is not None:
+                frame, kind = descriptor
+                local = frame.f_locals
+                found = self._of_descriptor(local.get("self"), local.get("instance"), kind)
+                if found is not None or queryset is None:
+                    return found
+            assert queryset is not None
+            return self._of_queryset(queryset.f_locals.get("self"), queryset.f_code.co_name)
         except Exception:  # a model or queryset of unusual make: no hint, never a failure
-            return so_far
-        return found if found is not None else so_far
+            return None
 
     def _of_descriptor(self, descriptor: Any, instance: Any, kind: int) -> Relation | None:
         if instance is None:
@@ -134,13 +137,18 @@ class RelationFinder:
         if instance is not None:
             known = queryset._known_related_objects
             field = next(iter(known), None)
+            # What the relation is made of, read cheaply: the loop's queries share it.
+            key: tuple[Any, ...] = (
+                type(instance), queryset.model, field, method,
+                len(query.where.children), query.order_by, query.low_mark, query.high_mark,
+            )  # fmt: skip
+            if key in self._known:
+                return self._known[key]
             changed = _changes(query, len(known) or 1)
-            key: tuple[Any, ...] = (type(instance), queryset.model, field, changed, method)
-            if key not in self._known:
-                self._known[key] = self._many(type(instance), queryset, field, changed, method)
-            found = self._known[key]
+            found = self._many(type(instance), queryset, field, changed, method)
             if found is not None and changed:
-                found = self._detailed(found, query)
+                found = _detailed(found, query)
+            self._known[key] = found
             return found
         # A generic relation or a tag manager: no hints, a filter on the content type.
         if queryset.model not in self.generic_targets():
@@ -152,19 +160,6 @@ class RelationFinder:
         if key not in self._known:
             self._known[key] = self._generic(queryset.model, targets, key[2], method)
         return self._known[key]
-
-    def _detailed(self, found: Relation, query: Any) -> Relation:
-        """``found`` with the ordering and slice of a related manager's changed query."""
-        order_by = tuple(query.order_by)
-        if not all(isinstance(item, str) for item in order_by):
-            order_by = ()
-        sliced = query.high_mark is not None or query.low_mark
-        limits = (query.low_mark, query.high_mark) if sliced else None
-        key = (found, order_by, limits)
-        detailed = self._known.get(key)
-        if detailed is None:
-            detailed = self._known[key] = found._replace(order_by=order_by, limits=limits)
-        return detailed
 
     def generic_targets(self) -> frozenset[Any]:
         if self._generic_targets is None:
@@ -247,6 +242,16 @@ class RelationFinder:
                         owners.setdefault((through, target), []).append((model, relation))
             self._through_owners = owners
         return self._through_owners
+
+
+def _detailed(found: Relation, query: Any) -> Relation:
+    """``found`` with the ordering and slice of a related manager's changed query."""
+    order_by = tuple(query.order_by)
+    if not all(isinstance(item, str) for item in order_by):
+        order_by = ()
+    sliced = query.high_mark is not None or query.low_mark
+    limits = (query.low_mark, query.high_mark) if sliced else None
+    return found._replace(order_by=order_by, limits=limits)
 
 
 def _has_field(model: Any, name: str) -> bool:
