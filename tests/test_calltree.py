@@ -39,3 +39,38 @@ def test_merged_samples_give_the_same_call_tree(books):
     frames = {frame for stack, _t in merged.frame_records for frame in stack}
     assert not any("\x01l" in frame for frame in frames)
     assert any("\x01c" in frame for frame in frames)
+
+
+def _profile_view(path: str, *args: str) -> str:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("profile_view", path, "--no-files", "--interval", "0.0002", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_a_hot_path_in_library_code_shows_the_hottest_library_functions(db):
+    from tests.nplusone.models import Novel, Publisher, Writer
+    from tests.test_nplusone_hints import ROWS  # a serializer loop: all its frames are DRF's
+
+    publisher = Publisher.objects.create(name="P")
+    for i in range(ROWS * 5):
+        writer = Writer.objects.create(name=f"W{i}", publisher=publisher)
+        Novel.objects.create(title=f"N{i}", writer=writer)
+    text = _profile_view("/n/api/", "--repeat", "3")
+    heading = "Library code holds the hot path under HandlerModeMiddleware.__call__"
+    assert heading in text
+    section = text[text.index(heading) :].splitlines()
+    rows = section[1:-1]
+    assert rows and section[-1] == "--show-all shows every frame of the tree."
+    assert all(row.split()[0].replace(".", "").isdigit() for row in rows)  # seconds first
+    assert any("rest_framework/" in row or "django/" in row for row in rows)
+    assert "Library code holds the hot path" not in _profile_view("/n/api/", "--show-all")
+
+
+def test_no_library_section_when_project_code_holds_the_time(db):
+    text = _profile_view("/busy/", "--repeat", "3")
+    assert "_crunch  tests/testapp/views.py" in text  # the tree shows where the time goes
+    assert "Library code holds the hot path" not in text

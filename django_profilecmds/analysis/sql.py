@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django_profilecmds.analysis.hints import Fix, hint_for
 
 if TYPE_CHECKING:
+    from django_profilecmds.collectors.origins import LibraryFrame
     from django_profilecmds.collectors.relations import Relation
     from django_profilecmds.collectors.sql import QueryRecord
 
@@ -150,7 +151,8 @@ def analyse(queries: list[QueryRecord], runs: int, threshold: int = 5) -> SqlAna
         seen[key] += 1
         if seen[key] > 1:
             group.duplicates += 1
-        by_line[(shape, origin, query.template, query.library[:1], query.relation)].append(query)
+        library = query.library[0][:3] if query.library else None
+        by_line[(shape, origin, query.template, library, query.relation)].append(query)
     repeated = [
         (key, members)
         for key, members in by_line.items()
@@ -181,7 +183,7 @@ def _loop_of(query: QueryRecord) -> tuple[Any, ...]:
     if query.stack:
         filename, _line, function = query.stack[0]
         return ("code", filename, function, tuple(query.stack[1:]))
-    return ("library", tuple(frame[3] for frame in query.library), query.library[-1:])
+    return ("library", tuple(frame[:3] for frame in query.library))
 
 
 def _flag(
@@ -189,8 +191,7 @@ def _flag(
 ) -> NPlusOne:
     shape, origin, template, _where, relation = key
     first = members[0]
-    # The outermost library loop: the inner ones go over a row's fields or attributes.
-    looping = next((frame for frame in reversed(first.library) if frame[3] is not None), None)
+    looping = _library_loop(first.library)
     # Library frames are shown when they are where the query comes from: no project frame
     # ran it, or the loop is the library's (a serializer's, the admin's).
     shown = first.library if origin == NO_PROJECT_CODE or looping else ()
@@ -215,11 +216,23 @@ def _flag(
         templates=[f"{name}:{line}" for name, line in first.templates],
         library=[_describe_library(frame) for frame in shown],
         library_loop=(
-            f"{_library_path(looping[0])}:{looping[3]} in {_function(looping[2])}"
+            f"{_library_path(looping[0])}:{looping[1]} in {_function(looping[2])}"
             if looping and shown
             else None
         ),
     )
+
+
+def _library_loop(frames: tuple[LibraryFrame, ...]) -> tuple[str, int, str] | None:
+    """The outermost library frame in a for loop, with the loop's line: the inner loops go
+    over a row's fields or attributes. Read from the bytecode here, for N+1s only."""
+    from django_profilecmds.collectors.origins import loop_line
+
+    for filename, _line, function, code, offset in reversed(frames):
+        line = loop_line(code, offset)
+        if line is not None:
+            return (filename, line, function)
+    return None
 
 
 def _function(qualname: str) -> str:
@@ -227,8 +240,8 @@ def _function(qualname: str) -> str:
     return qualname.split(".<locals>.<", 1)[0] if ".<locals>.<" in qualname else qualname
 
 
-def _describe_library(frame: tuple[str, int, str, int | None]) -> str:
-    filename, line, function, _loop = frame
+def _describe_library(frame: LibraryFrame) -> str:
+    filename, line, function, _code, _offset = frame
     return f"{_library_path(filename)}:{line} in {function}"
 
 

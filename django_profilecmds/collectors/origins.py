@@ -141,7 +141,6 @@ class OriginWalker:
         self.last_relation: Relation | None = None
         self.last_library: LibraryStack | None = None
         self._libraries: dict[LibraryStack, LibraryStack] = {}
-        self._loops: dict[tuple[CodeType, int], int | None] = {}
 
     def locate(self, frame: FrameType | None) -> Origin:
         """The origin of the query that ``frame`` (the execute wrapper's caller) runs: its
@@ -231,13 +230,9 @@ class OriginWalker:
         return self._awaited(found) if found.crossed else found
 
     def _library_frame(self, frame: FrameType, code: CodeType) -> LibraryFrame:
-        """A library frame as kept: its file, line, function and the for loop it is in."""
-        sys._getframe().f_trace_lines = False  # as in locate
-        key = (code, frame.f_lasti)
-        loop = self._loops.get(key, -1)
-        if loop == -1:
-            loop = self._loops[key] = _loop_line(code, frame.f_lasti)
-        return (code.co_filename, frame.f_lineno, _function_name(code), loop)
+        """A library frame as kept: its file, line, function, and its code and instruction,
+        from which the analysis reads the for loop it is in (see loop_line)."""
+        return (code.co_filename, frame.f_lineno, _function_name(code), code, frame.f_lasti)
 
     def _frame_items(self, frame: FrameType, code: CodeType, kind: int) -> tuple[Item, ...]:
         """What one frame of a project, special or line-profiled file adds to the walk."""
@@ -411,8 +406,8 @@ def _origin(
 
 MAX_LIBRARY = 8  # library frames kept between a query and the project code that started it
 
-# A library frame: (file, line, function, the line of the for loop it is in, if any).
-LibraryFrame = tuple[str, int, str, int | None]
+# A library frame: (file, line, function, its code, the offset of its current instruction).
+LibraryFrame = tuple[str, int, str, CodeType, int]
 LibraryStack = tuple[LibraryFrame, ...]
 
 
@@ -430,7 +425,7 @@ def _shown_library_file(filename: str) -> bool:
     return "asgiref" not in filename and not filename.startswith("<")
 
 
-def _loop_line(code: CodeType, offset: int) -> int | None:
+def loop_line(code: CodeType, offset: int) -> int | None:
     """The line of the innermost ``for`` loop (or comprehension) that the instruction at
     ``offset`` of ``code`` runs inside, read from the bytecode: None outside any loop."""
     import dis

@@ -123,6 +123,10 @@ class ProfilingCommand(RedactedOutputCommand):
                 percent=len(result.runs) > 1,
             )
             write(tree.strip("\n"))
+            hot = "" if options["show_all"] else text.render_library_hot_path(result.calltree)
+            if hot:
+                write("")
+                write(hot)
         if result.function_stats is not None:
             write("")
             write(text.render_function_stats(result))

@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 import os
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pyinstrument.frame import Frame
     from pyinstrument.session import Session
 
+    from django_profilecmds.projectcode import ProjectCode
     from django_profilecmds.result import RunResult
 
 
@@ -177,6 +180,82 @@ def render_calltree(
         processor_options={"hide_regex": harness},
     )
     return renderer.render(session)
+
+
+LIBRARY_SHARE = 0.8  # of the run: the deepest project frame on the hot path holds this much,
+PROJECT_SHARE = 0.2  # and project code below it less than this of its time
+
+
+def render_library_hot_path(session: Session, limit: int = 8) -> str:
+    """When the call tree's hot path ends in collapsed library frames (an admin page, a
+    serializer), the hottest library functions under its deepest project frame, by self
+    time; nothing when project code is where the time goes."""
+    from pyinstrument.renderers import ConsoleRenderer
+
+    from django_profilecmds.projectcode import ProjectCode
+
+    # The tree as the console renderer shows it (repeated calls merged), every frame kept.
+    root = session.root_frame()
+    if root is not None:
+        root = ConsoleRenderer(show_all=True).preprocess(root)
+    if root is None or root.time <= 0:
+        return ""
+    is_project = ProjectCode()
+    frame: Frame | None = root
+    deepest: Frame | None = None
+    while frame is not None:
+        if frame.file_path and is_project(frame.file_path):
+            deepest = frame
+        frame = max(_real_children(frame), key=lambda child: child.time, default=None)
+    if deepest is None or deepest.time < LIBRARY_SHARE * root.time:
+        return ""
+    if _project_time_below(deepest, is_project) >= PROJECT_SHARE * deepest.time:
+        return ""
+    selves: dict[tuple[str, str, int], float] = {}
+    for below in _library_frames_below(deepest, is_project):
+        own = below.time - sum(child.time for child in _real_children(below))
+        key = (_qualified(below), below.file_path_short or "", below.line_no or 0)
+        selves[key] = selves.get(key, 0.0) + max(own, 0.0)
+    hottest = sorted(selves.items(), key=lambda item: -item[1])[:limit]
+    if not hottest or hottest[0][1] <= 0:
+        return ""
+    where = f"{_qualified(deepest)}  {deepest.file_path_short}:{deepest.line_no}"
+    lines = [f"Library code holds the hot path under {where}; its hottest functions (self time):"]
+    width = max(len(function) for (function, _file, _line), _time in hottest)
+    for (function, filename, line), seconds in hottest:
+        lines.append(
+            f"  {seconds:.3f} {seconds / root.time:>4.0%}  {function:<{width}}  {filename}:{line}"
+        )
+    lines.append("--show-all shows every frame of the tree.")
+    return "\n".join(lines)
+
+
+def _qualified(frame: Frame) -> str:
+    return f"{frame.class_name}.{frame.function}" if frame.class_name else frame.function
+
+
+def _real_children(frame: Frame) -> list[Frame]:
+    return [child for child in frame.children if not child.is_synthetic]
+
+
+def _project_time_below(frame: Frame, is_project: ProjectCode) -> float:
+    """The time of the outermost project frames under ``frame``."""
+    total = 0.0
+    for child in _real_children(frame):
+        if child.file_path and is_project(child.file_path):
+            total += child.time
+        else:
+            total += _project_time_below(child, is_project)
+    return total
+
+
+def _library_frames_below(frame: Frame, is_project: ProjectCode) -> Iterator[Frame]:
+    """The frames under ``frame`` down to the next project frames, which are left out."""
+    for child in _real_children(frame):
+        if child.file_path and is_project(child.file_path):
+            continue
+        yield child
+        yield from _library_frames_below(child, is_project)
 
 
 def render_function_stats(result: RunResult, limit: int = 30) -> str:

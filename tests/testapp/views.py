@@ -131,6 +131,18 @@ def steady(request: HttpRequest) -> HttpResponse:
     return HttpResponse("steady")
 
 
+def busy(request: HttpRequest) -> HttpResponse:
+    """Its time is its own Python code's: the call tree shows it."""
+    return HttpResponse(str(_crunch(60_000)))
+
+
+def _crunch(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total = (total * 31 + i) % 1_000_003
+    return total
+
+
 def tunable(request: HttpRequest) -> HttpResponse:
     """As slow as ``settings.TESTAPP_TUNABLE_DELAY`` says: a view a test can slow down."""
     from django.conf import settings
