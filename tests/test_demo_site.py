@@ -174,7 +174,7 @@ def test_nplusone_report_on_the_demo_page(demo):
     assert 'fix: Add prefetch_related("tags")' in out
     # Listing.latest_price() orders and slices (.first()) per row: a Prefetch keeps its order.
     assert (
-        'Prefetch("prices", queryset=PriceHistory.objects.order_by("-recorded_at"), '
+        'Prefetch("prices", queryset=PriceHistory.objects.order_by("-recorded_at")[:1], '
         'to_attr="prices_list")) to the Listing queryset' in out
     )
     fixed = demo("profile_view", "/listings/fast/", "--no-files", "--profiler", "none")

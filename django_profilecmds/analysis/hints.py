@@ -115,15 +115,16 @@ def _prefetch_object(relation: Relation, model: str, lookup: str) -> Hint:
         low, high = relation.limits
         # A sliced Prefetch (Django 4.2+) loads only that many rows per row.
         queryset += f"[{low or ''}:{'' if high is None else high}]"
-    row = _name(relation.model).lower()
-    read = f"{row}.{to_attr}"
+    read = f"{_name(relation.model).lower()}.{to_attr} in the loop"
     if relation.limits == (0, 1):
-        read += " (a list: its first item, or none, is what .first() gave)"
+        read += " (a list of at most 1 row, in place of .first())"
+    elif relation.limits is not None:
+        read += " (a list, in place of the slice)"
     return Hint(
         f"Each {_name(relation.model)} row runs a {relation.lookup} query of its own "
         f'({", ".join(changed)}): add prefetch_related(Prefetch("{lookup}", '
-        f'queryset={queryset}, to_attr="{to_attr}")) to the {_name(model)} queryset and '
-        f"read {read} in the loop.",
+        f'queryset={queryset}, to_attr="{to_attr}")) to the {_name(model)} queryset, and '
+        f"read {read}.",
         Fix(model, "prefetch_related", lookup, to_attr),
     )
 
