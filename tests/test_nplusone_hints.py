@@ -5,8 +5,11 @@ that raises when applied, fails here."""
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
 
 from django_profilecmds import profile_request
 from tests.nplusone import views
@@ -125,6 +128,38 @@ def test_a_loop_of_lookups_is_not_called_a_relation(library):
     assert flag.fix is None
     assert "Not a relation of a queryset's rows: lookups runs this query once per call" in flag.hint
     assert "select_related" not in flag.hint and "prefetch_related" not in flag.hint
+
+
+def test_a_save_per_row_is_told_to_batch_its_writes(library):
+    (flag,) = _flags("/n/saves/")
+    assert flag.fix is None and flag.shape.startswith("UPDATE")
+    assert flag.hint == (
+        "Not a relation of a queryset's rows: saves runs this query once per call; write them "
+        "in one query with bulk_update() or a single update()."
+    )
+
+
+def test_with_no_project_frame_the_library_loop_is_the_origin(library):
+    result = profile_request("/n/api/", profiler="none", direct=True)  # no project middleware
+    assert result.sql is not None
+    flags = {flag.fix.lookup: flag for flag in result.sql.nplusone if flag.fix}
+    assert set(flags) == {"writer", "genres"}
+    for flag in flags.values():
+        assert flag.origin == "(no project code)" and flag.stack == []
+        assert flag.library[0].startswith("rest_framework/")
+        assert flag.library_loop and "ListSerializer.to_representation" in flag.library_loop
+    from django_profilecmds.result import RunResult
+
+    again = RunResult.from_dict(result.to_dict())  # what the JSON report holds, read back
+    assert again.sql is not None and again.sql.nplusone == result.sql.nplusone
+    out = StringIO()
+    call_command(
+        "profile_view", "/n/api/", "--direct", "--no-files", "--profiler", "none", stdout=out
+    )
+    text = out.getvalue()
+    assert "       in a library: rest_framework/" in text
+    assert "          looping at rest_framework/serializers.py:" in text
+    assert 'fix: Add select_related("writer") to the Novel queryset' in text
 
 
 def test_the_relation_the_code_used_is_named_among_two_to_the_same_model(library):

@@ -210,10 +210,14 @@ def check_replay_host(host: str | None) -> None:
 
 
 def _where(flag: NPlusOne) -> str:
-    """An N+1's origin, with the template line of the loop when a template ran it."""
+    """An N+1's origin, with the template line of the loop when a template ran it, or the
+    library loop when no project frame did."""
+    origin = str(flag.origin)
+    if not flag.stack and flag.library:
+        origin = f"{flag.library_loop or flag.library[0]} (library)"
     if flag.template:
-        return f"{flag.origin}, template {flag.loop or flag.template}"
-    return str(flag.origin)
+        return f"{origin}, template {flag.loop or flag.template}"
+    return origin
 
 
 def usable_cpus() -> int:

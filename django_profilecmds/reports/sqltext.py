@@ -31,7 +31,7 @@ def _where(flag: NPlusOne) -> list[str]:
         lines = [f"       at {flag.origin}"]
         lines.extend(f"          called from {frame}" for frame in flag.stack[1:3])
     else:
-        lines = [f"       in library code: {flag.library[0]}"]
+        lines = [f"       in a library: {flag.library[0]}"]
         lines.extend(f"          called from {frame}" for frame in flag.library[1:3])
         if flag.library_loop:
             lines.append(f"          looping at {flag.library_loop}")

@@ -6,7 +6,7 @@ from tests.nplusone import api, views
 
 VIEWS = [
     "forward", "editors", "one_to_one", "reverse_one", "prices", "genres", "genre_novels",
-    "labels", "labelled", "publishers", "summaries", "cheapest", "euro", "counts", "lookups",
+    "labels", "labelled", "publishers", "summaries", "cheapest", "euro", "counts", "lookups", "saves",
     "include", "inclusion", "extended",
 ]  # fmt: skip
 

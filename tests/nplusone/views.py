@@ -125,6 +125,13 @@ def lookups(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"titles": [Novel.objects.get(pk=pk).title for pk in ids]})
 
 
+def saves(request: HttpRequest) -> JsonResponse:
+    for novel in Novel.objects.all():
+        novel.title += "!"
+        novel.save(update_fields=["title"])
+    return JsonResponse({"saved": True})
+
+
 def include(request: HttpRequest) -> HttpResponse:
     novels = fixed("include", Novel.objects.all())
     return render(request, "nplusone/include.html", {"novels": novels})
