@@ -6,8 +6,8 @@ from tests.nplusone import api, views
 
 VIEWS = [
     "forward", "editors", "one_to_one", "reverse_one", "prices", "genres", "genre_novels",
-    "labels", "labelled", "publishers", "summaries", "cheapest", "euro", "counts", "lookups", "saves",
-    "include", "inclusion", "extended",
+    "labels", "labelled", "publishers", "summaries", "cheapest", "euro", "counts", "lookups",
+    "saves", "include", "inclusion", "extended",
 ]  # fmt: skip
 
 urlpatterns = [path(f"{name}/", getattr(views, name), name=f"n-{name}") for name in VIEWS]
