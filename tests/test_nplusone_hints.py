@@ -35,6 +35,7 @@ def library(db):
             title=f"Novel {i}", summary=f"About {i}", writer=writers[i], editor=writers[-1 - i]
         )
         novel.genres.set(genres[: 1 + i % 3])
+        novel.shortlisted.set(genres[i % 3 :][:2])
         for amount, currency in ((10 + i, "EUR"), (20 + i, "USD")):
             Price.objects.create(novel=novel, amount=amount, currency=currency)
         Label.objects.create(name=f"label {i}", content_object=novel)
@@ -66,6 +67,15 @@ CASES = [
     ("cheapest", [("nplusone.Novel", "prefetch_related", "prices", "prices_list")], 2),
     ("euro", [("nplusone.Novel", "prefetch_related", "prices", "prices_list")], 2),
     ("counts", [("nplusone.Novel", "prefetch_related", "prices", None)], 2),
+    # Django counts a many-to-many on its through table: still the relation the code read.
+    (
+        "genre_counts",
+        [
+            ("nplusone.Novel", "prefetch_related", "genres", None),
+            ("nplusone.Novel", "prefetch_related", "shortlisted", None),
+        ],
+        3,
+    ),
     ("include", [("nplusone.Novel", "select_related", "writer", None)], 1),
     ("inclusion", [("nplusone.Novel", "select_related", "writer", None)], 1),
     ("extended", [("nplusone.Novel", "select_related", "writer", None)], 1),
@@ -207,3 +217,46 @@ def test_a_prefetch_keeps_the_ordering_the_code_used(library):
     assert "(ordered, sliced)" in cheapest.hint
     (euro,) = _flags("/n/euro/")
     assert 'queryset=Price.objects.filter(<the same filter>), to_attr="prices_list"' in euro.hint
+
+
+def test_two_loops_one_after_the_other_are_not_taken_for_a_chain(library):
+    # A loop over novels reading novel.writer, then a loop over writers reading
+    # writer.publisher: the second hint goes on the Writer queryset.
+    by_lookup = {flag.fix.lookup: flag.fix for flag in _flags("/n/two_loops/") if flag.fix}
+    assert set(by_lookup) == {"writer", "publisher"}
+    assert by_lookup["publisher"].model == "nplusone.Writer"
+    assert by_lookup["writer"].model == "nplusone.Novel"
+
+
+def test_last_reverses_the_ordering_and_two_prefetches_get_two_names(library):
+    flags = _flags("/n/best_and_worst/")
+    fixes = sorted((flag.fix.to_attr, flag.hint) for flag in flags if flag.fix)
+    assert [to_attr for to_attr, _hint in fixes] == ["prices_list", "prices_list_2"]
+    hints = " ".join(hint for _to_attr, hint in fixes)
+    assert 'Price.objects.order_by("amount")[:1]' in hints  # .first()
+    assert 'Price.objects.order_by("-amount")[:1]' in hints  # .last(): the other end
+    views.FIXES["best_and_worst"] = [flag.fix for flag in flags if flag.fix]
+    again = _sql("/n/best_and_worst/")
+    assert again.nplusone == [] and again.total == 3
+
+
+def test_an_aggregate_per_row_is_told_to_annotate(library):
+    (flag,) = _flags("/n/averages/")
+    assert flag.fix is None
+    assert "which a prefetch cannot answer: annotate the Novel queryset" in flag.hint
+    assert "prefetch_related(" not in flag.hint
+
+
+def test_two_many_to_manys_to_one_model_are_each_named(library):
+    got = sorted(flag.fix.lookup for flag in _flags("/n/two_m2m/") if flag.fix)
+    assert got == ["genres", "shortlisted"]
+
+
+def test_two_owners_of_one_generic_relation_are_told_apart(library):
+    got = sorted((flag.fix.model, flag.fix.lookup) for flag in _flags("/n/two_owners/") if flag.fix)
+    assert got == [("nplusone.Novel", "labels"), ("nplusone.Writer", "labels")]
+
+
+def test_a_reload_per_row_is_no_relation(library):
+    (flag,) = _flags("/n/reloads/")
+    assert flag.fix is None and "Not a relation" in flag.hint

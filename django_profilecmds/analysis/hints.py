@@ -48,19 +48,25 @@ def hint_for(
     caller: str,
     outer: Sequence[Relation],
     alias: str = "default",
+    taken: set[str] | None = None,
 ) -> Hint:
     """The hint for an N+1 whose queries ``relation`` ran (None: no relation did), from
-    ``caller`` (the function or template line that ran them). ``outer``: the relations of
-    the other N+1 groups of the same loop, through which the looped rows may reach this one."""
+    ``caller`` (the function or template line that ran them). ``outer``: the relations of the
+    other N+1 groups that load, row for row, the rows this one is read on (the same loop going
+    through two relations). ``taken``: the ``to_attr`` names the request's other hints use."""
     if relation is None:
         return Hint(_not_a_relation(shape, caller))
     try:
-        return _relation_hint(relation, outer, alias) or Hint(_plain(relation))
+        return _relation_hint(relation, outer, alias, set() if taken is None else taken) or Hint(
+            _plain(relation)
+        )
     except Exception:  # an unusual model or manager: the plain advice, never a failure
         return Hint(_plain(relation))
 
 
-def _relation_hint(relation: Relation, outer: Sequence[Relation], alias: str) -> Hint | None:
+def _relation_hint(
+    relation: Relation, outer: Sequence[Relation], alias: str, taken: set[str]
+) -> Hint | None:
     model, path = _looped(relation, outer)
     lookup = "__".join([*path, relation.lookup])
     name = _name(model)
@@ -83,8 +89,14 @@ def _relation_hint(relation: Relation, outer: Sequence[Relation], alias: str) ->
         )
     if not _prefetch_ok(model, lookup):
         return None
+    if relation.method == "aggregate":
+        return Hint(
+            f"Each {_name(relation.model)} row runs an aggregate over {relation.lookup}, which "
+            f"a prefetch cannot answer: annotate the {name} queryset with it instead "
+            f'(annotate(<name>=<the aggregate>("{lookup}__<field>"))) and read it per row.'
+        )
     if relation.kind == "many" and relation.changed:
-        return _prefetch_object(relation, model, lookup)
+        return _prefetch_object(relation, model, lookup, taken)
     text = f'Add prefetch_related("{lookup}") to the {name} queryset (one query for all rows'
     if relation.kind == "generic-fk":
         text += ", one per content type"
@@ -97,10 +109,11 @@ def _relation_hint(relation: Relation, outer: Sequence[Relation], alias: str) ->
     return Hint(text, Fix(model, "prefetch_related", lookup))
 
 
-def _prefetch_object(relation: Relation, model: str, lookup: str) -> Hint:
+def _prefetch_object(relation: Relation, model: str, lookup: str, taken: set[str]) -> Hint:
     """A related manager filtered, ordered or sliced per row: one Prefetch with the same
     queryset, into a list the loop reads instead."""
-    to_attr = _free_attribute(model, f"{relation.lookup}_list")
+    to_attr = _free_attribute(model, f"{relation.lookup}_list", taken)
+    taken.add(to_attr)
     target = _name(relation.target) if relation.target else "the related model"
     changed = relation.changed.split()
     if "filtered" in changed:
@@ -111,8 +124,9 @@ def _prefetch_object(relation: Relation, model: str, lookup: str) -> Hint:
         queryset = f"{target}.objects.order_by({_names(relation.order_by)})"
     else:
         queryset = f"{target}.objects.all()"
-    if relation.limits is not None:
-        low, high = relation.limits
+    limits = relation.limits if _slices_prefetch(model, lookup) else None
+    if limits is not None:
+        low, high = limits
         # A sliced Prefetch (Django 4.2+) loads only that many rows per row.
         queryset += f"[{low or ''}:{'' if high is None else high}]"
     read = f"{_name(relation.model).lower()}.{to_attr} in the loop"
@@ -120,6 +134,8 @@ def _prefetch_object(relation: Relation, model: str, lookup: str) -> Hint:
         read += " (a list of at most 1 row, in place of .first())"
     elif relation.limits is not None:
         read += " (a list, in place of the slice)"
+    if relation.limits is not None and limits is None:
+        read += "; this manager's prefetch cannot be sliced, so slice the list"
     return Hint(
         f"Each {_name(relation.model)} row runs a {relation.lookup} query of its own "
         f'({", ".join(changed)}): add prefetch_related(Prefetch("{lookup}", '
@@ -139,7 +155,14 @@ def _looped(relation: Relation, outer: Sequence[Relation]) -> tuple[str, list[st
     model, path = relation.model, list[str]()
     for _ in range(NESTING):
         parent = next(
-            (r for r in outer if r.kind in SELECT_KINDS and r.target == model and r != relation),
+            (
+                r
+                for r in outer
+                if r.kind in SELECT_KINDS
+                and r.target == model
+                and r != relation
+                and r.lookup not in path  # a self-referential chain: followed once
+            ),
             None,
         )
         if parent is None:
@@ -158,8 +181,13 @@ def _plain(relation: Relation) -> str:
 
 def _not_a_relation(shape: str, caller: str) -> str:
     verb = shape.split(" ", 1)[0].upper()
-    where = f"{caller} runs" if caller else "The code runs"
-    if verb == "INSERT":
+    if caller.endswith(".html") or ".html:" in caller or ".txt:" in caller:
+        where = f"the template line {caller} runs"  # a template's: once per row of its loop
+    else:
+        where = f"{caller} runs" if caller else "the code runs"
+    if shape.upper().startswith("SELECT COUNT("):
+        way = "count for all rows in one query, with annotate(Count(...)) on the looped queryset"
+    elif verb == "INSERT":
         way = "create the rows in one query with bulk_create()"
     elif verb == "UPDATE":
         way = "write them in one query with bulk_update() or a single update()"
@@ -243,9 +271,20 @@ def _next_model(descriptor: Any) -> Any:
     return getattr(field, "related_model", None)
 
 
-def _free_attribute(label: str, name: str) -> str:
+def _slices_prefetch(label: str, lookup: str) -> bool:
+    """Whether the last relation of ``lookup`` has Django's own related manager, whose
+    prefetch takes a sliced queryset (Django 4.2+); others (modelcluster's) cannot."""
+    model = _model(label)
+    *path, last = lookup.split("__")
+    for part in path:
+        model = _next_model(getattr(model, part))
+    manager = getattr(getattr(model, last, None), "related_manager_cls", None)
+    return getattr(manager, "__module__", "") == "django.db.models.fields.related_descriptors"
+
+
+def _free_attribute(label: str, name: str, taken: set[str]) -> str:
     model = _model(label)
     candidate, number = name, 2
-    while hasattr(model, candidate):
+    while hasattr(model, candidate) or candidate in taken:
         candidate, number = f"{name}_{number}", number + 1
     return candidate

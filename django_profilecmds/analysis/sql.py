@@ -158,11 +158,12 @@ def analyse(queries: list[QueryRecord], runs: int, threshold: int = 5) -> SqlAna
         for key, members in by_line.items()
         if len(members) // runs >= threshold and (key[1] != NO_PROJECT_CODE or key[2] or key[3])
     ]
-    loops: dict[tuple[Any, ...], list[Relation]] = defaultdict(list)
-    for _key, members in repeated:
-        if members[0].relation is not None:
-            loops[_loop_of(members[0])].append(members[0].relation)
-    flags = [_flag(key, members, runs, loops[_loop_of(members[0])]) for key, members in repeated]
+    positions = {id(query): index for index, query in enumerate(queries)}
+    taken: set[str] = set()  # the to_attr names given so far: each Prefetch gets its own
+    flags = [
+        _flag(key, members, runs, _outer(members, repeated, positions), taken)
+        for key, members in repeated
+    ]
     flags.sort(key=lambda flag: flag.duration, reverse=True)
     ordered = sorted(groups.values(), key=lambda g: g.duration, reverse=True)
     return SqlAnalysis(
@@ -175,19 +176,50 @@ def analyse(queries: list[QueryRecord], runs: int, threshold: int = 5) -> SqlAna
     )
 
 
-def _loop_of(query: QueryRecord) -> tuple[Any, ...]:
-    """What tells the queries of one loop: its {% for %}, else the callers of the code that
-    ran them, else the library frame that loops."""
-    if query.loop:
-        return ("template", query.loop)
-    if query.stack:
-        filename, _line, function = query.stack[0]
-        return ("code", filename, function, tuple(query.stack[1:]))
-    return ("library", tuple(frame[:3] for frame in query.library))
+SELECTS = ("forward", "reverse-one")
+
+
+def _outer(
+    members: list[QueryRecord],
+    repeated: list[tuple[tuple[Any, ...], list[QueryRecord]]],
+    positions: dict[int, int],
+) -> list[Relation]:
+    """The relations of the other N+1 groups that may load, row for row, the rows ``members``
+    read their relation on: forward relations whose queries alternate with these (novel.writer,
+    then writer.publisher, for each novel; and novel.writer.publisher.country's two outer
+    groups). Two loops one after the other do not alternate, whatever their models; a
+    self-referential relation is never taken for a chain (e.manager beside e.mentor)."""
+    relation = members[0].relation
+    if relation is None:
+        return []
+    mine = [positions[id(query)] for query in members]
+    found = []
+    for _key, others in repeated:
+        other = others[0].relation
+        if other is None or other.kind not in SELECTS or other.model == other.target:
+            continue
+        if others is members or other == relation:
+            continue
+        if _alternate([positions[id(query)] for query in others], mine):
+            found.append(other)
+    return found
+
+
+def _alternate(outer: list[int], inner: list[int]) -> bool:
+    """Whether nearly every query at ``inner`` positions comes right after one at ``outer``
+    positions, the others of neither group between them."""
+    marks = sorted([(position, 0) for position in outer] + [(position, 1) for position in inner])
+    pairs = zip(marks, marks[1:], strict=False)
+    follows = sum(1 for before, after in pairs if before[1] == 0 and after[1] == 1)
+    return follows >= 0.8 * len(inner)
 
 
 def _flag(
-    key: tuple[Any, ...], members: list[QueryRecord], runs: int, outer: list[Relation]
+    key: tuple[Any, ...],
+    members: list[QueryRecord],
+    runs: int,
+    outer: list[Relation],
+    taken: set[str],
 ) -> NPlusOne:
     shape, origin, template, _where, relation = key
     first = members[0]
@@ -201,7 +233,7 @@ def _flag(
         caller = f"{template[0]}:{template[1]}"
     else:
         caller = _function(first.library[0][2]) if first.library else ""
-    hint = hint_for(relation, shape, caller, outer, first.alias)
+    hint = hint_for(relation, shape, caller, outer, first.alias, taken)
     return NPlusOne(
         shape=shape,
         count=len(members) // runs,

@@ -20,6 +20,8 @@ from typing import Any, NamedTuple
 
 # What a relation's frame is, for found().
 FORWARD, REVERSE_ONE, DEFERRED, GENERIC_FK, QUERYSET = 1, 2, 3, 4, 5
+MAX_KNOWN = 4096  # relations remembered, by what the queries of a loop share
+MAX_GET_RESULTS = 21  # the limit Django's QuerySet.get() sets: a get(), not a slice
 
 
 class Relation(NamedTuple):
@@ -138,17 +140,22 @@ class RelationFinder:
             known = queryset._known_related_objects
             field = next(iter(known), None)
             # What the relation is made of, read cheaply: the loop's queries share it.
+            # The joined tables tell two many-to-manys to one model apart.
             key: tuple[Any, ...] = (
-                type(instance), queryset.model, field, method,
-                len(query.where.children), query.order_by, query.low_mark, query.high_mark,
+                type(instance), queryset.model, field, method, tuple(query.alias_map),
+                len(query.where.children), query.order_by, query.standard_ordering,
+                query.low_mark, query.high_mark,
             )  # fmt: skip
             if key in self._known:
                 return self._known[key]
             changed = _changes(query, len(known) or 1)
-            found = self._many(type(instance), queryset, field, changed, method)
+            if queryset.model._meta.auto_created:  # a many-to-many's .count(), .exists()
+                found = _through_table(queryset.model, _filtered_fields(query), method)
+            else:
+                found = self._many(type(instance), queryset, field, changed, method)
             if found is not None and changed:
                 found = _detailed(found, query)
-            self._known[key] = found
+            self._keep(key, found)
             return found
         # A generic relation or a tag manager: no hints, a filter on the content type.
         if queryset.model not in self.generic_targets():
@@ -156,10 +163,21 @@ class RelationFinder:
         targets = _filtered_fields(query)
         if not targets:
             return None
-        key = (queryset.model, tuple(targets), _changes(query, 2), method)
+        # The content type's fields by value (they tell the owner), the object's id not (it
+        # differs for every row).
+        kinds = tuple(
+            (field, getattr(value, "pk", value)) if _names_content_type(field) else field
+            for field, value in targets.items()
+        )
+        key = (queryset.model, kinds, _changes(query, 2), method)
         if key not in self._known:
-            self._known[key] = self._generic(queryset.model, targets, key[2], method)
+            self._keep(key, self._generic(queryset.model, targets, key[2], method))
         return self._known[key]
+
+    def _keep(self, key: tuple[Any, ...], found: Relation | None) -> None:
+        if len(self._known) >= MAX_KNOWN:  # a view slicing by page: bounded all the same
+            self._known.clear()
+        self._known[key] = found
 
     def generic_targets(self) -> frozenset[Any]:
         if self._generic_targets is None:
@@ -184,9 +202,10 @@ class RelationFinder:
             name = relation.name if forward else relation.get_accessor_name()
             through = (relation if forward else relation.field).remote_field.through
             candidates.append((name, through))
-        if len(candidates) > 1:  # several to the same model: the one whose table is filtered
-            models = {field.model for field in _filtered_fields(queryset._query)}
-            candidates = [c for c in candidates if c[1] in models] or candidates
+        # The one whose through table the query joins (none: not a many-to-many at all, as
+        # refresh_from_db() on a model with one to itself).
+        joined = {join.table_name for join in queryset._query.alias_map.values()}
+        candidates = [c for c in candidates if c[1]._meta.db_table in joined]
         if len(candidates) != 1:
             return None
         return Relation("many", _label(model), candidates[0][0], _label(target), changed, method)
@@ -196,17 +215,12 @@ class RelationFinder:
     ) -> Relation | None:
         """A queryset of ``target`` filtered on the fields of a generic relation's table."""
         owners = self.through_owners()
-        matches = []
-        for table in {field.model for field in fields}:
-            for owner, relation in owners.get((table, target), ()):
-                content_type = table._meta.get_field(
-                    getattr(relation, "content_type_field_name", "content_type")
-                )
-                value = fields.get(content_type)
-                if value is None or _content_type_id(owner, relation) == getattr(
-                    value, "pk", value
-                ):
-                    matches.append((owner, relation))
+        matches = [
+            (owner, relation)
+            for table in {field.model for field in fields}
+            for owner, relation in owners.get((table, target), ())
+            if _owner_matches(owner, relation, table, fields)
+        ]
         if len(matches) != 1:
             return None
         owner, relation = matches[0]
@@ -236,22 +250,77 @@ class RelationFinder:
                         and target
                         and not getattr(relation, "auto_created", False)
                         and not hasattr(relation, "m2m_field_name")
-                        and _has_field(through, "content_type")
                     ):
-                        # A tag manager (django-taggit style) on a generic through table.
+                        # A tag manager (django-taggit style): not Django's many-to-many,
+                        # whose queryset has hints; its through table is generic or not.
                         owners.setdefault((through, target), []).append((model, relation))
             self._through_owners = owners
         return self._through_owners
 
 
 def _detailed(found: Relation, query: Any) -> Relation:
-    """``found`` with the ordering and slice of a related manager's changed query."""
+    """``found`` with the ordering and slice of a related manager's changed query: the
+    ordering as the rows come (``.last()`` and ``.latest()`` reverse it), and no slice for a
+    ``.get()``, whose limit is Django's guard against many rows."""
     order_by = tuple(query.order_by)
     if not all(isinstance(item, str) for item in order_by):
         order_by = ()
-    sliced = query.high_mark is not None or query.low_mark
-    limits = (query.low_mark, query.high_mark) if sliced else None
+    elif not query.standard_ordering:
+        order_by = tuple(name[1:] if name.startswith("-") else f"-{name}" for name in order_by)
+    limits = (query.low_mark, query.high_mark)
+    if limits == (0, None) or limits == (0, MAX_GET_RESULTS):
+        return found._replace(order_by=order_by, limits=None)
     return found._replace(order_by=order_by, limits=limits)
+
+
+def _through_table(through: Any, fields: dict[Any, Any], method: str) -> Relation | None:
+    """A many-to-many's .count() or .exists(), which Django runs on its through table, with
+    no hints: the filtered key of the table is the side the code read the relation on."""
+    keys = [field for field in fields if field.model is through and field.many_to_one]
+    if len(keys) != 1 or len(fields) != 1:
+        return None
+    (key,) = keys
+    owner = key.related_model
+    for relation in owner._meta.get_fields():
+        if not relation.many_to_many or relation.related_model is None:
+            continue
+        forward = not relation.auto_created
+        field = relation if forward else relation.field
+        if field.remote_field.through is not through:
+            continue
+        side = field.m2m_field_name() if forward else field.m2m_reverse_field_name()
+        if side == key.name:
+            name = relation.name if forward else relation.get_accessor_name()
+            return Relation("many", _label(owner), name, _label(relation.related_model), "", method)
+    return None
+
+
+def _names_content_type(field: Any) -> bool:
+    """A field that says which model an object is: a content type, or its app and model."""
+    related = getattr(field, "related_model", None)
+    if related is not None and related._meta.label == "contenttypes.ContentType":
+        return True
+    return bool(field.model._meta.label == "contenttypes.ContentType")
+
+
+def _owner_matches(owner: Any, relation: Any, table: Any, fields: dict[Any, Any]) -> bool:
+    """Whether the filter on ``table`` is for ``owner``'s rows: the content type it names
+    (by id, or by app label and model), or the owner a foreign key of the table points to."""
+    for field, value in fields.items():
+        value = getattr(value, "pk", value)
+        if field.model._meta.label == "contenttypes.ContentType":
+            opts = owner._meta.concrete_model._meta
+            if field.name == "app_label" and value != opts.app_label:
+                return False
+            if field.name == "model" and value != opts.model_name:
+                return False
+        elif _names_content_type(field):
+            if _content_type_id(owner, relation) != value:
+                return False
+        elif field.model is table and field.many_to_one and field.related_model is not None:
+            if table is not relation.related_model and not issubclass(owner, field.related_model):
+                return False  # the through table's key to the tagged object: not this owner
+    return True
 
 
 def _has_field(model: Any, name: str) -> bool:
@@ -292,6 +361,7 @@ def _changes(query: Any, filters: int) -> str:
         words.append("filtered")
     if query.order_by:
         words.append("ordered")
-    if query.high_mark is not None or query.low_mark:
+    limits = (query.low_mark, query.high_mark)
+    if limits != (0, None) and limits != (0, MAX_GET_RESULTS):  # not a .get()
         words.append("sliced")
     return " ".join(words)

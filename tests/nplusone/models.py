@@ -11,9 +11,19 @@ class Publisher(models.Model):
     name = models.CharField(max_length=100)
 
 
+class Label(models.Model):
+    """A tag attached to any object, through a generic foreign key (django-taggit style)."""
+
+    name = models.CharField(max_length=100)
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.PositiveIntegerField()
+    content_object = GenericForeignKey("content_type", "object_id")
+
+
 class Writer(models.Model):
     name = models.CharField(max_length=100)
     publisher = models.ForeignKey(Publisher, on_delete=models.CASCADE, related_name="writers")
+    labels = GenericRelation(Label)  # a second owner of labels
 
 
 class WriterProfile(models.Model):
@@ -25,15 +35,6 @@ class Genre(models.Model):
     name = models.CharField(max_length=100)
 
 
-class Label(models.Model):
-    """A tag attached to any object, through a generic foreign key (django-taggit style)."""
-
-    name = models.CharField(max_length=100)
-    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
-    object_id = models.PositiveIntegerField()
-    content_object = GenericForeignKey("content_type", "object_id")
-
-
 class Novel(models.Model):
     title = models.CharField(max_length=200)
     summary = models.TextField(blank=True)
@@ -41,6 +42,7 @@ class Novel(models.Model):
     # Two relations to Writer: the hint must name the one the code used.
     editor = models.ForeignKey(Writer, on_delete=models.CASCADE, related_name="edited", null=True)
     genres = models.ManyToManyField(Genre, related_name="novels")
+    shortlisted = models.ManyToManyField(Genre, related_name="shortlist")  # the same model again
     labels = GenericRelation(Label)
 
     class Meta:

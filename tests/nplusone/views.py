@@ -18,6 +18,8 @@ FIXES: dict[str, list[Any]] = {}
 INNER = {
     "cheapest": lambda: Price.objects.order_by("amount")[:1],  # as the hint says
     "euro": lambda: Price.objects.filter(currency="EUR"),
+    "best_and_worst": lambda: Price.objects.order_by("amount")[:1],
+    "best_and_worst prices_list_2": lambda: Price.objects.order_by("-amount")[:1],
 }
 ONLY = ("title",)  # the fields the summaries view loads
 
@@ -28,7 +30,7 @@ def fixed(view: str, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if fix.method == "only":
             queryset = queryset.only(*ONLY, fix.lookup)
         elif fix.to_attr:
-            inner = INNER[view]()
+            inner = INNER.get(f"{view} {fix.to_attr}", INNER[view])()
             queryset = queryset.prefetch_related(Prefetch(fix.lookup, inner, to_attr=fix.to_attr))
         else:
             queryset = getattr(queryset, fix.method)(fix.lookup)
@@ -123,6 +125,57 @@ def counts(request: HttpRequest) -> JsonResponse:
 def lookups(request: HttpRequest) -> JsonResponse:
     ids = list(Novel.objects.values_list("id", flat=True))
     return JsonResponse({"titles": [Novel.objects.get(pk=pk).title for pk in ids]})
+
+
+def two_loops(request: HttpRequest) -> JsonResponse:
+    names = [novel.writer.name for novel in fixed("two_loops", Novel.objects.all())]
+    houses = [writer.publisher.name for writer in Writer.objects.order_by("id")]
+    return JsonResponse({"names": names, "houses": houses})
+
+
+def best_and_worst(request: HttpRequest) -> JsonResponse:
+    fixes = FIXES.get("best_and_worst", [])
+    result = []
+    for novel in fixed("best_and_worst", Novel.objects.all()):
+        if fixes:  # the two Prefetch lists, cheapest first and dearest first
+            cheapest, dearest = (getattr(novel, fix.to_attr)[0] for fix in fixes)
+        else:
+            cheapest = novel.prices.order_by("amount").first()
+            dearest = novel.prices.order_by("amount").last()
+        result.append([cheapest.amount, dearest.amount])
+    return JsonResponse({"range": result})
+
+
+def averages(request: HttpRequest) -> JsonResponse:
+    from django.db.models import Avg
+
+    novels = Novel.objects.all()
+    return JsonResponse({n.title: n.prices.aggregate(Avg("amount"))["amount__avg"] for n in novels})
+
+
+def two_m2m(request: HttpRequest) -> HttpResponse:
+    novels = fixed("two_m2m", Novel.objects.all())
+    return render(request, "nplusone/two_m2m.html", {"novels": novels})
+
+
+def two_owners(request: HttpRequest) -> JsonResponse:
+    novels = {n.title: [label.name for label in n.labels.all()] for n in Novel.objects.all()}
+    writers = fixed("two_owners", Writer.objects.order_by("id"))
+    return JsonResponse(
+        {"novels": novels, "writers": [[x.name for x in w.labels.all()] for w in writers]}
+    )
+
+
+def genre_counts(request: HttpRequest) -> JsonResponse:
+    novels = fixed("genre_counts", Novel.objects.all())
+    return JsonResponse({n.title: [n.genres.count(), n.shortlisted.exists()] for n in novels})
+
+
+def reloads(request: HttpRequest) -> JsonResponse:
+    novels = list(Novel.objects.all())
+    for novel in novels:
+        novel.refresh_from_db()
+    return JsonResponse({"titles": [novel.title for novel in novels]})
 
 
 def saves(request: HttpRequest) -> JsonResponse:
