@@ -317,9 +317,14 @@ def _owner_matches(owner: Any, relation: Any, table: Any, fields: dict[Any, Any]
         elif _names_content_type(field):
             if _content_type_id(owner, relation) != value:
                 return False
-        elif field.model is table and field.many_to_one and field.related_model is not None:
-            if table is not relation.related_model and not issubclass(owner, field.related_model):
-                return False  # the through table's key to the tagged object: not this owner
+        elif (
+            field.model is table
+            and field.many_to_one
+            and field.related_model is not None
+            and table is not relation.related_model
+            and not issubclass(owner, field.related_model)
+        ):
+            return False  # the through table's key to the tagged object: not this owner
     return True
 
 
