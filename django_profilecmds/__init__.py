@@ -27,7 +27,7 @@ class RunKeywords(TypedDict, total=False):
     """What :func:`profile_request` and :func:`profile_call` both take, with the commands'
     defaults: ``profiler="pyinstrument"``, ``interval=0.001``, ``repeat=1``, ``warmup=1``
     (0 with ``commit=True`` or ``capture_email=False``), ``commit=False``,
-    ``capture_email=True``, ``isolate_cache=False``,
+    ``capture_email=True``, ``isolate_cache=True``,
     ``nplusone_threshold=5``, ``explain=False``, ``explain_top=3``, ``explain_analyze=False``,
     no budgets, no ``output_dir`` and ``speedscope=False``."""
 

@@ -37,7 +37,7 @@ class RunOptions:
     warmup: int | None = None
     commit: bool = False
     capture_email: bool = True
-    isolate_cache: bool = False
+    isolate_cache: bool = True
 
 
 @dataclass(frozen=True)

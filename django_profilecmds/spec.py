@@ -85,7 +85,7 @@ class RunSpec:
     warmup: int = 0
     commit: bool = False
     capture_email: bool = True
-    isolate_cache: bool = False  # private in-memory caches in place of the project's
+    isolate_cache: bool = True  # private in-memory caches in place of the project's
     nplusone_threshold: int = 5
     explain: bool = False
     explain_top: int = 3

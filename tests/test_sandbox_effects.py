@@ -175,11 +175,13 @@ def shared_cache(tmp_path):
 def test_cache_operations_are_counted_and_their_writes_reported(shared_cache):
     from django_profilecmds import profile_request
 
-    status, out, err = run("profile_view", "/cache/", "--no-files", "--warmup", "0")
+    status, out, err = run(
+        "profile_view", "/cache/", "--no-files", "--warmup", "0", "--shared-cache"
+    )
     assert status == 0, err
     assert "cache shared: 3 gets (1 hits, 2 misses) · 2 sets · 1 delete" in out
-    assert "cache writes are kept: --isolate-cache" in out
-    result = profile_request("/cache/")
+    assert "(--shared-cache: these writes to the project's caches are kept)" in out
+    result = profile_request("/cache/", isolate_cache=False)
     shared = next(stats for stats in result.caches if stats["alias"] == "shared")
     assert {k: shared[k] for k in ("gets", "hits", "misses", "sets", "deletes")} == {
         "gets": 3,
@@ -191,19 +193,27 @@ def test_cache_operations_are_counted_and_their_writes_reported(shared_cache):
     assert json.loads(json.dumps(result.to_dict()))["caches"][0]["alias"] == "shared"
 
 
-def test_isolate_cache_leaves_the_shared_cache_untouched(shared_cache):
+@pytest.mark.parametrize("flags", [[], ["--isolate-cache"]], ids=["default", "isolate-cache"])
+def test_by_default_the_project_caches_are_left_untouched(shared_cache, flags):
     from django.core.cache import caches
 
     caches["shared"].set("profilecmds-a", "from production")
     before = tree(shared_cache)
-    status, out, err = run(
-        "profile_view", "/cache/", "--no-files", "--isolate-cache", "--warmup", "0"
-    )
+    status, out, err = run("profile_view", "/cache/", "--no-files", "--warmup", "0", *flags)
     assert status == 0, err
     assert tree(shared_cache) == before
     assert caches["shared"].get("profilecmds-a") == "from production"
     assert "cache shared: 3 gets (1 hits, 2 misses) · 2 sets · 1 delete" in out
     assert "(private in-memory caches, discarded)" in out
+
+
+def test_the_warm_up_fills_the_private_caches_for_the_counted_run(shared_cache):
+    before = tree(shared_cache)
+    status, out, err = run("profile_view", "/cache/", "--no-files")
+    assert status == 0, err
+    assert tree(shared_cache) == before  # neither run wrote the project's cache
+    # The view sets profilecmds-a: the counted run finds it, as a second request would.
+    assert "cache shared: 3 gets (2 hits, 1 miss" in out
 
 
 @pytest.mark.parametrize(

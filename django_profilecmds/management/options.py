@@ -63,9 +63,20 @@ def add_send_email_argument(group: Group) -> None:
 
 def add_isolate_cache_argument(group: Group) -> None:
     group.add_argument(
+        "--shared-cache",
+        dest="isolate_cache",
+        action="store_false",
+        default=True,
+        help=(
+            "Run on the project's caches, whose writes no rollback undoes (default: private "
+            "in-memory caches, filled by the warm-up run)."
+        ),
+    )
+    group.add_argument(
         "--isolate-cache",
+        dest="isolate_cache",
         action="store_true",
-        help="Run on private in-memory caches instead of the project's (whose writes stay).",
+        help="Private in-memory caches in place of the project's: the default.",
     )
 
 

@@ -38,7 +38,7 @@ class ReplayOptions:
     workers: int = 1
     reservoir_size: int = RESERVOIR_SIZE
     capture_email: bool = True
-    isolate_cache: bool = False
+    isolate_cache: bool = True
 
     def __post_init__(self) -> None:
         from django_profilecmds.exceptions import InvalidOption

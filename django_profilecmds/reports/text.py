@@ -141,7 +141,7 @@ def cache_line(result: RunResult) -> str:
     kept = any(stats["sets"] or stats["deletes"] for stats in result.caches)
     text = " | ".join(parts) + (" per run" if per_run > 1 else "")
     if kept and not result.spec.isolate_cache:
-        text += " (cache writes are kept: --isolate-cache runs on private in-memory caches)"
+        text += " (--shared-cache: these writes to the project's caches are kept)"
     elif result.spec.isolate_cache:
         text += " (private in-memory caches, discarded)"
     return text

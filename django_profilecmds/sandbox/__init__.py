@@ -33,7 +33,7 @@ __all__ = ["Refusal", "Sandbox", "SandboxOptions", "WriteRefused", "keep_connect
 class SandboxOptions:
     commit: bool = False  # keep database changes and files
     capture_email: bool = True
-    isolate_cache: bool = False
+    isolate_cache: bool = True
     # Whole transactions per run instead of savepoints (SQLite shared between processes).
     per_run_transactions: bool = False
     # Django's test runner: it makes test databases of its own, and the project's are kept
