@@ -8,8 +8,10 @@ still inside the sandbox, and turn what was collected into a :class:`RunResult`.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -180,13 +182,29 @@ def _run_all(
         counted = index >= spec.warmup
         if index == spec.warmup:
             emails_before = len(harness.outbox)
-        outcome = harness.send(spec, driver, observer if counted else NULL_OBSERVER, builder)
+        if counted:
+            outcome = harness.send(spec, driver, observer, builder)
+        else:
+            with _quiet_request_log():
+                outcome = harness.send(spec, driver, NULL_OBSERVER, builder)
         if counted:
             runs.outcomes.append(outcome)
         elif outcome.error:
             runs.warmup_errors.append(outcome.error)
     runs.emails = [email_summary(message) for message in harness.outbox[emails_before:]]
     return runs
+
+
+@contextmanager
+def _quiet_request_log() -> Iterator[None]:
+    """Django's "Internal Server Error" log of a warm-up run is left out: the counted run
+    logs the same error, and the summary names it."""
+    logger = logging.getLogger("django.request")
+    disabled, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = disabled
 
 
 def _explain(spec: RunSpec, queries: QueryCollector) -> list[Explain]:

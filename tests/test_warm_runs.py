@@ -90,3 +90,11 @@ def test_a_file_the_warm_up_wrote_is_gone_when_the_counted_run_starts(storages_i
     assert body["uploads"] == ["new.txt", "old.txt"]
     assert body["doomed_exists"] is False
     assert sorted(result.files_written) == ["existing.txt", "report.csv", "uploads/new.txt"]
+
+
+def test_a_raising_view_is_logged_once_not_once_per_warm_up(db, caplog):
+    with caplog.at_level("ERROR", logger="django.request"):
+        result = profile_request("/explode/", profiler="none", warmup=2)
+    assert result.status == 500
+    logged = [r for r in caplog.records if r.name == "django.request"]
+    assert len(logged) == 1 and "Internal Server Error: /explode/" in logged[0].getMessage()
