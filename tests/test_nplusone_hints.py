@@ -64,6 +64,8 @@ CASES = [
     # Novels and writers: one query per content type.
     ("labelled", [("nplusone.Label", "prefetch_related", "content_object", None)], 3),
     ("summaries", [("nplusone.Novel", "only", "summary", None)], 1),
+    # select_related("writer") is there already: the profile is reached from the novels.
+    ("joined_then_profile", [("nplusone.Novel", "select_related", "writer__profile", None)], 1),
     ("cheapest", [("nplusone.Novel", "prefetch_related", "prices", "prices_list")], 2),
     ("euro", [("nplusone.Novel", "prefetch_related", "prices", "prices_list")], 2),
     ("counts", [("nplusone.Novel", "prefetch_related", "prices", None)], 2),

@@ -161,7 +161,13 @@ def analyse(queries: list[QueryRecord], runs: int, threshold: int = 5) -> SqlAna
     positions = {id(query): index for index, query in enumerate(queries)}
     taken: set[str] = set()  # the to_attr names given so far: each Prefetch gets its own
     flags = [
-        _flag(key, members, runs, _outer(members, repeated, positions), taken)
+        _flag(
+            key,
+            members,
+            runs,
+            _outer(members, repeated, positions) or _joined(members[0].relation, queries),
+            taken,
+        )
         for key, members in repeated
     ]
     flags.sort(key=lambda flag: flag.duration, reverse=True)
@@ -203,6 +209,67 @@ def _outer(
         if _alternate([positions[id(query)] for query in others], mine):
             found.append(other)
     return found
+
+
+_FROM = re.compile(r'\bFROM "?(\w+)"?', re.IGNORECASE)
+_JOIN = re.compile(r'\bJOIN "?(\w+)"?', re.IGNORECASE)
+
+
+def _joined(relation: Relation | None, queries: list[QueryRecord]) -> list[Relation]:
+    """When no N+1 group loads the rows a relation is read on, they may have come joined to
+    the looped rows (select_related("writer") already there, writer.profile per row): the
+    forward relations from the model of the first plain query that joined their table, and
+    only if no plain query read that table on its own."""
+    if relation is None:
+        return []
+    from django.apps import apps
+
+    try:
+        table = apps.get_model(relation.model)._meta.db_table
+    except LookupError:
+        return []
+    tables = {model._meta.db_table: model for model in apps.get_models()}
+    for query in queries:
+        if query.relation is not None or not query.sql.lstrip().upper().startswith("SELECT"):
+            continue
+        main = _FROM.search(query.sql)
+        if main is None:
+            continue
+        if main.group(1) == table:
+            return []  # the rows were read on their own: their own queryset is the loop's
+        joined = set(_JOIN.findall(query.sql))
+        if table in joined and main.group(1) in tables:
+            return _forward_path(tables[main.group(1)], relation.model, joined)
+    return []
+
+
+def _forward_path(start: Any, label: str, joined: set[str]) -> list[Relation]:
+    """Forward relations from ``start`` to the model ``label`` through joined tables, at
+    most two, as the relations an outer group would have had."""
+    from django_profilecmds.collectors.relations import Relation
+
+    paths: list[tuple[Any, list[Relation]]] = [(start, [])]
+    for _depth in range(2):
+        found = []
+        for model, path in paths:
+            for relation_field in model._meta.concrete_fields:
+                target = relation_field.related_model
+                if (
+                    not relation_field.is_relation
+                    or target is None
+                    or not (relation_field.many_to_one or relation_field.one_to_one)
+                ):
+                    continue
+                if target._meta.db_table not in joined:
+                    continue
+                step = Relation(
+                    "forward", model._meta.label, relation_field.name, target._meta.label
+                )
+                if target._meta.label == label:
+                    return [*path, step]
+                found.append((target, [*path, step]))
+        paths = found
+    return []
 
 
 def _alternate(outer: list[int], inner: list[int]) -> bool:

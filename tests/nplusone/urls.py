@@ -9,6 +9,7 @@ VIEWS = [
     "labels", "labelled", "publishers", "summaries", "cheapest", "euro", "counts", "lookups",
     "saves", "include", "inclusion", "extended", "two_loops", "best_and_worst", "averages",
     "two_m2m", "two_owners", "genre_counts", "reloads",
+    "joined_then_profile",
 ]  # fmt: skip
 
 urlpatterns = [path(f"{name}/", getattr(views, name), name=f"n-{name}") for name in VIEWS]
