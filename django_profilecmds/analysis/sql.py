@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from django_profilecmds.analysis.hints import Fix, hint_for
+from django_profilecmds.analysis.hints import SELECT_KINDS, Fix, hint_for
 
 if TYPE_CHECKING:
     from django_profilecmds.collectors.origins import LibraryFrame
@@ -182,9 +182,6 @@ def analyse(queries: list[QueryRecord], runs: int, threshold: int = 5) -> SqlAna
     )
 
 
-SELECTS = ("forward", "reverse-one")
-
-
 def _outer(
     members: list[QueryRecord],
     repeated: list[tuple[tuple[Any, ...], list[QueryRecord]]],
@@ -202,7 +199,7 @@ def _outer(
     found = []
     for _key, others in repeated:
         other = others[0].relation
-        if other is None or other.kind not in SELECTS or other.model == other.target:
+        if other is None or other.kind not in SELECT_KINDS or other.model == other.target:
             continue
         if others is members or other == relation:
             continue

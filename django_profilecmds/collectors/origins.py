@@ -294,6 +294,7 @@ class OriginWalker:
         self.anchors.clear()
         self.anchor_path.clear()
         self.anchor_owner = None
+        self._libraries.clear()  # shared within a run; a long replay keeps none of them
 
     @property
     def line_codes(self) -> dict[CodeType, LineKey]:

@@ -328,14 +328,6 @@ def _owner_matches(owner: Any, relation: Any, table: Any, fields: dict[Any, Any]
     return True
 
 
-def _has_field(model: Any, name: str) -> bool:
-    try:
-        model._meta.get_field(name)
-    except Exception:
-        return False
-    return True
-
-
 def _content_type_id(owner: Any, relation: Any) -> int | None:
     """The id of ``owner``'s content type, from ContentType.objects' cache only."""
     from django.contrib.contenttypes.models import ContentType
