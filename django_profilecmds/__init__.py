@@ -61,9 +61,11 @@ def profile_request(
     secure: bool = False,
     enforce_csrf: bool = False,
     direct: bool = False,
+    asgi: bool = False,
     **options: Unpack[RunKeywords],
 ) -> RunResult:
-    """Profile one request through the full Django stack (or the view alone with ``direct``).
+    """Profile one request through the full Django stack (or the view alone with ``direct``,
+    or through the ASGI handler with ``asgi``).
 
     Every run is rolled back and email is captured unless ``commit``/``capture_email`` say
     otherwise; files written through a storage are discarded, and statements that would
@@ -79,7 +81,11 @@ def profile_request(
     from django_profilecmds.runoptions import SenderOptions
     from django_profilecmds.spec import RequestSpec
 
-    driver: DriverName = "direct" if direct else "full"
+    if direct and asgi:
+        from django_profilecmds.exceptions import ProfileCmdsError
+
+        raise ProfileCmdsError("direct and asgi exclude each other: the view alone, or ASGI.")
+    driver: DriverName = "direct" if direct else "asgi" if asgi else "full"
     request = RequestSpec(
         path=path,
         method=method.upper(),

@@ -31,6 +31,9 @@ class RunTiming:
     queries: int
     db_time: float
     status: int | None
+    # Seconds of wall time the harness itself added inside the run (recording the queries and
+    # their origins); the call tree leaves them out.
+    overhead: float = 0.0
 
 
 @dataclass
@@ -156,6 +159,11 @@ class RunResult:
     @property
     def db_time(self) -> float:
         return sum(q.duration for q in self.queries) / len(self.runs)
+
+    @property
+    def overhead(self) -> float:
+        """Seconds per run the harness added to the wall time (the SQL bookkeeping)."""
+        return sum(run.overhead for run in self.runs) / len(self.runs) if self.runs else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-serialisable data: the saved fields in order, with the computed

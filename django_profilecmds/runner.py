@@ -240,6 +240,7 @@ def _result(
                 queries=len(run_queries),
                 db_time=sum(q.duration for q in run_queries),
                 status=outcome.response.status_code if outcome.response is not None else None,
+                overhead=queries.overhead[index] if index < len(queries.overhead) else 0.0,
             )
         )
     errors = list(dict.fromkeys(o.error for o in outcomes if o.error)) or runs.warmup_errors[:1]

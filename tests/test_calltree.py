@@ -74,3 +74,81 @@ def test_no_library_section_when_project_code_holds_the_time(db):
     text = _profile_view("/busy/", "--repeat", "3")
     assert "_crunch  tests/testapp/views.py" in text  # the tree shows where the time goes
     assert "Library code holds the hot path" not in text
+
+
+def _time_in(session, name: str) -> float:
+    """Seconds of the tree under frames of the function ``name`` (outermost occurrences)."""
+
+    def walk(frame) -> float:
+        if frame.function == name:
+            return frame.time
+        return sum(walk(child) for child in frame.children)
+
+    root = session.root_frame()
+    return walk(root) if root is not None else 0.0
+
+
+@pytest.mark.parametrize("asgi", [False, True], ids=["wsgi", "asgi"])
+def test_a_sync_views_own_frames_are_in_the_call_tree(db, asgi):
+    """Under ASGI a sync view runs on a worker thread of asgiref's: its frames are still there,
+    under the view, as over WSGI (they were an ``[await]`` with nothing below it)."""
+    result = profile_request("/busy/", asgi=asgi, interval=0.0005, warmup=0)
+    session = result.calltree
+    assert session is not None
+    root = session.root_frame()
+    assert root is not None
+    total = root.time
+    assert _time_in(session, "_crunch") > 0.5 * total, asgi
+    assert _time_in(session, "busy") >= _time_in(session, "_crunch")
+
+
+def test_an_async_views_own_frames_are_in_the_asgi_call_tree(books):
+    result = profile_request("/async/", asgi=True, interval=0.0005, warmup=0)
+    session = result.calltree
+    assert session is not None
+    assert _time_in(session, "async_books") > 0
+
+
+HARNESS = "django_profilecmds"
+
+
+def _file_of(frame: str) -> str:
+    """The file of a pyinstrument frame (``[await]`` and other markers have none)."""
+    parts = frame.split("\x00")
+    return parts[1] if len(parts) > 1 else ""
+
+
+@pytest.mark.parametrize("asgi", [False, True], ids=["wsgi", "asgi"])
+def test_the_harness_is_not_in_the_call_tree(books, asgi):
+    """The N+1 page's tree holds the project's and Django's frames only: the harness's query
+    bookkeeping, its profiler start/stop and its SQL wrapper are out, and the time it added is
+    measured apart, per run."""
+    result = profile_request("/books/", asgi=asgi, interval=0.0002, warmup=0)
+    session = result.calltree
+    assert session is not None
+    raw_frames = {f for stack, _t in session.frame_records for f in stack[1:]}
+    assert not [f for f in raw_frames if f"/{HARNESS}/" in _file_of(f)]
+    # The query hangs under Django's cursor, not under the wrapper that recorded it.
+    assert any(
+        "_execute_with_wrappers" in stack[i] and "django/db/backends" in stack[i + 1]
+        for stack, _t in session.frame_records
+        for i in range(len(stack) - 1)
+    )
+    assert result.query_count > 10
+    assert all(run.overhead > 0 for run in result.runs)
+    assert result.overhead < result.wall.median
+    assert result.to_dict()["runs"][0]["overhead"] == result.runs[0].overhead
+
+
+def test_the_harness_is_not_in_cprofiles_table(books):
+    result = profile_request("/books/", profiler="cprofile", warmup=0)
+    assert result.function_stats is not None
+    files = {key[0] for key in result.function_stats.stats}  # type: ignore[attr-defined]
+    assert any("testapp/views.py" in name for name in files)
+    assert not [name for name in files if f"/{HARNESS}/" in name]
+
+
+def test_the_summary_says_how_much_of_the_wall_time_was_the_harnesss(books):
+    out = _profile_view("/books/", "--profiler", "none")
+    wall = next(line for line in out.splitlines() if line.strip().startswith("wall "))
+    assert " recording SQL) · CPU " in wall

@@ -31,5 +31,19 @@ class Observer:
         for collector in reversed(self.collectors):
             collector.stop()
 
+    def start_worker(self, frame: FrameType | None) -> None:
+        """Start the profilers that also sample the thread that calls this (under ASGI, the
+        one that runs sync code while the event loop runs on another)."""
+        for collector in self.collectors:
+            start = getattr(collector, "start_worker", None)
+            if start is not None:
+                start(frame)
+
+    def stop_worker(self) -> None:
+        for collector in reversed(self.collectors):
+            stop = getattr(collector, "stop_worker", None)
+            if stop is not None:
+                stop()
+
 
 NULL_OBSERVER = Observer([])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from types import FrameType
@@ -17,8 +18,12 @@ class CallTreeCollector:
 
         # Restarting a Profiler combines its sessions, so one profiler covers every run.
         self.profiler = Profiler(interval=interval, async_mode="enabled")
+        self.interval = interval
         self.description = description
         self.root_prefix: str | None = None
+        # Under ASGI, sync code (a sync view, sync-only middleware) runs on the thread that
+        # called async_to_sync, not on the event loop's: a second profiler samples it there.
+        self.worker: Any = None
 
     def start(self, frame: FrameType | None) -> None:
         if frame is not None:
@@ -29,12 +34,155 @@ class CallTreeCollector:
     def stop(self) -> None:
         self.profiler.stop()
 
+    def start_worker(self, frame: FrameType | None) -> None:
+        """Sample the thread that runs the sync side of an ASGI request (call it there)."""
+        if self.worker is None:
+            from pyinstrument import Profiler
+
+            self.worker = Profiler(interval=self.interval, async_mode="disabled")
+        self.worker.start(caller_frame=frame)
+
+    def stop_worker(self) -> None:
+        if self.worker is not None and self.worker.is_running:
+            self.worker.stop()
+
     @property
     def session(self) -> Session | None:
         session = self.profiler.last_session
+        worker = self.worker.last_session if self.worker is not None else None
+        if session is not None and worker is not None:
+            session = graft_sync_work(session, worker)
         if session is None or self.root_prefix is None:
             return session
-        return reroot(session, self.root_prefix)
+        return without_own_frames(reroot(session, self.root_prefix))
+
+    @property
+    def raw_session(self) -> Session | None:
+        """The samples as pyinstrument took them, the harness's own frames included."""
+        return self.profiler.last_session
+
+
+OWN_DIRECTORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+PROFILERS = ("pyinstrument", "line_profiler", "cProfile", "_lsprof")
+
+
+def without_own_frames(session: Session) -> Session:
+    """The call tree of the code that was profiled, with the harness taken out.
+
+    Samples taken while the harness worked (recording a query and finding its origin, starting
+    and stopping the profilers) are left out: their time is measured apart and shown beside the
+    wall time. The harness's frames between the user's code and what it called (the SQL
+    wrapper between Django's cursor and the database, the sandbox's storage and email
+    wrappers) are cut out, so a query hangs under Django's cursor as it does without us. The
+    root (the driver's frame, where the request starts) stays.
+    """
+    kinds: dict[str, int] = {}  # 0 not ours, 1 ours, 2 ours and only bookkeeping
+
+    def kind(frame: str) -> int:
+        known = kinds.get(frame)
+        if known is None:
+            parts = frame.split("\x00", 2)
+            path = parts[1] if len(parts) > 1 else ""
+            known = 0
+            if path.startswith(OWN_DIRECTORY):
+                known = 1
+            elif any(f"{os.sep}{name}{os.sep}" in path for name in PROFILERS):
+                known = 3  # a profiler's own code: ours when we call it
+            kinds[frame] = known
+        return known
+
+    records = []
+    changed = False
+    for stack, time in session.frame_records:
+        kept = stack[:1]
+        ours = False
+        previous = 0
+        for frame in stack[1:]:
+            this = kind(frame)
+            if this and previous == 1:
+                ours = True  # the harness calling itself or a profiler: bookkeeping
+                break
+            previous = this
+            if this != 1:
+                kept.append(frame)
+        if ours or (previous == 1 and not _after_synthetic(stack)):
+            changed = True
+            continue
+        if len(kept) != len(stack):
+            changed = True
+        records.append((kept, time))
+    if not changed:
+        return session
+    return _with_records(session, records, session.start_call_stack)
+
+
+def _after_synthetic(stack: list[str]) -> bool:
+    """Whether the innermost frame is pyinstrument's ``[await]``-like marker."""
+    return stack[-1].startswith("[")
+
+
+def _frame_is(frame: str, function: str, module: str) -> bool:
+    return frame.startswith(function + "\x00") and module in frame.split("\x00", 2)[1]
+
+
+def graft_sync_work(session: Session, worker: Session) -> Session:
+    """The event loop's samples with the sync work put back under the awaits that waited for it.
+
+    Over ASGI, Django runs sync code with ``sync_to_async``: the loop's profiler sees an
+    ``[await]`` in ``SyncToAsync.__call__`` while the code runs on the calling thread, whose
+    profiler sees ``run_until_future`` running one work item after another. Both record in time
+    order, so the n-th second of work goes under the await that was waiting at the n-th second
+    of awaiting. Time the calling thread spent idle (waiting for the loop) is left out: the
+    loop's own samples cover it.
+    """
+    busy: list[tuple[list[str], float, bool]] = []  # (sync frames, time, shown)
+    for stack, time in worker.frame_records:
+        runs = [i for i, f in enumerate(stack) if _frame_is(f, "run_until_future", "asgiref")]
+        if (
+            not runs
+            or runs[0] + 1 >= len(stack)
+            or not _frame_is(stack[runs[0] + 1], "run", "asgiref")
+        ):
+            continue  # before the loop started, or waiting for it
+        handler = next(
+            (i for i, f in enumerate(stack) if _frame_is(f, "thread_handler", "asgiref")), None
+        )
+        if handler is None:
+            continue
+        last = runs[-1]
+        shown = last + 1 < len(stack) and _frame_is(stack[last + 1], "run", "asgiref")
+        busy.append((stack[handler + 1 :], time, shown))
+    if not busy:
+        return session
+    records: list[Any] = []
+    awaited = worked = 0.0
+    queue = iter(busy)
+    pending = next(queue, None)
+    prefix: list[str] | None = None
+    for stack, time in session.frame_records:
+        if not (
+            len(stack) >= 2
+            and stack[-1].startswith(AWAIT)
+            and _frame_is(stack[-2], "__call__", "asgiref")
+        ):
+            records.append((stack, time))
+            continue
+        prefix, awaited = stack[:-1], awaited + time
+        while pending is not None and worked + pending[1] / 2 <= awaited:
+            frames, seconds, shown = pending
+            worked += seconds
+            if shown:
+                records.append((prefix + frames, seconds))
+            pending = next(queue, None)
+    for frames, seconds, shown in [] if pending is None else [pending, *queue]:
+        if shown:
+            records.append(((prefix or session.frame_records[0][0][:1]) + frames, seconds))
+    grafted = _with_records(session, records, session.start_call_stack)
+    grafted.sample_count += sum(1 for _frames, _seconds, shown in busy if shown)
+    return grafted
+
+
+AWAIT = "[await]"
 
 
 def reroot(session: Session, root: str) -> Session:

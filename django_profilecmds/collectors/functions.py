@@ -32,7 +32,22 @@ class FunctionStatsCollector:
         self.profile.disable()
 
     def stats(self) -> pstats.Stats:
-        """What cProfile measured, as ``pstats`` reads it."""
+        """What cProfile measured, as ``pstats`` reads it, without the harness's own functions
+        (recording queries, starting and stopping the profilers): their time stays in the
+        cumulative time of the code that called them, and is shown apart as the harness's."""
         import pstats
 
-        return pstats.Stats(self.profile)
+        from django_profilecmds.collectors.calltree import OWN_DIRECTORY
+
+        stats = pstats.Stats(self.profile)
+        table = stats.stats  # type: ignore[attr-defined]
+        for key in [key for key in table if key[0].startswith(OWN_DIRECTORY)]:
+            del table[key]
+        for key, (calls, primitive, own, total, callers) in list(table.items()):
+            if any(caller[0].startswith(OWN_DIRECTORY) for caller in callers):
+                callers = {c: v for c, v in callers.items() if not c[0].startswith(OWN_DIRECTORY)}
+                table[key] = (calls, primitive, own, total, callers)
+        stats.total_tt = sum(entry[2] for entry in table.values())  # type: ignore[attr-defined]
+        top_level = stats.top_level  # type: ignore[attr-defined]
+        stats.top_level = {key for key in top_level if key in table}  # type: ignore[attr-defined]
+        return stats

@@ -8,10 +8,10 @@ recorded query keeps its origin (:mod:`.origins`).
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from time import perf_counter
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +88,9 @@ class QueryCollector(OriginWalker):
         self._records: list[QueryRecord] = []
         self.recording = False
         self.run = 0
+        # Per counted run, the seconds the recording itself took inside the run (what the
+        # harness added to the request's wall time; the queries' own time is not in it).
+        self.overhead: list[float] = []
         # line_profiler's trace function while lineprof runs, when sys.settrace can take it
         # off and put it back (line_profiler 5's manager; see _suspendable_tracer).
         self.line_tracer: TraceFunction | None = None
@@ -108,13 +111,15 @@ class QueryCollector(OriginWalker):
         ) -> Any:
             if not self.recording or sql.startswith(SANDBOX_STATEMENTS):
                 return execute(sql, params, many, context)
+            entered = perf_counter()
             # Under a line tracer (lineprof) our own bookkeeping should not emit line events.
             sys._getframe().f_trace_lines = False
-            start = time.perf_counter()
+            start = perf_counter()
             try:
                 return execute(sql, params, many, context)
             finally:
-                duration = time.perf_counter() - start
+                end = perf_counter()
+                duration = end - start
                 tracer = self.line_tracer
                 if tracer is not None and sys.gettrace() is tracer:
                     # The bookkeeping is none of the user's lines: line_profiler need not
@@ -132,6 +137,7 @@ class QueryCollector(OriginWalker):
                         sys.settrace(tracer)
                         # The next call goes to line_profiler, which puts its C callback back.
                         _hand_back()
+                    self.overhead[-1] += start - entered + perf_counter() - end
 
         return record
 
@@ -180,6 +186,7 @@ class QueryCollector(OriginWalker):
 
     def start(self, frame: FrameType | None) -> None:
         self.recording = True
+        self.overhead.append(0.0)
         if self.profiled_files:
             self.line_tracer = _suspendable_tracer()
 

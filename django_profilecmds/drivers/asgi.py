@@ -87,7 +87,12 @@ class AsgiDriver:
 
     def execute(self, request: HttpRequest | None, observer: Observer) -> Outcome:
         scope, body = scope_for(needs_request(request, self.name))
-        outcome: Outcome = async_to_sync(self._run)(scope, body, observer)
+        # Sync views and sync-only middleware run here, on this thread (see below).
+        observer.start_worker(sys._getframe())
+        try:
+            outcome: Outcome = async_to_sync(self._run)(scope, body, observer)
+        finally:
+            observer.stop_worker()
         return outcome
 
     async def _run(self, scope: dict[str, Any], body: bytes, observer: Observer) -> Outcome:

@@ -88,8 +88,9 @@ def measures_line(result: RunResult) -> str:
     emails = plural(len(result.emails), "email") + " captured, not sent"
     if not result.spec.capture_email:
         emails = "email sent for real (--send-email, not counted)"
+    ours = f" ({ms(result.overhead)} recording SQL)" if result.overhead >= 0.00005 else ""
     return (
-        f"wall {ms(result.wall.median)} · CPU {ms(result.cpu.median)} · "
+        f"wall {ms(result.wall.median)}{ours} · CPU {ms(result.cpu.median)} · "
         f"{plural(result.query_count, 'query').replace('querys', 'queries')}{per_run} "
         f"({ms(result.db_time)} in the database) · {emails}"
     )
