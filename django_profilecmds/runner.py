@@ -22,7 +22,7 @@ from django.urls.resolvers import ResolverMatch
 from django_profilecmds.analysis.budgets import check_budgets
 from django_profilecmds.analysis.sql import analyse
 from django_profilecmds.analysis.stats import summarise
-from django_profilecmds.collectors import NULL_OBSERVER, Collector, Observer
+from django_profilecmds.collectors import Collector, Observer
 from django_profilecmds.collectors.sql import QueryCollector
 from django_profilecmds.collectors.timing import TimingCollector
 from django_profilecmds.drivers import HARNESS_FILES, Driver, Outcome, request_driver
@@ -176,6 +176,7 @@ def _run_all(
 ) -> Runs:
     """``warmup`` unobserved runs, then ``repeat`` observed ones, each in a savepoint."""
     observer = instruments.observer(harness)
+    rehearsal = Observer([instruments.queries.rehearsal()])
     runs = Runs([], [], [])
     emails_before = 0
     for index in range(spec.warmup + spec.repeat):
@@ -186,7 +187,7 @@ def _run_all(
             outcome = harness.send(spec, driver, observer, builder)
         else:
             with _quiet_request_log():
-                outcome = harness.send(spec, driver, NULL_OBSERVER, builder)
+                outcome = harness.send(spec, driver, rehearsal, builder)
         if counted:
             runs.outcomes.append(outcome)
         elif outcome.error:

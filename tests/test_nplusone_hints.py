@@ -262,3 +262,15 @@ def test_two_owners_of_one_generic_relation_are_told_apart(library):
 def test_a_reload_per_row_is_no_relation(library):
     (flag,) = _flags("/n/reloads/")
     assert flag.fix is None and "Not a relation" in flag.hint
+
+
+def test_a_library_loop_under_a_project_middleware_is_shown_as_the_librarys(library):
+    """Through the full stack the nearest project frame is a middleware, which says nothing of
+    where the loop is: the serializer's frames are shown, then the middleware they ran under."""
+    out = StringIO()
+    call_command("profile_view", "/n/api/", "--no-files", "--profiler", "none", stdout=out)
+    text = out.getvalue()
+    block = text.split('fix: Add select_related("writer")')[0].rsplit("N+1:", 1)[1]
+    assert "       in a library: rest_framework/" in block
+    assert "          looping at rest_framework/serializers.py:" in block
+    assert "          under tests/testapp/middleware.py:" in block

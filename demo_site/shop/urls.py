@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
 
-from . import views
+from . import api, views
+
+router = DefaultRouter()
+router.register("listings", api.ListingViewSet, basename="api-listing")
 
 # No app_name: the README and the profiler examples reverse these unnamespaced.
 urlpatterns = [
@@ -13,6 +17,8 @@ urlpatterns = [
     path("listings/cbv/", views.ListingList.as_view(), name="listing-list-cbv"),
     path("listings/create/", views.listing_create, name="listing-create"),
     path("api/listings/stats/", views.listing_stats, name="listing-stats"),
+    path("api/me/", api.Me.as_view(), name="api-me"),
+    path("api/", include(router.urls)),  # after the paths above, which its detail route would take
     path("account/", views.account, name="account"),
     path("async-feed/", views.async_feed, name="async-feed"),
     path("boom/", views.boom, name="boom"),

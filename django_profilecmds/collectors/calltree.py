@@ -74,7 +74,8 @@ def without_own_frames(session: Session) -> Session:
     wall time. The harness's frames between the user's code and what it called (the SQL
     wrapper between Django's cursor and the database, the sandbox's storage and email
     wrappers) are cut out, so a query hangs under Django's cursor as it does without us. The
-    root (the driver's frame, where the request starts) stays.
+    driver's frame, where the request starts, stays the root only when more than one entry
+    hangs below it (under ASGI, the request and Django's disconnect listener).
     """
     kinds: dict[str, int] = {}  # 0 not ours, 1 ours, 2 ours and only bookkeeping
 
@@ -111,9 +112,31 @@ def without_own_frames(session: Session) -> Session:
         if len(kept) != len(stack):
             changed = True
         records.append((kept, time))
+    # Django's ASGI handler listens for the client's disconnect beside the request: that task
+    # waits (on the harness's receive) for as long as the request runs, and does nothing else.
+    listening = [r for r in records if len(r[0]) > 1 and r[0][1].startswith(LISTENER)]
+    if listening and len(listening) < len(records):
+        records = [r for r in records if not (len(r[0]) > 1 and r[0][1].startswith(LISTENER))]
+        changed = True
+    # The driver's frame is the root: when the request has one entry below it (Django's
+    # handler), that entry is the root instead.
+    # (A sample in the driver's frame itself is the harness's; one in the event loop running
+    # a callback, a built-in such as Context.run, is the loop's scheduling.)
+    entries = {stack[1] for stack, _time in records if len(stack) > 1}
+    scheduling = {entry for entry in entries if "\x00<built-in>\x00" in entry}
+    if len(entries - scheduling) == 1:
+        records = [
+            (stack[1:], time)
+            for stack, time in records
+            if len(stack) > 1 and stack[1] not in scheduling
+        ]
+        return _with_records(session, records, [records[0][0][0]])
     if not changed:
         return session
     return _with_records(session, records, session.start_call_stack)
+
+
+LISTENER = "listen_for_disconnect\x00"
 
 
 def _after_synthetic(stack: list[str]) -> bool:

@@ -196,6 +196,10 @@ class QueryCollector(OriginWalker):
         self.run += 1
         self.forget_frames()  # hold no frame of a finished run
 
+    def rehearsal(self) -> Rehearsal:
+        """This collector as warm-up runs use it: see :class:`Rehearsal`."""
+        return Rehearsal(self)
+
     def for_run(self, run: int) -> list[QueryRecord]:
         return [q for q in self.queries if q.run == run]
 
@@ -237,3 +241,26 @@ def _suspendable_tracer() -> TraceFunction | None:
 
 def _hand_back() -> None:
     """A call for the trace function that sys.settrace just installed to see."""
+
+
+class Rehearsal:
+    """The query collector during a warm-up run: each query's frames are walked, filling the
+    walk's caches (which files are project code, which frames run relations), and nothing is
+    kept, so the counted runs that follow pay only the walk itself."""
+
+    def __init__(self, queries: QueryCollector) -> None:
+        self.queries = queries
+        self.kept = 0
+
+    def start(self, frame: FrameType | None) -> None:
+        queries = self.queries
+        self.kept = len(queries._raw)
+        queries.recording = True
+        queries.overhead.append(0.0)
+
+    def stop(self) -> None:
+        queries = self.queries
+        queries.recording = False
+        del queries._raw[self.kept :]
+        queries.overhead.pop()
+        queries.forget_frames()

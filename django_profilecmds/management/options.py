@@ -52,7 +52,10 @@ def add_user_argument(
 
 
 def add_host_argument(group: Group) -> None:
-    group.add_argument("--host", help="Host header (default: the first entry of ALLOWED_HOSTS).")
+    group.add_argument(
+        "--host",
+        help="Host header (default: the first ALLOWED_HOSTS entry that is not '*', or localhost).",
+    )
 
 
 def add_send_email_argument(group: Group) -> None:

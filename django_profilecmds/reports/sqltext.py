@@ -27,14 +27,18 @@ def shorten(sql: str, width: int = SQL_WIDTH) -> str:
 def _where(flag: NPlusOne) -> list[str]:
     """Where an N+1 runs: the project frames (or, with none, the library frames and the one
     that loops), and the template lines down from the {% for %} that drives it."""
-    if flag.stack or not flag.library:
+    if not flag.library or (flag.stack and not flag.library_loop):
         lines = [f"       at {flag.origin}"]
         lines.extend(f"          called from {frame}" for frame in flag.stack[1:3])
     else:
+        # The loop is a library's (a serializer's, the admin's): the project frame outside it
+        # (often a middleware) says little on its own.
         lines = [f"       in a library: {flag.library[0]}"]
         lines.extend(f"          called from {frame}" for frame in flag.library[1:3])
         if flag.library_loop:
             lines.append(f"          looping at {flag.library_loop}")
+        if flag.stack:
+            lines.append(f"          under {flag.origin}")
     if flag.template:
         where = f"       template {flag.template}"
         templates = flag.templates or [flag.template]

@@ -69,6 +69,10 @@ DETAILS = (
 )
 
 
+# alice's token for the JSON API (see _seed_token).
+DEMO_TOKEN = "d2f0a4ad7f3c5a5a4e1b1b0c43d7c1c8b9e6f2a1"
+
+
 def planned_usernames(count: int) -> list[str]:
     """alice first (so she is pk 1 on a fresh database), then bob, then user003, user004..."""
     named = ["alice", "bob"]
@@ -94,12 +98,14 @@ class Command(BaseCommand):
 
         started = time.perf_counter()
         if self._is_seeded(n_users, n_listings, n_prices):
+            self._seed_token()
             self.stdout.write("Demo data already seeded; nothing to do.")
             return
         with transaction.atomic():
             user_ids = self._seed_users(n_users)
             tag_ids = self._seed_tags()
             self._seed_listings(n_listings, n_prices, seed, user_ids, tag_ids)
+            self._seed_token()
 
         elapsed = time.perf_counter() - started
         self.stdout.write(
@@ -151,6 +157,15 @@ class Command(BaseCommand):
         User.objects.bulk_create(new_users)
         ids = dict(User.objects.filter(username__in=usernames).values_list("username", "id"))
         return [ids[username] for username in usernames]
+
+    def _seed_token(self) -> None:
+        """alice's API token, the same on every machine so the README's examples can use it
+        (a demo value: a real token is random, ``drf_create_token`` makes one)."""
+        from rest_framework.authtoken.models import Token
+
+        alice = get_user_model().objects.filter(username="alice").first()
+        if alice is not None:
+            Token.objects.get_or_create(user=alice, defaults={"key": DEMO_TOKEN})
 
     def _seed_tags(self) -> list[int]:
         Tag.objects.bulk_create([Tag(name=name) for name in TAG_NAMES], ignore_conflicts=True)
