@@ -27,8 +27,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Each pass has a temporary directory of its own: passes run two at a time (see test).
+BASETEMP ?= /tmp/profilecmds-tests-$(shell id -u)
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest --basetemp=$(BASETEMP)/py311
 
 # The same suite against a throwaway PostgreSQL server (the process-level tests drive their own
 # SQLite projects, and the import checks use no database, so they run once, above:
@@ -37,7 +39,8 @@ PROCESS_TESTS := --ignore tests/test_demo_site.py --ignore tests/test_other_proj
 	--ignore tests/test_command_process.py --ignore tests/test_reports_files_process.py \
 	--ignore tests/test_imports.py
 pytest-postgres: $(STAMP)
-	tests/with_postgres.sh $(BIN)/pytest -q -p no:randomly $(PROCESS_TESTS)
+	tests/with_postgres.sh $(BIN)/pytest -q -p no:randomly --basetemp=$(BASETEMP)/py311-pg \
+		$(PROCESS_TESTS)
 
 # The newest pair (Python 3.13, Django 6.1) and Django 6.0 on Python 3.12, each in a venv of its
 # own; the interpreters are found with pyenv (or $$PYTHON313 / $$PYTHON312).
@@ -45,17 +48,22 @@ PY313 := tests/with_python.sh 3.13 'django>=6.1,<6.2' .venv-py313-django61
 PY312 := tests/with_python.sh 3.12 'django>=6.0,<6.1' .venv-py312-django60
 
 pytest-django61:
-	$(PY313) pytest -q
+	$(PY313) pytest -q --basetemp=$(BASETEMP)/py313
 
 pytest-django61-postgres:
-	$(PY313) tests/with_postgres.sh pytest -q -p no:randomly $(PROCESS_TESTS)
+	$(PY313) tests/with_postgres.sh pytest -q -p no:randomly --basetemp=$(BASETEMP)/py313-pg \
+		$(PROCESS_TESTS)
 
 # Django 6.0 sits between the two pairs above: the in-process suite; the process-level and
 # browser tests (marked slow) run on 5.2 and 6.1.
 pytest-django60:
-	$(PY312) pytest -q -m "not slow"
+	$(PY312) pytest -q -m "not slow" --basetemp=$(BASETEMP)/py312
 
-test: lint typecheck pytest pytest-postgres pytest-django61 pytest-django61-postgres pytest-django60
+# The five passes, two at a time (one per core of a small machine), each pass's output kept
+# together.
+PASSES := pytest pytest-postgres pytest-django61 pytest-django61-postgres pytest-django60
+test: lint typecheck
+	$(MAKE) --no-print-directory -j2 --output-sync=target $(PASSES)
 
 # The inner loop: one pass, without the process-level and browser tests.
 test-fast: $(STAMP)

@@ -18,11 +18,15 @@ if ! python=$("$here/find_python.sh" "$version"); then
   exit 0
 fi
 stamp="$venv/.installed"
+# Two passes may share a venv and start at once (make -j2): one makes it, the other waits.
+exec 9>"$venv.lock"
+flock 9
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --upgrade pip
   "$venv/bin/python" -m pip install --quiet "$django" -e '.[test]'
   touch "$stamp"
 fi
+flock -u 9
 echo "Python $("$venv/bin/python" -c 'import platform; print(platform.python_version())'), Django $("$venv/bin/python" -m django --version)" >&2
 PATH="$PWD/$venv/bin:$PATH" exec "$@"
