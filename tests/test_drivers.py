@@ -163,3 +163,21 @@ def test_the_harness_files_are_spelt_as_the_drivers_were_imported(tmp_path):
         cwd=tmp_path,
     )
     assert done.stdout.strip() == "True", done.stderr
+
+
+def test_the_handler_is_loaded_once_and_again_when_the_middleware_setting_changes(db):
+    """The middleware chain is loaded once per process (as a server loads it), and a changed
+    MIDDLEWARE setting, as a test's override_settings makes it, is honoured at once."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    from django_profilecmds.drivers.fullstack import FullStackDriver
+
+    first, second = FullStackDriver(False), FullStackDriver(False)
+    assert first.handler is second.handler
+    assert send("/echo/", "full")[1].get("X-Marker") == "middleware-ran"
+    without = [m for m in settings.MIDDLEWARE if not m.endswith("MarkerMiddleware")]
+    with override_settings(MIDDLEWARE=without):
+        assert FullStackDriver(False).handler is not first.handler
+        assert "X-Marker" not in send("/echo/", "full")[1]
+    assert send("/echo/", "full")[1].get("X-Marker") == "middleware-ran"

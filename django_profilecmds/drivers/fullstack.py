@@ -8,6 +8,7 @@ import traceback
 from asgiref.sync import async_to_sync
 from django.core import signals
 from django.core.handlers.base import BaseHandler
+from django.core.signals import setting_changed
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
@@ -22,6 +23,38 @@ from django_profilecmds.drivers.base import (
 )
 
 
+_HANDLERS: dict[tuple[bool, tuple[str, ...]], BaseHandler] = {}
+
+
+def loaded_handler(is_async: bool) -> BaseHandler:
+    """A handler with the project's middleware loaded, made once per process as a server
+    makes it (loading the middleware chain costs as much as a small page): every request of
+    every run goes through it. A settings change (``override_settings`` in a test) makes a
+    new one."""
+    from django.conf import settings
+
+    key = (is_async, tuple(settings.MIDDLEWARE))
+    handler = _HANDLERS.get(key)
+    if handler is None:
+        handler = BaseHandler()
+        handler.load_middleware(is_async=is_async)
+        _HANDLERS[key] = handler
+    return handler
+
+
+# What the sandbox itself overrides for every run: middleware reads these per request (the
+# cache middleware's ``cache`` is a property), so a change of them keeps the handlers.
+SANDBOX_SETTINGS = frozenset({"CACHES", "EMAIL_BACKEND", "MAILERS"})
+
+
+def _forget_handlers(*, setting: str = "", **kwargs: object) -> None:
+    if setting not in SANDBOX_SETTINGS:
+        _HANDLERS.clear()
+
+
+setting_changed.connect(_forget_handlers, dispatch_uid="django_profilecmds.forget_handlers")
+
+
 class FullStackDriver:
     """Django's real handler: every middleware, URL resolution, exception handling."""
 
@@ -33,8 +66,7 @@ class FullStackDriver:
         self.is_async = is_async
         # Async views go through the handler's async path, as under ASGI, so the coroutine
         # runs where the profiler can see it; sync code still runs on this thread.
-        self.handler = BaseHandler()
-        self.handler.load_middleware(is_async=self.is_async)
+        self.handler = loaded_handler(is_async)
 
     def execute(self, request: HttpRequest | None, observer: Observer) -> Outcome:
         with view_exceptions() as errors:
