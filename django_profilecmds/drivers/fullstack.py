@@ -22,7 +22,6 @@ from django_profilecmds.drivers.base import (
     view_exceptions,
 )
 
-
 _HANDLERS: dict[tuple[bool, tuple[str, ...]], BaseHandler] = {}
 
 
