@@ -52,7 +52,9 @@ class Overlay:
         """Forget a finished run's files: the next run sees the real storage again, as it
         sees the database as it was."""
         self.deleted.clear()
-        if self.upper is not None:
+        # The directory is made by the first write: most runs write nothing (and rmtree of a
+        # missing directory costs more than the check).
+        if self.upper is not None and os.path.isdir(self.upper.location):
             shutil.rmtree(self.upper.location, ignore_errors=True)
 
     def install(self) -> None:
