@@ -152,3 +152,11 @@ def test_the_summary_says_how_much_of_the_wall_time_was_the_harnesss(books):
     out = _profile_view("/books/", "--profiler", "none")
     wall = next(line for line in out.splitlines() if line.strip().startswith("wall "))
     assert " recording SQL) · CPU " in wall
+
+
+def test_cprofile_over_asgi_has_the_sync_views_functions(db):
+    result = profile_request("/busy/", asgi=True, profiler="cprofile", warmup=0)
+    assert result.function_stats is not None
+    table = result.function_stats.stats  # type: ignore[attr-defined]
+    crunch = [entry for key, entry in table.items() if key[2] == "_crunch"]
+    assert crunch and crunch[0][1] == 1  # called once, and seen

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import cProfile
+import sys
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,10 @@ class FunctionStatsCollector:
     def __init__(self) -> None:
         self.profile = cProfile.Profile()
         self.used = False
+        # Under ASGI the sync code runs on the driver's thread, the loop on another: before
+        # Python 3.12 a cProfile sees only the thread that enabled it (from 3.12 it runs on
+        # sys.monitoring, which sees every thread, and only one may be enabled).
+        self.worker: cProfile.Profile | None = None
 
     def start(self, frame: FrameType | None) -> None:
         try:
@@ -31,6 +36,17 @@ class FunctionStatsCollector:
     def stop(self) -> None:
         self.profile.disable()
 
+    def start_worker(self, frame: FrameType | None) -> None:
+        if sys.version_info >= (3, 12):
+            return
+        if self.worker is None:
+            self.worker = cProfile.Profile()
+        self.worker.enable()
+
+    def stop_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.disable()
+
     def stats(self) -> pstats.Stats:
         """What cProfile measured, as ``pstats`` reads it, without the harness's own functions
         (recording queries, starting and stopping the profilers): their time stays in the
@@ -40,6 +56,8 @@ class FunctionStatsCollector:
         from django_profilecmds.collectors.calltree import OWN_DIRECTORY
 
         stats = pstats.Stats(self.profile)
+        if self.worker is not None:
+            stats.add(self.worker)
         table = stats.stats  # type: ignore[attr-defined]
         for key in [key for key in table if key[0].startswith(OWN_DIRECTORY)]:
             del table[key]
