@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 from django.urls.resolvers import ResolverMatch
 
 from django_profilecmds.analysis.budgets import check_budgets
-from django_profilecmds.analysis.sql import analyse
+from django_profilecmds.analysis.sql import SqlAnalysis, analyse
 from django_profilecmds.analysis.stats import summarise
 from django_profilecmds.collectors import Collector, Observer
 from django_profilecmds.collectors.sql import QueryCollector
@@ -254,6 +254,8 @@ def _result(
     if spec.commit:
         warnings.append("--commit: the changes made by the view were kept in the database.")
     sql = analyse(queries.queries, len(timings), spec.nplusone_threshold)
+    if plan.match is not None and sql.nplusone:
+        _name_the_queryset(sql, plan.match.func)
     sql.explains = [dataclasses.asdict(explain) for explain in explains]
     match = plan.match
     calltree, functions, lines = instruments.calltree, instruments.functions, instruments.lines
@@ -310,6 +312,19 @@ def _result(
     if match is not None:  # a password-reset link's <token> is part of the path itself
         result.secrets += route_secrets(match.kwargs)
     return result
+
+
+def _name_the_queryset(sql: SqlAnalysis, view: Any) -> None:
+    """Each hint on the rows of a class-based view's own queryset says where it is built."""
+    from django_profilecmds.analysis.hints import queryset_home
+
+    home = queryset_home(view)
+    if home is None:
+        return
+    model, where = home
+    for flag in sql.nplusone:
+        if flag.fix is not None and flag.fix.model == model:
+            flag.hint += f" The queryset is built in {where}."
 
 
 def _resolve_call(spec: RunSpec) -> Call:

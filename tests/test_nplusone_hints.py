@@ -274,3 +274,18 @@ def test_a_library_loop_under_a_project_middleware_is_shown_as_the_librarys(libr
     assert "       in a library: rest_framework/" in block
     assert "          looping at rest_framework/serializers.py:" in block
     assert "          under tests/testapp/middleware.py:" in block
+
+
+def test_a_class_based_views_hint_says_where_its_queryset_is_built(library):
+    """For a DRF view (as for a generic view) the hint names the method that builds the rows'
+    queryset, the place the fix goes; a function view's hint stays as it was."""
+    result = profile_request("/n/api/", profiler="none")
+    assert result.sql is not None
+    hints = [flag.hint for flag in result.sql.nplusone if flag.fix]
+    assert len(hints) == 2
+    for hint in hints:
+        assert hint.endswith(
+            "The queryset is built in NovelList.get_queryset (tests/nplusone/api.py:30)."
+        )
+    (forward,) = _flags("/n/forward/")
+    assert "The queryset is built" not in forward.hint
