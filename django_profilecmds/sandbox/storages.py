@@ -36,25 +36,22 @@ class StorageReport:
 class Overlay:
     """The patched methods of one storage instance."""
 
-    def __init__(self, storage: Any, report: StorageReport, directory: str | None) -> None:
+    def __init__(
+        self, storage: Any, report: StorageReport, root: LazyRoot | None, index: int = 0
+    ) -> None:
         self.storage = storage
         self.report = report
         self.originals: dict[str, Any] = {}
         self.own_attributes: dict[str, Any] = {}
         self.deleted: set[str] = set()
-        self.upper: Any = None
-        if directory is not None:
-            from django.core.files.storage import FileSystemStorage
-
-            self.upper = FileSystemStorage(location=directory)
+        self.root = root
+        self.upper: Any = None if root is None else _upper_storage(root, index)
 
     def reset(self) -> None:
         """Forget a finished run's files: the next run sees the real storage again, as it
         sees the database as it was."""
         self.deleted.clear()
-        # The directory is made by the first write: most runs write nothing (and rmtree of a
-        # missing directory costs more than the check).
-        if self.upper is not None and os.path.isdir(self.upper.location):
+        if self.root is not None and self.root.made:
             shutil.rmtree(self.upper.location, ignore_errors=True)
 
     def install(self) -> None:
@@ -86,7 +83,7 @@ class Overlay:
 
     def _in_upper(self, name: str) -> bool:
         """A file the run wrote (a directory is never redirected: the real one is listed)."""
-        return self.upper is not None and os.path.isfile(self.upper.path(name))
+        return self.root is not None and self.root.made and os.path.isfile(self.upper.path(name))
 
     # The patched methods.
     def _save(self, name: str, content: Any) -> str:
@@ -143,7 +140,7 @@ class Overlay:
             directories, files = (list(part) for part in self.originals["listdir"](path))
         prefix = f"{path.rstrip('/')}/" if path.strip("/") else ""
         files = [name for name in files if f"{prefix}{name}" not in self.deleted]
-        if os.path.isdir(self.upper.path(path or "")):
+        if self.root is not None and self.root.made and os.path.isdir(self.upper.path(path or "")):
             upper_dirs, upper_files = self.upper.listdir(path)
             directories += [name for name in upper_dirs if name not in directories]
             files += [name for name in upper_files if name not in files]
@@ -218,21 +215,56 @@ class Overlays(list[StorageReport]):
             made.reset()
 
 
+class LazyRoot:
+    """The throwaway directory of a command's overlays, made (private, by ``mkdtemp``) by the
+    first write: most runs write no file, and making and removing it cost more than a small
+    page's request."""
+
+    def __init__(self) -> None:
+        self.directory: str | None = None
+
+    @property
+    def made(self) -> bool:
+        return self.directory is not None
+
+    def path(self) -> str:
+        if self.directory is None:
+            self.directory = tempfile.mkdtemp(prefix="profilecmds-files-")
+        return self.directory
+
+    def remove(self) -> None:
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _upper_storage(root: LazyRoot, index: int) -> Any:
+    """A FileSystemStorage in ``root``'s directory ``index``, which reading its location
+    makes."""
+    from django.core.files.storage import FileSystemStorage
+    from django.utils.functional import cached_property
+
+    class Upper(FileSystemStorage):
+        @cached_property
+        def base_location(self) -> str:
+            return os.path.join(root.path(), str(index))
+
+    return Upper()
+
+
 @contextmanager
 def overlay_storages(*, commit: bool = False) -> Iterator[Overlays]:
     """Writes through every storage go to a throwaway directory (recorded only with commit):
     the storages the project has, and every one made while the run lasts (a view's
     ``FileSystemStorage()``, ``storages.create_storage(...)``)."""
-    root = None if commit else tempfile.mkdtemp(prefix="profilecmds-files-")
+    root = None if commit else LazyRoot()
     reports = Overlays()
     overlays = reports.overlays
     making_upper = threading.local()
 
     def overlay(name: str, storage: Any) -> None:
-        directory = None if root is None else os.path.join(root, str(len(overlays)))
         making_upper.active = True
         try:
-            made = Overlay(storage, StorageReport(name), directory)
+            made = Overlay(storage, StorageReport(name), root, len(overlays))
         finally:
             making_upper.active = False
         made.install()
@@ -259,4 +291,4 @@ def overlay_storages(*, commit: bool = False) -> Iterator[Overlays]:
         for made in reversed(overlays):
             made.uninstall()
         if root is not None:
-            shutil.rmtree(root, ignore_errors=True)
+            root.remove()
