@@ -316,7 +316,7 @@ def _result(
 
 def _name_the_queryset(sql: SqlAnalysis, view: Any) -> None:
     """Each hint on the rows of a class-based view's own queryset says where it is built."""
-    from django_profilecmds.analysis.hints import queryset_home
+    from django_profilecmds.analysis.querysets import queryset_home
 
     home = queryset_home(view)
     if home is None:
