@@ -152,3 +152,43 @@ def test_saved_json_is_plain(tmp_path):
     document = samples_document("profile_view", "GET /books/", entries(x=[0.5])["entries"])
     text = save_samples(tmp_path / "a.json", document).read_text()
     assert json.loads(text)["source"] == "GET /books/"
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_a_baseline_of_an_api_url_compares(tmp_path):
+    """A view or URL whose name holds a word that sensitive names hold (/api/, api-root,
+    token-list, a monkey) is a label of the report: its samples were masked and the file
+    could not be compared."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    saved = tmp_path / "api.json"
+    common = ["--repeat", "3", "--profiler", "none", "--no-files"]
+    call_command("profile_view", "/n/api/", *common, "--save", str(saved), stdout=StringIO())
+    document = json.loads(saved.read_text())
+    (entry,) = document["entries"].values()
+    assert list(document["entries"]) == ["GET /n/api/"]
+    assert all(isinstance(sample, float) for sample in entry["samples"])
+    out = StringIO()
+    call_command("profile_view", "/n/api/", *common, "--compare", str(saved), stdout=out)
+    assert "Compared with the baseline" in out.getvalue()
+    assert "GET /n/api/" in out.getvalue()
+
+
+def test_labels_of_a_report_are_not_names_but_their_secrets_are_masked():
+    from django_profilecmds.reports.redact import MASK, Redactor
+
+    redactor = Redactor(["s3cr3t-token-value"])
+    document = {
+        "entries": {
+            "api-root": {"samples": [0.1], "api_key": "plain"},
+            "GET /token/s3cr3t-token-value/": {"samples": [0.2]},
+        },
+        "api_key": "k",
+    }
+    masked = redactor.data(document, ("entries",))
+    assert masked["entries"]["api-root"] == {"samples": [0.1], "api_key": MASK}
+    assert masked["entries"][f"GET /token/{MASK}/"] == {"samples": [0.2]}
+    assert masked["api_key"] == MASK
+    assert document["entries"]["api-root"]["api_key"] == "plain"  # the input is left alone

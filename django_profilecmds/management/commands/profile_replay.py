@@ -115,7 +115,7 @@ class Command(ProfilingCommand):
             self.stdout.write("")
             self.stdout.write(render_changes(changes, baseline.alpha, baseline.min_change))
         # Paths and skipped lines come from the log: what is saved is masked like what is shown.
-        document = self.redactor.data(document)
+        document = self.redactor.data(document, comparing.BASELINE_LABELS)
         written = []
         if options["save"]:
             written.append(comparing.save_samples(Path(options["save"]), document))
