@@ -180,7 +180,7 @@ def test_labels_of_a_report_are_not_names_but_their_secrets_are_masked():
     from django_profilecmds.reports.redact import MASK, Redactor
 
     redactor = Redactor(["s3cr3t-token-value"])
-    document = {
+    document: dict[str, Any] = {
         "entries": {
             "api-root": {"samples": [0.1], "api_key": "plain"},
             "GET /token/s3cr3t-token-value/": {"samples": [0.2]},

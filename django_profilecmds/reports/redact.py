@@ -210,7 +210,7 @@ class Redactor:
             table = holder.get(key) if isinstance(holder, dict) else None
             if isinstance(table, dict):
                 names = renamed[path] = {f"label{i}": str(name) for i, name in enumerate(table)}
-                holder[key] = dict(zip(names, table.values(), strict=True))  # type: ignore[index]
+                holder[key] = dict(zip(names, table.values(), strict=True))
         masked = self._data(document)
         for path, names in renamed.items():
             parent, _, key = path.rpartition(".")
