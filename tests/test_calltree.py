@@ -160,3 +160,11 @@ def test_cprofile_over_asgi_has_the_sync_views_functions(db):
     table = result.function_stats.stats  # type: ignore[attr-defined]
     crunch = [entry for key, entry in table.items() if key[2] == "_crunch"]
     assert crunch and crunch[0][1] == 1  # called once, and seen
+
+
+def test_a_call_and_a_command_tree_start_at_the_profiled_code(db):
+    from django_profilecmds import profile_call
+
+    result = profile_call("tests.testapp.views._crunch", args=[20_000], interval=0.0002)
+    root = result.calltree.root_frame() if result.calltree else None
+    assert root is not None and root.function == "_crunch"

@@ -52,9 +52,11 @@ class CallTreeCollector:
         worker = self.worker.last_session if self.worker is not None else None
         if session is not None and worker is not None:
             session = graft_sync_work(session, worker)
-        if session is None or self.root_prefix is None:
-            return session
-        return without_own_frames(reroot(session, self.root_prefix))
+        if session is None:
+            return None
+        if self.root_prefix is not None:
+            session = reroot(session, self.root_prefix)
+        return without_own_frames(session)
 
     @property
     def raw_session(self) -> Session | None:
@@ -106,7 +108,10 @@ def without_own_frames(session: Session) -> Session:
             previous = this
             if this != 1:
                 kept.append(frame)
-        if ours or (previous == 1 and not _after_synthetic(stack)):
+        # The harness's own frame awaiting (the ASGI receive that waits for a disconnect)
+        # leaves a bare [await]: the harness waiting, not the request.
+        idle = len(kept) < len(stack) and all(frame.startswith("[") for frame in kept[1:])
+        if ours or idle or (previous == 1 and not _after_synthetic(stack)):
             changed = True
             continue
         if len(kept) != len(stack):
@@ -122,13 +127,25 @@ def without_own_frames(session: Session) -> Session:
     # handler), that entry is the root instead.
     # (A sample in the driver's frame itself is the harness's; one in the event loop running
     # a callback, a built-in such as Context.run, is the loop's scheduling.)
-    entries = {stack[1] for stack, _time in records if len(stack) > 1}
+    # (Frames compare by function: their attributes hold the line each sample was on.)
+    entries = {stack[1].split("\x01", 1)[0] for stack, _time in records if len(stack) > 1}
     scheduling = {entry for entry in entries if "\x00<built-in>\x00" in entry}
+    if len(entries - scheduling) > 1:
+        # Under ASGI: the request's task, and a few samples of the loop's own threads and of
+        # Django's handler before it started that task; the request's is the tree.
+        totals: dict[str, float] = {}
+        for stack, time in records:
+            if len(stack) > 1:
+                entry = stack[1].split("\x01", 1)[0]
+                totals[entry] = totals.get(entry, 0.0) + time
+        main = max(totals, key=lambda entry: totals[entry])
+        if totals[main] >= 0.95 * sum(totals.values()):
+            scheduling = entries - {main}
     if len(entries - scheduling) == 1:
         records = [
             (stack[1:], time)
             for stack, time in records
-            if len(stack) > 1 and stack[1] not in scheduling
+            if len(stack) > 1 and stack[1].split("\x01", 1)[0] not in scheduling
         ]
         return _with_records(session, records, [records[0][0][0]])
     if not changed:
@@ -172,9 +189,13 @@ def graft_sync_work(session: Session, worker: Session) -> Session:
         )
         if handler is None:
             continue
-        last = runs[-1]
-        shown = last + 1 < len(stack) and _frame_is(stack[last + 1], "run", "asgiref")
-        busy.append((stack[handler + 1 :], time, shown))
+        # Inside a nested async_to_sync (sync-only middleware calling the rest of the chain)
+        # the thread waits for the loop, whose own samples show what it does meanwhile.
+        inner = max(i for i, f in enumerate(stack) if _frame_is(f, "thread_handler", "asgiref"))
+        waiting = any(_frame_is(f, "__call__", "asgiref") for f in stack[inner + 1 :]) or not (
+            runs[-1] + 1 < len(stack) and _frame_is(stack[runs[-1] + 1], "run", "asgiref")
+        )
+        busy.append((stack[handler + 1 :], time, not waiting))
     if not busy:
         return session
     records: list[Any] = []

@@ -11,7 +11,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.asgi import ASGIHandler as DjangoASGIHandler
 from django.http import HttpRequest, HttpResponse
 
 from django_profilecmds.collectors import Observer
@@ -21,9 +21,10 @@ from django_profilecmds.drivers.base import Outcome, needs_request, view_excepti
 PREVIEW_BYTES = 2000
 
 
-class ProfilingASGIHandler(ASGIHandler):
+class ASGIHandler(DjangoASGIHandler):
     """Django's own handler (what ``get_asgi_application()`` returns), with CSRF relaxed the
-    way the test client relaxes it unless asked for."""
+    way the test client relaxes it unless asked for. Named as Django's: its methods are
+    Django's, and the call tree shows them by class."""
 
     enforce_csrf = False
 
@@ -41,9 +42,9 @@ def asgi_application(enforce_csrf: bool) -> tuple[Any, str]:
         from django.utils.module_loading import import_string
 
         application = import_string(path)
-        if not isinstance(application, ASGIHandler):
+        if not isinstance(application, DjangoASGIHandler):
             return application, path
-    handler = ProfilingASGIHandler()
+    handler = ASGIHandler()
     handler.enforce_csrf = enforce_csrf
     return handler, "django.core.handlers.asgi.ASGIHandler"
 
@@ -122,7 +123,7 @@ class AsgiDriver:
         application = self.application
         # Django's handler is entered below its ThreadSensitiveContext so that sync code runs on
         # the calling thread, whose connections hold the sandbox's transactions.
-        call = application.handle if isinstance(application, ASGIHandler) else application
+        call = application.handle if isinstance(application, DjangoASGIHandler) else application
         error = None
         mark_async_loop()
         with view_exceptions() as errors:
