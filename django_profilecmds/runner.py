@@ -251,8 +251,6 @@ def _result(
             f"User {identity.description} is inactive: most authentication backends treat "
             "the request as anonymous."
         )
-    if spec.commit:
-        warnings.append("--commit: the changes made by the view were kept in the database.")
     sql = analyse(queries.queries, len(timings), spec.nplusone_threshold)
     if plan.match is not None and sql.nplusone:
         _name_the_queryset(sql, plan.match.func)

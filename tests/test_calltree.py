@@ -168,3 +168,28 @@ def test_a_call_and_a_command_tree_start_at_the_profiled_code(db):
     result = profile_call("tests.testapp.views._crunch", args=[20_000], interval=0.0002)
     root = result.calltree.root_frame() if result.calltree else None
     assert root is not None and root.function == "_crunch"
+
+
+def test_a_page_with_no_project_frame_still_gets_its_hottest_library_functions(books):
+    """A generic view with the view alone (no project middleware): every frame of the hot path
+    is Django's, and the summary lists its hottest functions from the top of the tree."""
+    out = _profile_view("/books/cbv/", "--direct")
+    assert "Library code holds the hot path under " in out
+    assert "--show-all shows every frame of the tree." in out
+
+
+def test_commit_is_said_once_and_a_raising_call_is_not_a_view(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    out = _profile_view("/books/", "--commit", "--profiler", "none")
+    assert out.lower().count("kept") == 1 and "were KEPT" in out
+    stdout, stderr = StringIO(), StringIO()
+    with pytest.raises(CommandError):
+        call_command(
+            "profile_call", "tests.testapp.views._crunch", "--args", '["x"]', "--no-files",
+            stdout=stdout, stderr=stderr,
+        )  # fmt: skip
+    assert "The code raised an exception (no response)" in stdout.getvalue() + stderr.getvalue()

@@ -138,7 +138,10 @@ def test_nested_relations_get_the_lookup_from_the_looped_model(library):
 def test_a_loop_of_lookups_is_not_called_a_relation(library):
     (flag,) = _flags("/n/lookups/")
     assert flag.fix is None
-    assert "Not a relation of a queryset's rows: lookups runs this query once per call" in flag.hint
+    assert (
+        "Not a relation of a queryset's rows: lookups runs this query once per iteration of a loop"
+        in flag.hint
+    )
     assert "select_related" not in flag.hint and "prefetch_related" not in flag.hint
 
 
@@ -146,8 +149,8 @@ def test_a_save_per_row_is_told_to_batch_its_writes(library):
     (flag,) = _flags("/n/saves/")
     assert flag.fix is None and flag.shape.startswith("UPDATE")
     assert flag.hint == (
-        "Not a relation of a queryset's rows: saves runs this query once per call; write them "
-        "in one query with bulk_update() or a single update()."
+        "Not a relation of a queryset's rows: saves runs this query once per iteration of a "
+        "loop; write them in one query with bulk_update() or a single update()."
     )
 
 
@@ -289,3 +292,16 @@ def test_a_class_based_views_hint_says_where_its_queryset_is_built(library):
         )
     (forward,) = _flags("/n/forward/")
     assert "The queryset is built" not in forward.hint
+
+
+def test_a_count_per_row_hint_says_what_to_read_when_counting_in_sql(library):
+    (flag,) = _flags("/n/counts/")
+    assert 'annotate(prices_count=Count("prices"))' in flag.hint
+    assert "read row.prices_count in place of .count()" in flag.hint
+    from django.db.models import Count
+
+    from tests.nplusone.models import Novel
+
+    # What the alternative says, done: the count comes with the rows, no query per row.
+    rows = list(Novel.objects.annotate(prices_count=Count("prices")))
+    assert rows and all(row.prices_count == row.prices.count() for row in rows)

@@ -104,7 +104,11 @@ def _relation_hint(
     if relation.method in ("count", "exists"):
         text += f" .{relation.method}() then reads the prefetched rows"
         if relation.method == "count":
-            text += f' (or annotate(Count("{lookup}")) to count in SQL)'
+            attribute = f"{lookup}_count"
+            text += (
+                f' (or annotate({attribute}=Count("{lookup}")) to count in SQL, and read '
+                f"row.{attribute} in place of .count())"
+            )
         text += "."
     return Hint(text, Fix(model, "prefetch_related", lookup))
 
@@ -195,7 +199,10 @@ def _not_a_relation(shape: str, caller: str) -> str:
         way = "delete them in one query with filter(...).delete()"
     else:
         way = "fetch the rows once before the loop (filter(pk__in=...), in_bulk())"
-    return f"Not a relation of a queryset's rows: {where} this query once per call; {way}."
+    return (
+        f"Not a relation of a queryset's rows: {where} this query once per iteration of a "
+        f"loop; {way}."
+    )
 
 
 def _model(label: str) -> Any:

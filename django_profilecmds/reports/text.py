@@ -77,7 +77,8 @@ def status_line(result: RunResult) -> str:
     if response.status is None:
         if response.reason != "raised":
             return response.reason[0].upper() + response.reason[1:]
-        return "The view raised an exception (no response)"
+        what = "view" if result.spec.request is not None else "code"
+        return f"The {what} raised an exception (no response)"
     kind = f" · {response.content_type}" if response.content_type else ""
     streamed = " streamed" if response.streaming else ""
     return f"{response.status} {response.reason}{kind} · {size(response.size)}{streamed}"
@@ -208,7 +209,9 @@ def render_library_hot_path(session: Session, limit: int = 8) -> str:
         if frame.file_path and is_project(frame.file_path):
             deepest = frame
         frame = max(_real_children(frame), key=lambda child: child.time, default=None)
-    if deepest is None or deepest.time < LIBRARY_SHARE * root.time:
+    if deepest is None:
+        deepest = root  # no project frame at all (a CMS's or the admin's page): from the top
+    if deepest.time < LIBRARY_SHARE * root.time:
         return ""
     if _project_time_below(deepest, is_project) >= PROJECT_SHARE * deepest.time:
         return ""
