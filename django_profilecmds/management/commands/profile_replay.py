@@ -115,7 +115,9 @@ class Command(ProfilingCommand):
             self.stdout.write("")
             self.stdout.write(render_changes(changes, baseline.alpha, baseline.min_change))
         # Paths and skipped lines come from the log: what is saved is masked like what is shown.
-        document = self.redactor.data(document)
+        from django_profilecmds.reports.replayredaction import redact_replay_document
+
+        document = redact_replay_document(self.redactor, document)
         written = []
         if options["save"]:
             written.append(comparing.save_samples(Path(options["save"]), document))
