@@ -7,6 +7,7 @@ aggregates of the same view merge into the one a single pass over all its reques
 
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,7 +130,7 @@ class ViewStats:
             "total_queries": self.total_queries,
             "total_db_time": self.total_db_time,
             "flagged_requests": self.flagged_requests,
-            "nplusone": dict(self.nplusone),
+            "nplusone": dict(ranked_nplusone(self.nplusone)),
             "statuses": dict(self.statuses),
             "methods": dict(self.methods),
             "slowest": {
@@ -140,6 +141,21 @@ class ViewStats:
             "samples": list(self.times.values),
             "query_samples": list(self.query_counts.values),
         }
+
+
+def ranked_nplusone(origins: dict[str, int]) -> list[tuple[str, int]]:
+    """Where a row's N+1 queries loop, the most requests first; at equal counts the project's
+    own code before a library's, then in the order of the files' lines (``html:3`` before
+    ``html:10``)."""
+    from django_profilecmds.analysis.sql import NO_PROJECT_CODE
+
+    def order(item: tuple[str, int]) -> tuple[int, bool, list[Any]]:
+        origin, count = item
+        library = origin.endswith(" (library)") or origin.startswith(NO_PROJECT_CODE)
+        numbered = [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", origin)]
+        return -count, library, numbered
+
+    return sorted(origins.items(), key=order)
 
 
 def add_counts(into: dict[str, int], other: dict[str, int]) -> None:

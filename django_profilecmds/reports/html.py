@@ -245,13 +245,21 @@ def _verdicts(comparison: list[dict[str, Any]]) -> str:
 
 def render_replay_report(data: dict[str, Any]) -> str:
     """The page of one replay: views ranked by share, the comparison, what was left out."""
-    from django_profilecmds.reports.replaytext import dig_command
+    from django_profilecmds.analysis.viewstats import ranked_nplusone
+    from django_profilecmds.reports.replaytext import (
+        IN_JSON,
+        NPLUSONE_SHOWN,
+        dig_command,
+        left_out,
+    )
     from django_profilecmds.reports.text import printable_data
 
     data = printable_data(data)  # paths and lines that are not requests come from the traffic
     replay = data["replay"]
     views = []
     for view in replay["views"].values():
+        origins = ranked_nplusone(view["nplusone"])
+        hidden = len(origins) - NPLUSONE_SHOWN
         views.append(
             {
                 **view,
@@ -262,7 +270,8 @@ def render_replay_report(data: dict[str, Any]) -> str:
                 "command": dig_command(
                     view["slowest"]["method"], view["slowest"]["path"], data.get("user")
                 ),
-                "nplusone_origins": sorted(view["nplusone"].items(), key=lambda kv: -kv[1])[:3],
+                "nplusone_origins": origins[:NPLUSONE_SHOWN],
+                "nplusone_left_out": left_out(hidden, IN_JSON) if hidden > 0 else "",
             }
         )
     comparison = comparison_rows(data.get("comparison", []))

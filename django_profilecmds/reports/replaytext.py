@@ -1,4 +1,5 @@
-"""Terminal text of a replay: views ranked by their share of the time, and comparisons."""
+"""Terminal text of a replay: views ranked by their share of the time, and comparisons. A list
+cut short says how many it left out."""
 
 from __future__ import annotations
 
@@ -6,11 +7,23 @@ import shlex
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
+from django_profilecmds.analysis.viewstats import ranked_nplusone
 from django_profilecmds.reports.text import ms, plural, printable
 
 if TYPE_CHECKING:
     from django_profilecmds.analysis.compare import Change
     from django_profilecmds.analysis.replay import ReplayStats
+    from django_profilecmds.analysis.viewstats import ViewStats
+
+NPLUSONE_SHOWN = 3  # where a row's N+1 queries loop, in the terminal and the HTML report
+NOT_FOUND_SHOWN = 10  # path prefixes that no URL pattern matches
+UNKNOWN_USERS_SHOWN = 5
+IN_JSON = "all in the JSON report"
+
+
+def left_out(count: int, where: str | None = IN_JSON, what: str = "more") -> str:
+    """``… and 10 more (all in the JSON report)``: the line that ends a list cut short."""
+    return f"… and {count} {what}" + (f" ({where})" if where else "")
 
 
 def dig_command(method: str, path: str, user: str | None, program: str = "python manage.py") -> str:
@@ -69,23 +82,38 @@ def render_replay(
                 f"~ percentiles estimated from a uniform sample of {stats.reservoir_size} "
                 "requests per view."
             )
-        flagged = [view for view in views[:top] if view.nplusone]
-        if flagged:
-            lines.append("")
-            lines.append("N+1 queries (requests that ran one, by where the loop is):")
-            for view in flagged:
-                for origin, count in sorted(view.nplusone.items(), key=lambda kv: -kv[1])[:3]:
-                    lines.append(f"  {view.view}: {origin} ({plural(count, 'request')})")
+        lines.extend(_nplusone(views, top))
     lines.extend(_not_replayed(stats))
     if stats.refused_count:
         lines.append("")
         lines.append("Refused, so that nothing escapes the rollback (nothing was committed):")
         lines.extend(f"  {refusal}" for refusal in stats.refused)
         if stats.refused_count > len(stats.refused):
-            lines.append(f"  ... and {stats.refused_count - len(stats.refused)} more")
+            # The reports keep as many as are shown.
+            lines.append(f"  {left_out(stats.refused_count - len(stats.refused), None)}")
     lines.extend(f"Warning: {warning}" for warning in stats.warnings)
     # Paths, lines that are not requests and their reasons come from the recorded traffic.
     return printable("\n".join(lines))
+
+
+def _nplusone(views: list[ViewStats], top: int) -> list[str]:
+    """Where each shown view's N+1 queries loop, the first few, and how many views beyond
+    ``--top`` ran one."""
+    flagged = [view for view in views[:top] if view.nplusone]
+    hidden = sum(1 for view in views[top:] if view.nplusone)
+    if not flagged and not hidden:
+        return []
+    lines = ["", "N+1 queries (requests that ran one, by where the loop is):"]
+    for view in flagged:
+        origins = ranked_nplusone(view.nplusone)
+        for origin, count in origins[:NPLUSONE_SHOWN]:
+            lines.append(f"  {view.view}: {origin} ({plural(count, 'request')})")
+        if len(origins) > NPLUSONE_SHOWN:
+            lines.append(f"  {view.view}: {left_out(len(origins) - NPLUSONE_SHOWN)}")
+    if hidden:
+        what = f"more view{'' if hidden == 1 else 's'} with N+1 queries beyond --top"
+        lines.append(f"  {left_out(hidden, what=what)}")
+    return lines
 
 
 def summary_line(stats: ReplayStats, user: str | None) -> str:
@@ -113,17 +141,24 @@ def _not_replayed(stats: ReplayStats) -> list[str]:
     if not_found:
         lines.append("")
         lines.append(f"Not replayed, no URL pattern matches ({not_found}), by path prefix:")
-        for prefix, count in sorted(stats.not_found.items(), key=lambda kv: -kv[1])[:10]:
+        prefixes = sorted(stats.not_found.items(), key=lambda kv: -kv[1])
+        for prefix, count in prefixes[:NOT_FOUND_SHOWN]:
             examples = ", ".join(stats.not_found_examples.get(prefix, []))
             lines.append(f"  {count:>6}  {prefix}  e.g. {examples}")
-        if len(stats.not_found) > 10:
-            lines.append(f"  ... and {plural(len(stats.not_found) - 10, 'more prefix')}")
+        if len(prefixes) > NOT_FOUND_SHOWN:
+            rest = prefixes[NOT_FOUND_SHOWN:]
+            what = f"more {'prefix' if len(rest) == 1 else 'prefixes'}"
+            requests = plural(sum(count for _prefix, count in rest), "request")
+            lines.append(f"  {left_out(len(rest), f'{requests}; {IN_JSON}', what)}")
     if stats.skipped_methods:
         methods = ", ".join(f"{m} {n}" for m, n in sorted(stats.skipped_methods.items()))
         lines.append("")
         lines.append(f"Not replayed, unsafe methods ({methods}): pass --include-unsafe.")
     if stats.unknown_users:
-        users = ", ".join(f"{u!r} ({n})" for u, n in sorted(stats.unknown_users.items())[:5])
+        unknown = sorted(stats.unknown_users.items())
+        users = ", ".join(f"{u!r} ({n})" for u, n in unknown[:UNKNOWN_USERS_SHOWN])
+        if len(unknown) > UNKNOWN_USERS_SHOWN:
+            users += f", {left_out(len(unknown) - UNKNOWN_USERS_SHOWN)}"
         lines.append("")
         lines.append(f"Not replayed, no such user: {users}.")
     if stats.sampled_out:
@@ -133,6 +168,9 @@ def _not_replayed(stats: ReplayStats) -> list[str]:
         lines.append(f"Lines that are not requests: {stats.problem_count}. The first ones:")
         for problem in stats.problems:
             lines.append(f"  line {problem['line']}: {problem['reason']}: {problem['text']}")
+        if stats.problem_count > len(stats.problems):
+            # Neither kept nor saved: the source itself has them.
+            lines.append(f"  {left_out(stats.problem_count - len(stats.problems), None)}")
     return lines
 
 
