@@ -30,14 +30,17 @@ class RequestSample:
     status: int | None
     nplusone: tuple[str, ...] = ()  # origins of the N+1 patterns this request ran
     error: bool = False  # raised, or answered 5xx
+    group: str | None = None  # its template or path prefix, when the replay groups by one
 
 
 @dataclass
 class ViewStats:
-    """Everything known about one view's replayed requests."""
+    """Everything known about one view's replayed requests (or one group of them)."""
 
-    view: str
+    view: str  # the row's name: the view, or ``view · group`` (see analysis.grouping)
     function: str
+    view_name: str = ""  # the view alone (its URL name, else its dotted path)
+    group: str | None = None  # the template or path prefix of the row's requests
     requests: int = 0
     errors: int = 0
     client_errors: int = 0  # answered 4xx: reported, but expected of recorded traffic
@@ -53,6 +56,9 @@ class ViewStats:
     slowest_time: float = -1.0
     times: Reservoir = field(default_factory=Reservoir)
     query_counts: Reservoir = field(default_factory=Reservoir)
+
+    def __post_init__(self) -> None:
+        self.view_name = self.view_name or self.view
 
     def add(self, sample: RequestSample) -> None:
         self.requests += 1
@@ -117,6 +123,8 @@ class ViewStats:
     def to_dict(self) -> dict[str, Any]:
         return {
             "view": self.view,
+            "view_name": self.view_name,
+            "group": self.group,
             "function": self.function,
             "requests": self.requests,
             "errors": self.errors,

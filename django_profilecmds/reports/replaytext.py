@@ -1,5 +1,5 @@
-"""Terminal text of a replay: views ranked by their share of the time, and comparisons. A list
-cut short says how many it left out."""
+"""Terminal text of a replay: views (or groups of a view's requests) ranked by their share of
+the time, and comparisons. A list cut short says how many it left out."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import shlex
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
+from django_profilecmds.analysis.grouping import column_title, describe_grouping
 from django_profilecmds.analysis.viewstats import ranked_nplusone
 from django_profilecmds.reports.text import ms, plural, printable
 
@@ -60,7 +61,8 @@ def render_replay(
         lines.append("")
         header = (
             f"{'share':>6} {'requests':>8} {'mean ms':>8} {'p50 ms':>7} {'p95 ms':>7} "
-            f"{'queries':>7} {'N+1':>5} {'errors':>6} {'4xx':>5}  view  ->  dig in with"
+            f"{'queries':>7} {'N+1':>5} {'errors':>6} {'4xx':>5}  "
+            f"{column_title(stats.group_by)}  ->  dig in with"
         )
         lines.append(header)
         for view in views[:top]:
@@ -73,16 +75,17 @@ def render_replay(
                 f"{view.view}  ->  "
                 f"{dig_command(view.slowest_method, view.slowest_path, user, program)}"
             )
+        row = "view" if stats.group_by == "view" else "group"
         if len(views) > top:
             rest = views[top:]
             share = sum(stats.share(view) for view in rest)
-            lines.append(f"{share:>6.1%} in {plural(len(rest), 'more view')} (--top to see them)")
+            lines.append(f"{share:>6.1%} in {plural(len(rest), f'more {row}')} (--top to see them)")
         if any(not view.exact for view in views):
             lines.append(
                 f"~ percentiles estimated from a uniform sample of {stats.reservoir_size} "
-                "requests per view."
+                f"requests per {row}."
             )
-        lines.extend(_nplusone(views, top))
+        lines.extend(_nplusone(views, top, row))
     lines.extend(_not_replayed(stats))
     if stats.refused_count:
         lines.append("")
@@ -96,9 +99,9 @@ def render_replay(
     return printable("\n".join(lines))
 
 
-def _nplusone(views: list[ViewStats], top: int) -> list[str]:
-    """Where each shown view's N+1 queries loop, the first few, and how many views beyond
-    ``--top`` ran one."""
+def _nplusone(views: list[ViewStats], top: int, row: str) -> list[str]:
+    """Where each shown row's N+1 queries loop, the first few, and how many rows beyond
+    ``--top`` ran one (``row``: what a row is, a view or a group)."""
     flagged = [view for view in views[:top] if view.nplusone]
     hidden = sum(1 for view in views[top:] if view.nplusone)
     if not flagged and not hidden:
@@ -111,7 +114,7 @@ def _nplusone(views: list[ViewStats], top: int) -> list[str]:
         if len(origins) > NPLUSONE_SHOWN:
             lines.append(f"  {view.view}: {left_out(len(origins) - NPLUSONE_SHOWN)}")
     if hidden:
-        what = f"more view{'' if hidden == 1 else 's'} with N+1 queries beyond --top"
+        what = f"more {row}{'' if hidden == 1 else 's'} with N+1 queries beyond --top"
         lines.append(f"  {left_out(hidden, what=what)}")
     return lines
 
@@ -120,8 +123,11 @@ def summary_line(stats: ReplayStats, user: str | None) -> str:
     who = f"as {user}" if user else "anonymous unless a line names its user"
     text = (
         f"Replayed {plural(stats.replayed, 'request')} ({who}): "
-        f"{stats.total_time:.2f} s in views, {plural(len(stats.views), 'view')}"
+        f"{stats.total_time:.2f} s in views, {plural(stats.view_count, 'view')}"
     )
+    if stats.group_by != "view":
+        grouping = describe_grouping(stats.group_by, stats.path_segments)
+        text += f" in {plural(len(stats.views), 'group')} (by {grouping})"
     if stats.errors:
         text += f", {plural(stats.errors, 'error')} (5xx or raised)"
     if stats.client_errors:
