@@ -117,9 +117,9 @@ def _compare_and_save(
         result.comparison = [dataclasses.asdict(change) for change in baseline.compare(document)]
         result.comparison_settings = baseline.settings()
     if save is not None:
-        from django_profilecmds.analysis.compare import BASELINE_LABELS
+        from django_profilecmds.reports.replayredaction import redact_replay_document
         from django_profilecmds.reports.runredaction import redactor_for
 
         # The file is shared to compare with later: masked like every file written.
-        safe = redactor_for(result).data(document, BASELINE_LABELS)
+        safe = redact_replay_document(redactor_for(result), document)
         result.files["samples"] = compare.save_samples(Path(save), safe)

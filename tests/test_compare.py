@@ -178,6 +178,7 @@ def test_a_baseline_of_an_api_url_compares(tmp_path):
 
 def test_labels_of_a_report_are_not_names_but_their_secrets_are_masked():
     from django_profilecmds.reports.redact import MASK, Redactor
+    from django_profilecmds.reports.replayredaction import redact_replay_document
 
     redactor = Redactor(["s3cr3t-token-value"])
     document: dict[str, Any] = {
@@ -187,7 +188,7 @@ def test_labels_of_a_report_are_not_names_but_their_secrets_are_masked():
         },
         "api_key": "k",
     }
-    masked = redactor.data(document, ("entries",))
+    masked = redact_replay_document(redactor, document)
     assert masked["entries"]["api-root"] == {"samples": [0.1], "api_key": MASK}
     assert masked["entries"][f"GET /token/{MASK}/"] == {"samples": [0.2]}
     assert masked["api_key"] == MASK

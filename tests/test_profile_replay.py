@@ -664,3 +664,20 @@ def test_save_and_export_refuse_a_symlink_or_a_directory(tmp_path, option, kind,
     assert "\n" not in str(excinfo.value)
     assert victim.read_text() == "precious\n"
     assert target.is_symlink() if kind == "symlink" else not any(target.iterdir())
+
+
+def test_a_view_named_like_a_credential_keeps_its_figures_in_the_files(member, tmp_path):
+    """A view named ``set-password`` (or ``api-list``) had every figure masked in the saved
+    baseline and the reports, as if its name were a password field's, and --compare then
+    refused the baseline as malformed."""
+    log = write_log(tmp_path / "a.log", ["GET /set-password/ HTTP/1.1"] * 3)
+    before = tmp_path / "before.json"
+    replay(log, user=member.email, save=before, output_dir=tmp_path / "p")
+    assert json.loads(before.read_text())["entries"]["set-password"]["requests"] == 3
+    data = json.loads(next((tmp_path / "p").glob("replay-*.json")).read_text())
+    row = data["replay"]["views"]["set-password"]
+    assert row["requests"] == 3 and row["statuses"] == {"200": 3} and row["share"] == 1.0
+    page = next((tmp_path / "p").glob("replay-*.html")).read_text()
+    assert '<td data-value="3" class="num">3</td>' in page
+    out, _ = replay(log, user=member.email, compare=before, no_files=True)
+    assert "Compared with the baseline" in out and "set-password" in out.split("Compared")[1]

@@ -44,6 +44,7 @@ samples_strategy = st.lists(
         st.integers(0, 60),
         status=st.sampled_from([200, 302, 404, 500, None]),
         nplusone=st.sampled_from([(), ("views.py:12 in book_authors",)]),
+        group=st.sampled_from([None, "shop/list.html", "(no template)"]),
     ),
     max_size=120,
 )
@@ -102,6 +103,7 @@ def test_merging_shares_gives_the_single_pass_aggregate(items, workers):
     assert set(merged.views) == set(single.views)
     for key, one in single.views.items():
         other = merged.views[key]
+        assert (other.view_name, other.group) == (one.view_name, one.group)
         assert (other.requests, other.errors, other.total_queries, other.flagged_requests) == (
             one.requests,
             one.errors,
@@ -164,6 +166,44 @@ def test_merged_reservoir_weights_each_stream_by_its_size():
 )
 def test_unresolved_paths_are_grouped_by_first_segment(path, prefix):
     assert path_prefix(path) == prefix
+
+
+@pytest.mark.parametrize(
+    ("path", "segments", "prefix"),
+    [
+        ("/blog/2024/post/?page=2", 2, "/blog/2024/"),
+        ("/blog/2024/post/", 3, "/blog/2024/post/"),
+        ("/blog/2024/post/", 9, "/blog/2024/post/"),
+        ("/blog/feed.xml", 2, "/blog/feed.xml"),
+        ("/", 2, "/"),
+    ],
+)
+def test_a_path_prefix_keeps_the_first_segments(path, segments, prefix):
+    assert path_prefix(path, segments) == prefix
+
+
+def test_grouped_requests_are_a_row_each_named_after_their_view_and_group():
+    stats = aggregate(
+        [
+            sample("page", 0.02, group="blog/page.html"),
+            sample("page", 0.01, group="blog/page.html"),
+            sample("page", 0.01, group="(no template)"),
+            sample("echo", 0.01, group="(no template)"),
+        ]
+    )
+    assert {key: view.requests for key, view in stats.views.items()} == {
+        "page · blog/page.html": 2,
+        "page · (no template)": 1,
+        "echo · (no template)": 1,
+    }
+    assert stats.view_count == 2
+    row = stats.to_dict()["views"]["page · blog/page.html"]
+    assert (row["view"], row["view_name"], row["group"]) == (
+        "page · blog/page.html",
+        "page",
+        "blog/page.html",
+    )
+    assert set(samples_entries(stats)) == set(stats.views)
 
 
 def test_not_found_keeps_counts_and_a_few_examples():

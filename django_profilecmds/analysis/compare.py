@@ -127,11 +127,6 @@ def _one_sided(key: str, outcome: str, entry: dict[str, Any], after_side: bool) 
     return Change(key, outcome, n_before=len(samples), median_before=median, queries_before=queries)
 
 
-# The dicts of a --save document (and of the replay report around it) keyed by labels the tool
-# made, views and paths, not by field names (see Redactor.data).
-BASELINE_LABELS = ("entries", "replay.views", "replay.not_found", "replay.not_found_examples")
-
-
 def samples_document(
     kind: str, source: str, entries: dict[str, dict[str, Any]], extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:

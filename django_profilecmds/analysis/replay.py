@@ -1,4 +1,5 @@
-"""Aggregates of replayed traffic, per view: online, bounded in memory, and mergeable.
+"""Aggregates of replayed traffic, per view (or per group of a view's requests, see
+:mod:`.grouping`): online, bounded in memory, and mergeable.
 
 Counts and sums are exact whatever the traffic; percentiles come from a bounded reservoir of
 samples per view (exact while a view has at most ``RESERVOIR_SIZE`` requests, a uniform random
@@ -14,6 +15,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from django_profilecmds.analysis.grouping import GroupBy, path_prefix, row_name
 from django_profilecmds.analysis.reservoir import RESERVOIR_SIZE, Reservoir
 from django_profilecmds.analysis.viewstats import RequestSample, ViewStats, add_counts
 
@@ -33,9 +35,12 @@ REFUSALS_KEPT = 20
 
 @dataclass
 class ReplayStats:
-    """The aggregate of a replay: per view, plus what was not replayed and why."""
+    """The aggregate of a replay: per row (a view, or a group of its requests), plus what was
+    not replayed and why."""
 
-    views: dict[str, ViewStats] = field(default_factory=dict)
+    views: dict[str, ViewStats] = field(default_factory=dict)  # row name -> its aggregate
+    group_by: GroupBy = "view"
+    path_segments: int = 1  # of the path prefix, when grouped by it
     not_found: dict[str, int] = field(default_factory=dict)  # path prefix -> requests
     not_found_examples: dict[str, list[str]] = field(default_factory=dict)
     skipped_methods: dict[str, int] = field(default_factory=dict)  # unsafe, not replayed
@@ -78,10 +83,18 @@ class ReplayStats:
                     counts[status] = counts.get(status, 0) + count
         return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
+    @property
+    def view_count(self) -> int:
+        """The views replayed (fewer than the rows when they are grouped)."""
+        return len({view.view_name for view in self.views.values()})
+
     def add(self, sample: RequestSample) -> None:
-        stats = self.views.get(sample.view)
+        key = row_name(sample.view, sample.group)
+        stats = self.views.get(key)
         if stats is None:
-            stats = self.views[sample.view] = self._new_view(sample.view, sample.function)
+            stats = self.views[key] = self._new_view(
+                key, sample.view, sample.group, sample.function
+            )
         stats.add(sample)
 
     def add_not_found(self, path: str) -> None:
@@ -105,7 +118,9 @@ class ReplayStats:
         for key, theirs in other.views.items():
             mine = self.views.get(key)
             if mine is None:
-                mine = self.views[key] = self._new_view(theirs.view, theirs.function)
+                mine = self.views[key] = self._new_view(
+                    key, theirs.view_name, theirs.group, theirs.function
+                )
             mine.merge(theirs)
         add_counts(self.not_found, other.not_found)
         for prefix, examples in other.not_found_examples.items():
@@ -143,6 +158,8 @@ class ReplayStats:
             "client_statuses": self.client_statuses(),
             "refused": self.refused,
             "refused_count": self.refused_count,
+            "group_by": self.group_by,
+            "path_segments": self.path_segments,
             "views": {
                 view.view: {**view.to_dict(), "share": self.share(view)} for view in self.ranked()
             },
@@ -156,27 +173,22 @@ class ReplayStats:
             "problems": self.problems,
         }
 
-    def _new_view(self, view: str, function: str) -> ViewStats:
-        # One generator per view, seeded from the view's name: the same traffic gives the same
-        # reservoirs whatever order the views first appear in.
-        rng = random.Random(f"{self.seed}:{view}")
+    def _new_view(self, key: str, view: str, group: str | None, function: str) -> ViewStats:
+        # One generator per row, seeded from the row's name: the same traffic gives the same
+        # reservoirs whatever order the rows first appear in.
+        rng = random.Random(f"{self.seed}:{key}")
         return ViewStats(
-            view=view,
+            view=key,
             function=function,
+            view_name=view,
+            group=group,
             times=Reservoir(self.reservoir_size, rng),
             query_counts=Reservoir(self.reservoir_size, rng),
         )
 
 
-def path_prefix(path: str) -> str:
-    """``/wp-admin/setup.php?x`` -> ``/wp-admin/``; ``/favicon.ico`` -> ``/favicon.ico``."""
-    path = path.split("?", 1)[0]
-    head, slash, _rest = path.lstrip("/").partition("/")
-    return f"/{head}{slash}"
-
-
 def samples_entries(stats: ReplayStats) -> dict[str, dict[str, Any]]:
-    """Per view, what ``--save`` keeps for a later ``--compare``."""
+    """Per row, what ``--save`` keeps for a later ``--compare``."""
     return {
         view.view: {
             "function": view.function,

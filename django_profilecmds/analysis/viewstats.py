@@ -7,6 +7,7 @@ aggregates of the same view merge into the one a single pass over all its reques
 
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,14 +30,17 @@ class RequestSample:
     status: int | None
     nplusone: tuple[str, ...] = ()  # origins of the N+1 patterns this request ran
     error: bool = False  # raised, or answered 5xx
+    group: str | None = None  # its template or path prefix, when the replay groups by one
 
 
 @dataclass
 class ViewStats:
-    """Everything known about one view's replayed requests."""
+    """Everything known about one view's replayed requests (or one group of them)."""
 
-    view: str
+    view: str  # the row's name: the view, or ``view · group`` (see analysis.grouping)
     function: str
+    view_name: str = ""  # the view alone (its URL name, else its dotted path)
+    group: str | None = None  # the template or path prefix of the row's requests
     requests: int = 0
     errors: int = 0
     client_errors: int = 0  # answered 4xx: reported, but expected of recorded traffic
@@ -52,6 +56,9 @@ class ViewStats:
     slowest_time: float = -1.0
     times: Reservoir = field(default_factory=Reservoir)
     query_counts: Reservoir = field(default_factory=Reservoir)
+
+    def __post_init__(self) -> None:
+        self.view_name = self.view_name or self.view
 
     def add(self, sample: RequestSample) -> None:
         self.requests += 1
@@ -116,6 +123,8 @@ class ViewStats:
     def to_dict(self) -> dict[str, Any]:
         return {
             "view": self.view,
+            "view_name": self.view_name,
+            "group": self.group,
             "function": self.function,
             "requests": self.requests,
             "errors": self.errors,
@@ -129,7 +138,7 @@ class ViewStats:
             "total_queries": self.total_queries,
             "total_db_time": self.total_db_time,
             "flagged_requests": self.flagged_requests,
-            "nplusone": dict(self.nplusone),
+            "nplusone": dict(ranked_nplusone(self.nplusone)),
             "statuses": dict(self.statuses),
             "methods": dict(self.methods),
             "slowest": {
@@ -140,6 +149,21 @@ class ViewStats:
             "samples": list(self.times.values),
             "query_samples": list(self.query_counts.values),
         }
+
+
+def ranked_nplusone(origins: dict[str, int]) -> list[tuple[str, int]]:
+    """Where a row's N+1 queries loop, the most requests first; at equal counts the project's
+    own code before a library's, then in the order of the files' lines (``html:3`` before
+    ``html:10``)."""
+    from django_profilecmds.analysis.sql import NO_PROJECT_CODE
+
+    def order(item: tuple[str, int]) -> tuple[int, bool, list[Any]]:
+        origin, count = item
+        library = origin.endswith(" (library)") or origin.startswith(NO_PROJECT_CODE)
+        numbered = [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", origin)]
+        return -count, library, numbered
+
+    return sorted(origins.items(), key=order)
 
 
 def add_counts(into: dict[str, int], other: dict[str, int]) -> None:

@@ -45,6 +45,22 @@ def checked_choice(value: str, choices: Sequence[str], what: str) -> str:
     return value
 
 
+def positive_int(what: str) -> Callable[[str], int]:
+    """The ``type=`` of an option that takes a whole number of 1 or more: anything else is a
+    one-line ``CommandError``, as with :func:`one_of`, instead of argparse's usage text."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise CommandError(f"{what} must be a positive integer, got {text!r}.")
+        return value
+
+    return convert
+
+
 def add_user_argument(
     group: Group, help_text: str = "Send the request as this user: primary key, username or email."
 ) -> None:

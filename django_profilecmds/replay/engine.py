@@ -10,11 +10,13 @@ With ``workers`` > 1 the traffic is shared among forked processes (``workers.py`
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from django_profilecmds.analysis.grouping import request_group
 from django_profilecmds.analysis.replay import ReplayStats
 from django_profilecmds.analysis.viewstats import RequestSample
 from django_profilecmds.exceptions import ProfileCmdsError
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from django.urls.resolvers import ResolverMatch
 
     from django_profilecmds.analysis.sql import NPlusOne
+    from django_profilecmds.collectors.templates import TemplateCollector
     from django_profilecmds.drivers import Driver, Outcome
     from django_profilecmds.spec import RunSpec
 
@@ -61,7 +64,8 @@ def replay(
 
 class Replayer:
     def __init__(self, options: ReplayOptions, worker: int, short_transactions: bool) -> None:
-        from django_profilecmds.collectors import Observer
+        from django_profilecmds.collectors import Collector, Observer
+        from django_profilecmds.collectors.templates import TemplateCollector
         from django_profilecmds.collectors.timing import TimingCollector
         from django_profilecmds.harness import Harness
 
@@ -74,16 +78,30 @@ class Replayer:
         )
         self.queries = self.harness.queries
         self.timing = TimingCollector()
-        self.observer = Observer([self.queries, self.harness.caches, self.timing])
+        collectors: list[Collector] = [self.queries, self.harness.caches]
+        self.templates: TemplateCollector | None = None
+        if options.group_by == "template":
+            self.templates = TemplateCollector()
+            collectors.append(self.templates)
+        self.observer = Observer([*collectors, self.timing])  # the time innermost
         self.drivers: dict[bool, Driver] = {}
         self.unknown_users: set[str] = set()
-        self.stats = ReplayStats(reservoir_size=options.reservoir_size, seed=options.seed)
+        self.stats = ReplayStats(
+            reservoir_size=options.reservoir_size,
+            seed=options.seed,
+            group_by=options.group_by,
+            path_segments=options.path_segments,
+        )
         self.filter = RequestFilter(options, self.stats, worker)
 
     def run(self, source: Source, progress: Progress | None) -> ReplayStats:
         stats = self.stats
         check_replay_host(self.options.host)
-        with self.harness as harness:
+        # The backends' render is wrapped for the replay only (grouped by template).
+        templates: contextlib.AbstractContextManager[object] = (
+            self.templates if self.templates is not None else contextlib.nullcontext()
+        )
+        with self.harness as harness, templates:
             if self.options.user is not None:
                 self._check_user(self.options.user)
             outbox = harness.outbox
@@ -141,17 +159,20 @@ class Replayer:
         records = self.queries.queries
         flags = analyse(records, 1, self.options.nplusone_threshold).nplusone if records else []
         status = outcome.response.status_code if outcome.response is not None else None
+        path = self.filter.masked_path(request.path, match)
+        template = self.templates.first if self.templates is not None else None
         sample = RequestSample(
             view=view_key(match),
             function=match._func_path,
             method=request.method,
-            path=self.filter.masked_path(request.path, match),
+            path=path,
             wall=self.timing.wall[-1],
             queries=len(records),
             db_time=sum(record.duration for record in records),
             status=status,
             nplusone=tuple(dict.fromkeys(_where(flag) for flag in flags)),
             error=outcome.error is not None or status is None or status >= 500,
+            group=request_group(self.options.group_by, path, template, self.options.path_segments),
         )
         self.queries.clear()
         self.timing.wall.clear()

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from django_profilecmds.analysis.grouping import GROUP_BY, GroupBy
 from django_profilecmds.analysis.reservoir import RESERVOIR_SIZE
 
 if TYPE_CHECKING:
@@ -39,9 +40,18 @@ class ReplayOptions:
     reservoir_size: int = RESERVOIR_SIZE
     capture_email: bool = True
     isolate_cache: bool = True
+    group_by: GroupBy = "view"  # the rows: views, or each view's requests by template or path
+    path_segments: int = 1  # of the path prefix, with group_by="path-prefix"
 
     def __post_init__(self) -> None:
         from django_profilecmds.exceptions import InvalidOption
+        from django_profilecmds.spec import unknown_choice
+
+        if self.group_by not in GROUP_BY:
+            raise InvalidOption(unknown_choice("--group-by", self.group_by, GROUP_BY))
+        segments = self.path_segments
+        if isinstance(segments, bool) or not isinstance(segments, int) or segments < 1:
+            raise InvalidOption(f"--path-segments must be a positive integer, got {segments!r}.")
 
         if self.limit is not None and self.limit < 1:
             raise InvalidOption(f"--limit must be at least 1, got {self.limit}.")

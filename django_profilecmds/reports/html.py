@@ -220,7 +220,7 @@ def _replay_row(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         "created": data.get("created", ""),
         "source": data.get("source", ""),
         "requests": replay.get("replayed", 0),
-        "views": len(views),
+        "views": len({view.get("view_name") or view["view"] for view in views}),
         "total_s": replay.get("total_time", 0.0),
         "top": views[0]["view"] if views else "",
         "top_share": 100 * views[0]["share"] if views else 0.0,
@@ -244,14 +244,25 @@ def _verdicts(comparison: list[dict[str, Any]]) -> str:
 
 
 def render_replay_report(data: dict[str, Any]) -> str:
-    """The page of one replay: views ranked by share, the comparison, what was left out."""
-    from django_profilecmds.reports.replaytext import dig_command
+    """The page of one replay: views (or groups) ranked by share, the comparison, what was
+    left out."""
+    from django_profilecmds.analysis.grouping import column_title, describe_grouping
+    from django_profilecmds.analysis.viewstats import ranked_nplusone
+    from django_profilecmds.reports.replaytext import (
+        IN_JSON,
+        NPLUSONE_SHOWN,
+        dig_command,
+        left_out,
+    )
     from django_profilecmds.reports.text import printable_data
 
     data = printable_data(data)  # paths and lines that are not requests come from the traffic
     replay = data["replay"]
+    group_by = replay.get("group_by", "view")
     views = []
     for view in replay["views"].values():
+        origins = ranked_nplusone(view["nplusone"])
+        hidden = len(origins) - NPLUSONE_SHOWN
         views.append(
             {
                 **view,
@@ -262,7 +273,8 @@ def render_replay_report(data: dict[str, Any]) -> str:
                 "command": dig_command(
                     view["slowest"]["method"], view["slowest"]["path"], data.get("user")
                 ),
-                "nplusone_origins": sorted(view["nplusone"].items(), key=lambda kv: -kv[1])[:3],
+                "nplusone_origins": origins[:NPLUSONE_SHOWN],
+                "nplusone_left_out": left_out(hidden, IN_JSON) if hidden > 0 else "",
             }
         )
     comparison = comparison_rows(data.get("comparison", []))
@@ -270,6 +282,13 @@ def render_replay_report(data: dict[str, Any]) -> str:
         "data": data,
         "replay": replay,
         "views": views,
+        "view_count": len({view.get("view_name") or view["view"] for view in views}),
+        "column": column_title(group_by),
+        "grouping": (
+            describe_grouping(group_by, replay.get("path_segments", 1))
+            if group_by != "view"
+            else ""
+        ),
         "comparison": comparison,
         "environment": {**data.get("environment", {}), "git commit": data.get("git_commit", "")},
         "not_found": [

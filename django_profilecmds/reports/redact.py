@@ -192,34 +192,8 @@ class Redactor:
             return self.text(text)
         return json.dumps(self.data(data))
 
-    def data(self, value: Any, labels: Collection[str] = ()) -> Any:
+    def data(self, value: Any) -> Any:
         """Mask a JSON-like structure: values under sensitive keys, and secrets in strings.
-
-        ``labels`` names the dicts (by their dotted path from the top: ``"entries"``,
-        ``"replay.views"``) keyed by labels the report made (a baseline's entries by view:
-        ``"GET /api/books/"``, ``"api-root"``), not by field names: those keys are masked as
-        text, and what is under them is not masked for their sake.
-        """
-        if not labels or not isinstance(value, dict):
-            return self._data(value)
-        renamed: dict[str, dict[str, str]] = {}
-        document = _copy_path_dicts(value, labels)
-        for path in labels:
-            parent, _, key = path.rpartition(".")
-            holder = _at(document, parent)
-            table = holder.get(key) if isinstance(holder, dict) else None
-            if isinstance(table, dict):
-                names = renamed[path] = {f"label{i}": str(name) for i, name in enumerate(table)}
-                holder[key] = dict(zip(names, table.values(), strict=True))
-        masked = self._data(document)
-        for path, names in renamed.items():
-            parent, _, key = path.rpartition(".")
-            holder = _at(masked, parent)
-            holder[key] = {self.text(names[label]): entry for label, entry in holder[key].items()}
-        return masked
-
-    def _data(self, value: Any) -> Any:
-        """``data()`` without labels.
 
         Done on its JSON text (C-speed replacements) and with a hook per object while parsing
         it back, rather than a Python call per node: reports carry thousands of queries. When
@@ -269,26 +243,6 @@ class Redactor:
         if value is None or isinstance(value, (bool, int, float)):
             return value
         return self.text(str(value))
-
-
-def _at(document: Any, path: str) -> Any:
-    """The value at a dotted ``path`` of dicts ("" is the document itself), or None."""
-    for key in filter(None, path.split(".")):
-        document = document.get(key) if isinstance(document, dict) else None
-    return document
-
-
-def _copy_path_dicts(document: dict[str, Any], paths: Collection[str]) -> dict[str, Any]:
-    """``document`` with the dicts on the way to each path copied, so they can be changed."""
-    top = dict(document)
-    for path in paths:
-        holder = top
-        for key in path.split(".")[:-1]:
-            inner = holder.get(key)
-            if not isinstance(inner, dict):
-                break
-            holder[key] = holder = dict(inner)
-    return top
 
 
 def is_sensitive_sql(sql: str, redactor: Redactor) -> bool:

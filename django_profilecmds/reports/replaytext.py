@@ -1,4 +1,5 @@
-"""Terminal text of a replay: views ranked by their share of the time, and comparisons."""
+"""Terminal text of a replay: views (or groups of a view's requests) ranked by their share of
+the time, and comparisons. A list cut short says how many it left out."""
 
 from __future__ import annotations
 
@@ -6,11 +7,24 @@ import shlex
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
+from django_profilecmds.analysis.grouping import column_title, describe_grouping
+from django_profilecmds.analysis.viewstats import ranked_nplusone
 from django_profilecmds.reports.text import ms, plural, printable
 
 if TYPE_CHECKING:
     from django_profilecmds.analysis.compare import Change
     from django_profilecmds.analysis.replay import ReplayStats
+    from django_profilecmds.analysis.viewstats import ViewStats
+
+NPLUSONE_SHOWN = 3  # where a row's N+1 queries loop, in the terminal and the HTML report
+NOT_FOUND_SHOWN = 10  # path prefixes that no URL pattern matches
+UNKNOWN_USERS_SHOWN = 5
+IN_JSON = "all in the JSON report"
+
+
+def left_out(count: int, where: str | None = IN_JSON, what: str = "more") -> str:
+    """``… and 10 more (all in the JSON report)``: the line that ends a list cut short."""
+    return f"… and {count} {what}" + (f" ({where})" if where else "")
 
 
 def dig_command(method: str, path: str, user: str | None, program: str = "python manage.py") -> str:
@@ -47,7 +61,8 @@ def render_replay(
         lines.append("")
         header = (
             f"{'share':>6} {'requests':>8} {'mean ms':>8} {'p50 ms':>7} {'p95 ms':>7} "
-            f"{'queries':>7} {'N+1':>5} {'errors':>6} {'4xx':>5}  view  ->  dig in with"
+            f"{'queries':>7} {'N+1':>5} {'errors':>6} {'4xx':>5}  "
+            f"{column_title(stats.group_by)}  ->  dig in with"
         )
         lines.append(header)
         for view in views[:top]:
@@ -60,40 +75,59 @@ def render_replay(
                 f"{view.view}  ->  "
                 f"{dig_command(view.slowest_method, view.slowest_path, user, program)}"
             )
+        row = "view" if stats.group_by == "view" else "group"
         if len(views) > top:
             rest = views[top:]
             share = sum(stats.share(view) for view in rest)
-            lines.append(f"{share:>6.1%} in {plural(len(rest), 'more view')} (--top to see them)")
+            lines.append(f"{share:>6.1%} in {plural(len(rest), f'more {row}')} (--top to see them)")
         if any(not view.exact for view in views):
             lines.append(
                 f"~ percentiles estimated from a uniform sample of {stats.reservoir_size} "
-                "requests per view."
+                f"requests per {row}."
             )
-        flagged = [view for view in views[:top] if view.nplusone]
-        if flagged:
-            lines.append("")
-            lines.append("N+1 queries (requests that ran one, by where the loop is):")
-            for view in flagged:
-                for origin, count in sorted(view.nplusone.items(), key=lambda kv: -kv[1])[:3]:
-                    lines.append(f"  {view.view}: {origin} ({plural(count, 'request')})")
+        lines.extend(_nplusone(views, top, row))
     lines.extend(_not_replayed(stats))
     if stats.refused_count:
         lines.append("")
         lines.append("Refused, so that nothing escapes the rollback (nothing was committed):")
         lines.extend(f"  {refusal}" for refusal in stats.refused)
         if stats.refused_count > len(stats.refused):
-            lines.append(f"  ... and {stats.refused_count - len(stats.refused)} more")
+            # The reports keep as many as are shown.
+            lines.append(f"  {left_out(stats.refused_count - len(stats.refused), None)}")
     lines.extend(f"Warning: {warning}" for warning in stats.warnings)
     # Paths, lines that are not requests and their reasons come from the recorded traffic.
     return printable("\n".join(lines))
+
+
+def _nplusone(views: list[ViewStats], top: int, row: str) -> list[str]:
+    """Where each shown row's N+1 queries loop, the first few, and how many rows beyond
+    ``--top`` ran one (``row``: what a row is, a view or a group)."""
+    flagged = [view for view in views[:top] if view.nplusone]
+    hidden = sum(1 for view in views[top:] if view.nplusone)
+    if not flagged and not hidden:
+        return []
+    lines = ["", "N+1 queries (requests that ran one, by where the loop is):"]
+    for view in flagged:
+        origins = ranked_nplusone(view.nplusone)
+        for origin, count in origins[:NPLUSONE_SHOWN]:
+            lines.append(f"  {view.view}: {origin} ({plural(count, 'request')})")
+        if len(origins) > NPLUSONE_SHOWN:
+            lines.append(f"  {view.view}: {left_out(len(origins) - NPLUSONE_SHOWN)}")
+    if hidden:
+        what = f"more {row}{'' if hidden == 1 else 's'} with N+1 queries beyond --top"
+        lines.append(f"  {left_out(hidden, what=what)}")
+    return lines
 
 
 def summary_line(stats: ReplayStats, user: str | None) -> str:
     who = f"as {user}" if user else "anonymous unless a line names its user"
     text = (
         f"Replayed {plural(stats.replayed, 'request')} ({who}): "
-        f"{stats.total_time:.2f} s in views, {plural(len(stats.views), 'view')}"
+        f"{stats.total_time:.2f} s in views, {plural(stats.view_count, 'view')}"
     )
+    if stats.group_by != "view":
+        grouping = describe_grouping(stats.group_by, stats.path_segments)
+        text += f" in {plural(len(stats.views), 'group')} (by {grouping})"
     if stats.errors:
         text += f", {plural(stats.errors, 'error')} (5xx or raised)"
     if stats.client_errors:
@@ -113,17 +147,24 @@ def _not_replayed(stats: ReplayStats) -> list[str]:
     if not_found:
         lines.append("")
         lines.append(f"Not replayed, no URL pattern matches ({not_found}), by path prefix:")
-        for prefix, count in sorted(stats.not_found.items(), key=lambda kv: -kv[1])[:10]:
+        prefixes = sorted(stats.not_found.items(), key=lambda kv: -kv[1])
+        for prefix, count in prefixes[:NOT_FOUND_SHOWN]:
             examples = ", ".join(stats.not_found_examples.get(prefix, []))
             lines.append(f"  {count:>6}  {prefix}  e.g. {examples}")
-        if len(stats.not_found) > 10:
-            lines.append(f"  ... and {plural(len(stats.not_found) - 10, 'more prefix')}")
+        if len(prefixes) > NOT_FOUND_SHOWN:
+            rest = prefixes[NOT_FOUND_SHOWN:]
+            what = f"more {'prefix' if len(rest) == 1 else 'prefixes'}"
+            requests = plural(sum(count for _prefix, count in rest), "request")
+            lines.append(f"  {left_out(len(rest), f'{requests}; {IN_JSON}', what)}")
     if stats.skipped_methods:
         methods = ", ".join(f"{m} {n}" for m, n in sorted(stats.skipped_methods.items()))
         lines.append("")
         lines.append(f"Not replayed, unsafe methods ({methods}): pass --include-unsafe.")
     if stats.unknown_users:
-        users = ", ".join(f"{u!r} ({n})" for u, n in sorted(stats.unknown_users.items())[:5])
+        unknown = sorted(stats.unknown_users.items())
+        users = ", ".join(f"{u!r} ({n})" for u, n in unknown[:UNKNOWN_USERS_SHOWN])
+        if len(unknown) > UNKNOWN_USERS_SHOWN:
+            users += f", {left_out(len(unknown) - UNKNOWN_USERS_SHOWN)}"
         lines.append("")
         lines.append(f"Not replayed, no such user: {users}.")
     if stats.sampled_out:
@@ -133,6 +174,9 @@ def _not_replayed(stats: ReplayStats) -> list[str]:
         lines.append(f"Lines that are not requests: {stats.problem_count}. The first ones:")
         for problem in stats.problems:
             lines.append(f"  line {problem['line']}: {problem['reason']}: {problem['text']}")
+        if stats.problem_count > len(stats.problems):
+            # Neither kept nor saved: the source itself has them.
+            lines.append(f"  {left_out(stats.problem_count - len(stats.problems), None)}")
     return lines
 
 

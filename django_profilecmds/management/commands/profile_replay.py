@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
+from django_profilecmds.analysis.grouping import GROUP_BY
 from django_profilecmds.management.base import ProfilingCommand, display_path
 from django_profilecmds.management.from_options import (
     baseline_from_options,
@@ -23,6 +24,7 @@ from django_profilecmds.management.options import (
     add_send_email_argument,
     add_user_argument,
     one_of,
+    positive_int,
 )
 from django_profilecmds.replay.sources import FORMATS
 
@@ -61,7 +63,24 @@ class Command(ProfilingCommand):
         add_isolate_cache_argument(who)
         add_compare_arguments(parser)
         output = parser.add_argument_group("output")
-        output.add_argument("--top", type=int, default=20, help="Views shown (default 20).")
+        output.add_argument(
+            "--group-by",
+            type=one_of(GROUP_BY, "--group-by"),
+            choices=GROUP_BY,
+            default="view",
+            help="Rows of the ranking: each view (default), or each view's requests by the "
+            "template they rendered (template), or by the start of their path (path-prefix): "
+            "one catch-all view, as a CMS has, split by page type.",
+        )
+        output.add_argument(
+            "--path-segments",
+            type=positive_int("--path-segments"),
+            metavar="N",
+            help="With --group-by path-prefix: the path's first N segments (default 1).",
+        )
+        output.add_argument(
+            "--top", type=int, default=20, help="Rows (views, or groups) shown (default 20)."
+        )
         add_files_arguments(output)
         output.add_argument(
             "--export-locust",
@@ -71,11 +90,18 @@ class Command(ProfilingCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from django_profilecmds.analysis import compare as comparing
+        from django_profilecmds.analysis.grouping import check_baseline_grouping
         from django_profilecmds.analysis.replay import samples_entries
         from django_profilecmds.replay.engine import ReplayOptions, replay_file
 
         if options["top"] < 1:
             raise CommandError(f"--top must be at least 1, got {options['top']}.")
+        segments = options["path_segments"]
+        if segments is not None and options["group_by"] != "path-prefix":
+            raise CommandError(
+                "--path-segments counts the segments of --group-by path-prefix; pass "
+                "--group-by path-prefix too."
+            )
         source = Path(options["source"])
         replay_options = ReplayOptions(
             user=options["user"],
@@ -88,11 +114,20 @@ class Command(ProfilingCommand):
             workers=options["workers"],
             capture_email=not options["send_email"],
             isolate_cache=options["isolate_cache"],
+            group_by=options["group_by"],
+            path_segments=1 if segments is None else segments,
         )
         if options["export_locust"]:
             self._export(source, replay_options, options)
             return
         baseline = baseline_from_options(options)
+        if baseline is not None:
+            check_baseline_grouping(
+                baseline.document,
+                baseline.path,
+                replay_options.group_by,
+                replay_options.path_segments,
+            )
         directory = None
         output_dir = output_dir_from_options(options)
         if output_dir is not None:
@@ -115,7 +150,9 @@ class Command(ProfilingCommand):
             self.stdout.write("")
             self.stdout.write(render_changes(changes, baseline.alpha, baseline.min_change))
         # Paths and skipped lines come from the log: what is saved is masked like what is shown.
-        document = self.redactor.data(document, comparing.BASELINE_LABELS)
+        from django_profilecmds.reports.replayredaction import redact_replay_document
+
+        document = redact_replay_document(self.redactor, document)
         written = []
         if options["save"]:
             written.append(comparing.save_samples(Path(options["save"]), document))
