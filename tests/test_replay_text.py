@@ -33,10 +33,11 @@ def test_a_rows_nplusone_locations_past_three_are_counted():
     )
     listed = lines_after(render_replay(stats), "N+1 queries")
     assert listed == [
-        "  echo: app/v.py:0 in f (1 request)",
-        "  echo: app/v.py:1 in f (1 request)",
-        "  echo: app/v.py:2 in f (1 request)",
-        "  echo: … and 4 more (all in the JSON report)",
+        "  echo",
+        "    app/v.py:0 in f (1 request)",
+        "    app/v.py:1 in f (1 request)",
+        "    app/v.py:2 in f (1 request)",
+        "    … and 4 more (all in the JSON report)",
     ]
 
 
@@ -51,7 +52,8 @@ def test_rows_with_nplusone_beyond_top_are_counted():
     ]
     listed = lines_after(render_replay(stats, top=2), "N+1 queries")
     assert listed == [
-        "  book-authors: app/v.py:2 in g (1 request)",
+        "  book-authors",
+        "    app/v.py:2 in g (1 request)",
         "  … and 1 more view with N+1 queries beyond --top (all in the JSON report)",
     ]
 
@@ -73,3 +75,15 @@ def test_unmatched_prefixes_unknown_users_and_bad_lines_past_the_first_are_count
     assert "'user4@example.com' (1), … and 3 more (all in the JSON report)." in text
     assert lines_after(text, "Lines that are not requests: 9.")[-1] == "  … and 4 more"
     assert lines_after(text, "Refused, so that")[-1] == "  … and 5 more"
+
+
+def test_a_view_named_like_a_credential_keeps_its_nplusone_locations_in_the_text():
+    """ "api-list: shop/views.py:9" read as a name and its value, and the location was masked."""
+    from django_profilecmds.reports.redact import Redactor
+
+    stats = aggregate([sample("api-list", 0.01, nplusone=("shop/views.py:9 in listing",))])
+    text = Redactor().text(render_replay(stats))
+    assert lines_after(text, "N+1 queries") == [
+        "  api-list",
+        "    shop/views.py:9 in listing (1 request)",
+    ]

@@ -109,10 +109,12 @@ def _nplusone(views: list[ViewStats], top: int, row: str) -> list[str]:
     lines = ["", "N+1 queries (requests that ran one, by where the loop is):"]
     for view in flagged:
         origins = ranked_nplusone(view.nplusone)
+        # The view on a line of its own: "api-list: <where>" would read as a name and its value.
+        lines.append(f"  {view.view}")
         for origin, count in origins[:NPLUSONE_SHOWN]:
-            lines.append(f"  {view.view}: {origin} ({plural(count, 'request')})")
+            lines.append(f"    {origin} ({plural(count, 'request')})")
         if len(origins) > NPLUSONE_SHOWN:
-            lines.append(f"  {view.view}: {left_out(len(origins) - NPLUSONE_SHOWN)}")
+            lines.append(f"    {left_out(len(origins) - NPLUSONE_SHOWN)}")
     if hidden:
         what = f"more {row}{'' if hidden == 1 else 's'} with N+1 queries beyond --top"
         lines.append(f"  {left_out(hidden, what=what)}")
