@@ -94,6 +94,7 @@ def render_report(
     context = {
         "title": data["title"],
         "data": data,
+        "who": who(data),
         "environment": {**data["environment"], "git commit": git_commit()},
         "chart": timing_chart([run["wall"] for run in data["runs"]]),
         "wall_ms": {k: v * 1000 for k, v in data["wall"].items() if k != "count"},
@@ -185,7 +186,7 @@ def index_row(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "created": data.get("created", ""),
         "title": data.get("title", ""),
-        "user": data.get("user") or "anonymous",
+        "user": who(data),
         "driver": data.get("driver", ""),
         "status": data.get("status"),
         "failed": data.get("failed", False),
@@ -194,6 +195,14 @@ def index_row(data: dict[str, Any]) -> dict[str, Any]:
         "nplusone": len((data.get("sql") or {}).get("nplusone", [])),
         "compared": _verdicts(data.get("comparison") or []),
     }
+
+
+def who(data: dict[str, Any]) -> str:
+    """Who the request of a run (its result dict) turned out to be."""
+    from django_profilecmds.reports.text import identity_text
+
+    identity = data.get("identity") or {}
+    return identity_text(identity.get("label"), data.get("user"))
 
 
 def _leading_row(path: Path) -> dict[str, Any] | None:
