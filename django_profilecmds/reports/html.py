@@ -185,6 +185,7 @@ def index_row(data: dict[str, Any]) -> dict[str, Any]:
     """What ``index.html`` shows of one run (``data`` is the redacted result dict)."""
     return {
         "created": data.get("created", ""),
+        "kind": run_kind(data),
         "title": data.get("title", ""),
         "user": who(data),
         "driver": data.get("driver", ""),
@@ -198,11 +199,25 @@ def index_row(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def who(data: dict[str, Any]) -> str:
-    """Who the request of a run (its result dict) turned out to be."""
+    """Who the request of a run (its result dict) turned out to be; nothing for a run that
+    sent no request (a call, a command)."""
     from django_profilecmds.reports.text import identity_text
 
+    if not (data.get("spec") or {}).get("request"):
+        return ""
     identity = data.get("identity") or {}
     return identity_text(identity.get("label"), data.get("user"))
+
+
+def run_kind(data: dict[str, Any]) -> str:
+    """The command that makes runs like this one (its result dict): lineprof, profile_view
+    (a request, from the API too), profile_call or profile_command."""
+    spec = data.get("spec") or {}
+    if spec.get("lines"):
+        return "lineprof"
+    if spec.get("request"):
+        return "profile_view"
+    return "profile_call" if spec.get("call") else "profile_command"
 
 
 def _leading_row(path: Path) -> dict[str, Any] | None:
