@@ -350,6 +350,7 @@ def test_server_error_status_fails(db, tmp_path):
         (["tests.testapp.lines.arithmetic"], {}, r"No URL without .*instead, such as /books/"),
         (["tests.testapp.api.BookViewSet.retrieve"], {}, r"GET /api/books/<pk>/ takes arg"),
         (["tests.testapp.api.Nope"], {}, r"has no attribute or submodule 'Nope'"),
+        (["books.html"], {}, r"No module named 'books'. \(A URL path starts with '/'.\)"),
     ],
 )
 def test_bad_input_is_a_clear_error(member, args, options, message):

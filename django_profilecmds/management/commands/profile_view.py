@@ -44,12 +44,17 @@ class Command(ProfilingCommand):
         from django_profilecmds.runoptions import run_spec
 
         if names_a_view(options["path"]):
-            options = self.route_to_views(
-                [options["path"]],
-                options,
-                flag="",
-                advice="Give its URL path instead, such as /books/.",
-            )
+            from django_profilecmds.targets import TargetError
+
+            try:
+                options = self.route_to_views(
+                    [options["path"]],
+                    options,
+                    flag="",
+                    advice="Give its URL path instead, such as /books/.",
+                )
+            except TargetError as exc:
+                raise TargetError(f"{exc} (A URL path starts with '/'.)") from exc
         spec = run_spec(
             request=request_from_options(options["path"], options),
             profiling=profiling_from_options(options),
