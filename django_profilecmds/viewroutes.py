@@ -48,6 +48,7 @@ class ViewRoute:
     path: str | None  # a path that resolves to it, or None: the pattern takes arguments
     methods: tuple[str, ...]
     exact: bool  # the view's own class, not a subclass of the target's
+    taken_by: str = ""  # the view an earlier pattern sends its path to instead
 
     def describe(self) -> str:
         return f"{'/'.join(self.methods) or 'any method'} {self.pattern}"
@@ -94,10 +95,16 @@ def view_route(
         raise NoViewRoute("No URL without arguments routes to these targets.", routes)
     shown = fitting or routes
     more = len(shown) - 1
-    also = f" ({more} more pattern{'s do' if more > 1 else ' does'} too)" if more else ""
+    also = f" (and {more} more pattern{'s' if more > 1 else ''})" if more else ""
     if not fitting:
         raise NoViewRoute(
             f"No URL routes {method} requests to these targets: {shown[0].describe()}{also}.",
+            routes,
+        )
+    if shown[0].taken_by:
+        raise NoViewRoute(
+            f"No URL reaches these targets: {shown[0].describe()} is taken by an earlier "
+            f"pattern, whose view is {shown[0].taken_by}{also}.",
             routes,
         )
     raise NoViewRoute(
@@ -121,17 +128,21 @@ def routes_to(targets: Sequence[ViewTarget], urlconf: str | None = None) -> Iter
                     reached = _reaches(entry.callback, target)
                     if reached is not None:
                         methods, exact = reached
-                        usable = path if path and _resolves(path, entry, urlconf) else None
-                        yield ViewRoute(readable + part, usable, methods, exact)
+                        taken_by = _taken_by(path, entry, urlconf) if path else ""
+                        usable = None if taken_by else path
+                        yield ViewRoute(readable + part, usable, methods, exact, taken_by)
                         break
 
     return walk(get_resolver(urlconf).url_patterns, "/", "/")
 
 
-def _resolves(path: str, entry: URLPattern, urlconf: str | None) -> bool:
-    """``path`` reaches ``entry``'s view: no earlier pattern takes it."""
+def _taken_by(path: str, entry: URLPattern, urlconf: str | None) -> str:
+    """The view that ``path`` resolves to when it is not ``entry``'s (an earlier pattern
+    takes it), else nothing."""
     match = match_path(path, urlconf)
-    return match is not None and match.func is entry.callback
+    if match is not None and match.func is entry.callback:
+        return ""
+    return match._func_path if match is not None else "none"
 
 
 def _reaches(callback: Any, target: ViewTarget) -> tuple[tuple[str, ...], bool] | None:

@@ -44,12 +44,22 @@ def test_a_drf_viewset_s_actions_are_routed_with_their_http_method():
 
 
 def test_a_detail_action_says_it_needs_an_argument():
-    needs = r"GET /api/books/<pk>/ takes arguments \(1 more pattern does too\)"
+    needs = r"GET /api/books/<pk>/ takes arguments \(and 1 more pattern\)"
     with pytest.raises(NoViewRoute, match=needs) as info:
         route("tests.testapp.api.BookViewSet.retrieve")
     assert "(?P<" not in str(info.value)
     with pytest.raises(NoViewRoute, match=r"No URL routes PUT requests to these targets"):
         route("tests.testapp.api.BookViewSet.create", method="PUT")
+
+
+def test_a_route_that_an_earlier_pattern_takes_is_named_with_the_view_that_takes_it():
+    shadowed = override_settings(ROOT_URLCONF="tests.testapp.shadowed_urls")
+    with shadowed, pytest.raises(NoViewRoute) as info:
+        route("tests.testapp.api.Me")
+    assert str(info.value) == (
+        "No URL reaches these targets: GET /api/me/ is taken by an earlier pattern, whose "
+        "view is tests.testapp.views.escape."
+    )
 
 
 def test_api_views_generic_views_and_their_handlers():
