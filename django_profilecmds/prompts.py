@@ -90,13 +90,17 @@ def command_asked_for_input(name: str, asked: InputNotAvailable) -> InteractiveI
     )
 
 
+NO_INPUT_OPTIONS = ("--no-input", "--noinput")
+
+
 def no_input_flag(name: str) -> str | None:
-    """The option that makes command ``name`` run without prompting (``--no-input``), if any."""
+    """The option that makes command ``name`` run without prompting (``--no-input``), if its
+    own parser has one. Django's convention stores it as ``interactive=False``; a command's
+    ``--interactive`` is the opposite, and no answer."""
     from django_profilecmds.targets import command_parser
 
     for action in command_parser(name)._actions:
-        # Django's convention: --noinput and --no-input, stored as interactive=False.
-        if action.dest == "interactive" and action.option_strings:
-            options = action.option_strings
-            return "--no-input" if "--no-input" in options else options[-1]
+        for option in NO_INPUT_OPTIONS:
+            if option in action.option_strings:
+                return option
     return None

@@ -55,6 +55,20 @@ class EmailSummary:
 
 
 @dataclass
+class RequestIdentity:
+    """Who the request turned out to be, read once it was answered: the user that Django's
+    AuthenticationMiddleware or DRF set on it, and what carried them."""
+
+    label: str  # "as alice (pk=1) · by Authorization header", "anonymous, although ..."
+    user: str | None  # "alice (pk=1)"; None: anonymous
+    by: str  # "session", "authorization" (the header), "direct" (attached), "" (not known)
+    authorization: bool  # an Authorization header was sent
+    sent: str | None  # --user, whose session the request carried
+    attached: bool = False  # --direct put --user on the request instead of a session
+    authentication: list[str] = field(default_factory=list)  # the DRF view's classes, by name
+
+
+@dataclass
 class ProfilerArtefacts:
     """What the profilers left, as their own objects: the report files are drawn from them."""
 
@@ -67,7 +81,7 @@ class ProfilerArtefacts:
 NOT_SAVED = {"saved": False}
 # What to_dict() holds besides the fields: values computed from them, each after the field named
 # (the spec's title comes first: the index reads a run's file from its start).
-COMPUTED_AFTER = {"user": ("status", "failed"), "cpu": ("query_count", "db_time")}
+COMPUTED_AFTER = {"identity": ("status", "failed"), "cpu": ("query_count", "db_time")}
 
 
 @dataclass(kw_only=True)
@@ -79,7 +93,8 @@ class RunResult:
     spec: RunSpec
     driver: str
     view: str = ""
-    user: str | None
+    user: str | None  # --user, as found
+    identity: RequestIdentity | None = None  # who the request was (None: not a request)
     runs: list[RunTiming]
     wall: Summary
     cpu: Summary

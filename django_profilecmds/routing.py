@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
@@ -71,44 +72,95 @@ def closest_patterns(path: str, urlconf: str | None = None, limit: int = 5) -> l
 
 
 def iter_patterns(patterns: list[Any], prefix: str = "/") -> Iterator[str]:
-    """Every routable pattern as a readable path, such as ``/listings/<int:pk>/``."""
+    """Every routable pattern as a readable path, such as ``/listings/<int:pk>/`` (a regex
+    route's too: ``^api/books/(?P<pk>[^/.]+)/$`` is ``/api/books/<pk>/``)."""
     for entry in patterns:
-        part = _readable(str(entry.pattern))
+        part, _concrete = pattern_forms(entry.pattern)
         if isinstance(entry, URLResolver):
             yield from iter_patterns(entry.url_patterns, prefix + part)
         elif isinstance(entry, URLPattern):
             yield prefix + part
 
 
-def _readable(pattern: str) -> str:
-    return re.sub(r"^\^|\$$|\\Z$", "", pattern).replace("\\", "")
+def pattern_forms(pattern: Any) -> tuple[str, str | None]:
+    """One URL pattern's part of a path: as a reader would write it (``books/<pk>/``), and as
+    a concrete path it matches (None when it takes arguments, or when none can be formed).
 
+    A regex loses its anchors and its optional characters (``^api/tags/?$`` is ``api/tags``);
+    a capturing group is an argument, written ``<name>``.
+    """
+    from django.urls.resolvers import RegexPattern
 
-def find_view_url(candidates: list[Any], urlconf: str | None = None) -> str | None:
-    """The first URL without arguments whose view is one of ``candidates`` (functions, possibly
-    decorated, or class-based view classes), for lineprof when no --url is given."""
-    import inspect
-
-    wanted = {id(inspect.unwrap(c)) if callable(c) else id(c) for c in candidates}
-
-    def walk(patterns: list[Any], prefix: str) -> Iterator[str]:
-        for entry in patterns:
-            route = _readable(str(entry.pattern))
-            if isinstance(entry, URLResolver):
-                if not _has_arguments(entry):
-                    yield from walk(entry.url_patterns, prefix + route)
-            elif isinstance(entry, URLPattern) and not _has_arguments(entry):
-                callback = entry.callback
-                owners = {id(inspect.unwrap(callback)), id(getattr(callback, "view_class", None))}
-                if owners & wanted:
-                    yield prefix + route
-
-    return next(walk(get_resolver(urlconf).url_patterns, "/"), None)
-
-
-def _has_arguments(entry: Any) -> bool:
-    pattern = entry.pattern
+    if isinstance(pattern, RegexPattern):
+        return _regex_forms(str(pattern))
+    text = str(pattern)
     if getattr(pattern, "converters", None):
-        return True
+        return text, None
     regex = getattr(pattern, "regex", None)
-    return bool(regex is not None and regex.groups)
+    return text, None if regex is not None and regex.groups else text
+
+
+def _regex_forms(regex: str) -> tuple[str, str | None]:
+    if sys.version_info >= (3, 11):
+        from re import _parser as sre_parse  # type: ignore[attr-defined]
+    else:
+        import sre_parse
+    try:
+        parsed = sre_parse.parse(regex)
+    except re.error:
+        return regex, None
+    names = {number: name for name, number in parsed.state.groupdict.items()}
+    try:
+        readable = _example(parsed, names)
+    except _NoExample:
+        return re.sub(r"^\^|\$$|\\Z$", "", regex).replace("\\", ""), None
+    return readable, None if parsed.state.groups > 1 else readable
+
+
+class _NoExample(Exception):
+    """A regex construct no example text is made for (a lookaround, a backreference)."""
+
+
+def _example(items: Any, names: dict[int, str]) -> str:
+    """Text that ``items`` (a parsed regex) matches: the shortest repeat, the first branch,
+    a character each class allows; a capturing group as ``<name>``."""
+    text = []
+    for op, value in items:
+        kind = str(op)
+        if kind == "LITERAL":
+            text.append(chr(value))
+        elif kind == "AT":
+            continue
+        elif kind == "SUBPATTERN":
+            group, _add, _remove, inner = value
+            text.append(f"<{names.get(group, 'arg')}>" if group else _example(inner, names))
+        elif kind in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, _high, inner = value
+            text.append(_example(inner, names) * low)
+        elif kind == "BRANCH":
+            text.append(_example(value[1][0], names))
+        elif kind == "ATOMIC_GROUP":
+            text.append(_example(value, names))
+        elif kind == "IN":
+            text.append(_allowed_character(value))
+        elif kind == "NOT_LITERAL":
+            text.append("a" if value != ord("a") else "b")
+        elif kind == "ANY":
+            text.append("a")
+        else:
+            raise _NoExample(kind)
+    return "".join(text)
+
+
+def _allowed_character(items: Any) -> str:
+    """A character a class such as ``[a-z0-9]`` or ``\\d`` allows (checked by resolving)."""
+    kinds = [(str(op), value) for op, value in items]
+    if kinds and kinds[0][0] == "NEGATE":
+        excluded = {value for kind, value in kinds if kind == "LITERAL"}
+        return next(c for c in "a0b1" if ord(c) not in excluded)
+    kind, value = kinds[0]
+    if kind == "LITERAL":
+        return chr(value)
+    if kind == "RANGE":
+        return chr(value[0])
+    return "0" if "DIGIT" in str(value) and "NOT" not in str(value) else "a"

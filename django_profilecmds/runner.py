@@ -29,7 +29,14 @@ from django_profilecmds.drivers import HARNESS_FILES, Driver, Outcome, request_d
 from django_profilecmds.exceptions import ProfileCmdsError
 from django_profilecmds.harness import Harness
 from django_profilecmds.request_builder import RequestBuilder
-from django_profilecmds.result import EmailSummary, ProfilerArtefacts, RunResult, RunTiming
+from django_profilecmds.result import (
+    EmailSummary,
+    ProfilerArtefacts,
+    RequestIdentity,
+    ResponseSummary,
+    RunResult,
+    RunTiming,
+)
 from django_profilecmds.routing import resolve_path
 from django_profilecmds.spec import RunSpec
 from django_profilecmds.summaries import email_summary, environment, response_summary
@@ -251,6 +258,8 @@ def _result(
             f"User {identity.description} is inactive: most authentication backends treat "
             "the request as anonymous."
         )
+    response = response_summary(outcomes[-1])
+    carried = _carried_identity(spec, plan, identity, outcomes[-1], response, warnings)
     sql = analyse(queries.queries, len(timings), spec.nplusone_threshold)
     if plan.match is not None and sql.nplusone:
         _name_the_queryset(sql, plan.match.func)
@@ -272,10 +281,11 @@ def _result(
         driver=driver.description,
         view=match._func_path if match else spec.title.split(" ", 1)[1],
         user=identity.description if identity else None,
+        identity=carried,
         runs=timings,
         wall=summarise(timing.wall),
         cpu=summarise(timing.cpu),
-        response=response_summary(outcomes[-1]),
+        response=response,
         queries=queries.queries,
         emails=runs.emails,
         refused=[refusal.describe() for refusal in box.refused],
@@ -323,6 +333,28 @@ def _name_the_queryset(sql: SqlAnalysis, view: Any) -> None:
     for flag in sql.nplusone:
         if flag.fix is not None and flag.fix.model == model:
             flag.hint += f" The queryset is built in {where}."
+
+
+def _carried_identity(
+    spec: RunSpec,
+    plan: Plan,
+    identity: Identity | None,
+    outcome: Outcome,
+    response: ResponseSummary,
+    warnings: list[str],
+) -> RequestIdentity | None:
+    """Who the last counted request was, and a note in ``warnings`` when the view refused
+    the ``--user`` it was sent as."""
+    if spec.request is None or outcome.request is None:
+        return None
+    from django_profilecmds.request_identity import auth_note, read_identity, view_authentication
+
+    authentication = view_authentication(plan.match)
+    carried = read_identity(outcome.request, identity, authentication, spec.driver == "direct")
+    note = auth_note(carried, response, authentication)
+    if note:
+        warnings.append(note)
+    return carried
 
 
 def _resolve_call(spec: RunSpec) -> Call:

@@ -45,8 +45,10 @@ def resolve_user(identifier: str) -> Any:
     user = manager.filter(**{username_field: identifier}).first()
     if user is not None:
         return user
+    tried = ["primary key", username_field]
     email_field = user_model.get_email_field_name()
     if any(f.name == email_field for f in user_model._meta.get_fields()):
+        tried.append(email_field)
         matches = list(manager.filter(**{f"{email_field}__iexact": identifier})[:2])
         if len(matches) > 1:
             raise UserNotFound(
@@ -58,10 +60,9 @@ def resolve_user(identifier: str) -> Any:
     names = [str(n) for n in manager.values_list(username_field, flat=True)[:5000]]
     close = difflib.get_close_matches(identifier, names, n=3)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise UserNotFound(
-        f"No user matches --user {identifier!r} (tried primary key, {username_field}"
-        f" and email).{hint}"
-    )
+    tried = list(dict.fromkeys(tried))  # USERNAME_FIELD may be the email field itself
+    fields = ", ".join(tried[:-1]) + f" and {tried[-1]}"
+    raise UserNotFound(f"No user matches --user {identifier!r} (tried {fields}).{hint}")
 
 
 def describe_user(user: AbstractBaseUser) -> str:

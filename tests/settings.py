@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "rest_framework.authtoken",
     "tests.testapp",
     "tests.nplusone",
     "django_profilecmds",

@@ -52,7 +52,7 @@ def written_json(stdout: str, directory: Path) -> dict:  # type: ignore[type-arg
 def test_slow_page_as_user_one(demo):
     done = demo("profile_view", "/listings/", "--user=1")
     assert done.returncode == 0, done.stderr
-    assert "as alice (pk=1) · full stack" in done.stdout
+    assert "as alice (pk=1) · session · full stack" in done.stdout
     # 3 queries per active listing, plus the list, the session and the user.
     result = written_json(done.stdout, demo.directory)
     active = count_rows(demo.database, "shop_listing WHERE is_active")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import sys
 from io import StringIO
 
@@ -112,6 +113,34 @@ def test_auto_url_for_a_view_without_arguments(books):
     out = lineprof("tests.testapp.views.book_authors")
     assert "Using --url /books/authors/" in out
     assert "12q" in out
+
+
+def test_a_drf_viewset_action_is_sent_to_its_route_with_its_method(books, member):
+    out = lineprof("tests.testapp.api.BookViewSet.list")
+    assert "Using --url /api/books/ (the URL routed to the target)." in out
+    assert "GET /api/books/ -> tests.testapp.api.BookViewSet" in out
+    assert "200 OK" in out
+    assert row(out, "return Response(serializer.data)")[1] == "1"  # DRF's ListModelMixin.list
+    out = lineprof(
+        "tests.testapp.api.BookViewSet.create",
+        json=json.dumps({"title": "New", "author": books[0].author_id}),
+        user=member.email,
+    )
+    assert "Using --url /api/books/ --method POST (the URL and method routed to the target)." in out
+    assert "POST /api/books/ -> tests.testapp.api.BookViewSet" in out
+    assert "201 Created" in out
+
+
+def test_a_regex_route_is_requested_by_a_path_it_matches(books):
+    out = lineprof("tests.testapp.api.AuthorNames.list")
+    assert "Using --url /api/tags (the URL routed to the target)." in out
+    assert "200 OK" in out
+
+
+def test_a_detail_route_needs_the_url(books):
+    with pytest.raises(CommandError, match=r"GET /api/books/<pk>/ takes arguments") as info:
+        lineprof("tests.testapp.api.BookViewSet.retrieve")
+    assert info.value.returncode == 1
 
 
 def test_decorated_view_is_unwrapped(member):

@@ -202,12 +202,25 @@ def test_command_that_needs_input_is_a_clear_error(db, tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    ("command", "flag"), [("flush", "--no-input"), ("changepassword", None), ("check", None)]
+    ("command", "flag"),
+    [
+        ("flush", "--no-input"),
+        ("changepassword", None),
+        ("check", None),
+        ("confirm", "--no-input"),  # its own option, whose dest is not "interactive"
+    ],
 )
 def test_no_input_flag_of_a_command(command, flag):
     from django_profilecmds.prompts import no_input_flag
 
     assert no_input_flag(command) == flag
+
+
+def test_an_interactive_option_is_not_suggested_as_the_way_not_to_prompt(db):
+    with pytest.raises(CommandError, match=r"\('Go on\?'\), .*; pass its --no-input option"):
+        run("profile_command", "confirm", no_files=True)
+    out, _ = run("profile_command", "confirm", "--no-input", no_files=True)
+    assert "Done." in out
 
 
 def test_prompt_suggests_the_no_input_flag_when_there_is_one(member):

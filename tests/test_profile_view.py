@@ -347,12 +347,25 @@ def test_server_error_status_fails(db, tmp_path):
         (["/books/"], {"method": "FETCH"}, r"Unknown HTTP method 'FETCH'"),
         (["/books/"], {"repeat": 0}, r"--repeat must be at least 1"),
         (["/books/"], {"data": ["a=1"], "json": "{}"}, r"either --data or --json"),
+        (["tests.testapp.lines.arithmetic"], {}, r"No URL without .*instead, such as /books/"),
+        (["tests.testapp.api.BookViewSet.retrieve"], {}, r"GET /api/books/<pk>/ takes arg"),
+        (["tests.testapp.api.Nope"], {}, r"has no attribute or submodule 'Nope'"),
+        (["books.html"], {}, r"No module named 'books'. \(A URL path starts with '/'.\)"),
     ],
 )
 def test_bad_input_is_a_clear_error(member, args, options, message):
     with pytest.raises(CommandError, match=message) as info:
         profile_view(*args, no_files=True, **options)
     assert info.value.returncode == 1
+
+
+def test_a_dotted_view_is_sent_to_the_url_that_routes_to_it(books, tmp_path):
+    out, _ = profile_view("tests.testapp.api.BookViewSet.list", no_files=True)
+    assert out.startswith("Using /api/books/ (the URL routed to the target).")
+    assert "GET /api/books/ -> tests.testapp.api.BookViewSet" in out
+    assert "200 OK · application/json" in out
+    out, _ = profile_view("tests.testapp.views.BookListView", no_files=True)
+    assert "GET /books/cbv/ -> tests.testapp.views.BookListView" in out
 
 
 def test_unwritable_output_dir(db, tmp_path):

@@ -31,6 +31,14 @@ def test_redactor_masks_sensitive_names_and_known_values():
     assert "abcDEF123" not in redactor.text(form)
 
 
+def test_an_authorization_placeholder_is_advice_not_a_secret():
+    redactor = Redactor()
+    advice = "--header 'Authorization: Token <key>' or 'Authorization: Bearer <key>'"
+    assert redactor.text(advice) == advice
+    assert redactor.text("Authorization: Token 0123abcd") == f"Authorization: {MASK}"
+    assert redactor.text("Authorization: Token <key>x") == f"Authorization: {MASK} <key>x"
+
+
 @pytest.mark.django_db(databases="__all__")
 def test_planted_secrets_appear_in_no_file(member, tmp_path):
     result = profile_request(

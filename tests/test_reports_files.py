@@ -44,6 +44,38 @@ def test_the_directory_and_the_files_are_private(tmp_path):
 
 
 @pytest.mark.django_db(databases="__all__")
+def test_the_index_tells_the_kinds_of_run_apart_and_names_users_of_requests_only(
+    books, member, tmp_path
+):
+    import re
+
+    quiet = {"output_dir": str(tmp_path), "stdout": StringIO(), "stderr": StringIO()}
+    call_command("profile_view", "/private/", user=member.email, **quiet)
+    call_command("lineprof", "tests.testapp.views.book_list", url="/books/", **quiet)
+    call_command("profile_call", "tests.testapp.lines.arithmetic", args="[3]", **quiet)
+    call_command("profile_command", "make_books", "--count", "1", **quiet)
+    index = (tmp_path / "index.html").read_text()
+    rows = {
+        cells[2]: cells[1:4]
+        for cells in (
+            re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+            for row in re.findall(r"<tr>(.*?)</tr>", index.split("<tbody>", 1)[1], re.S)
+        )
+    }
+    session = f"as {member.email} (pk={member.pk}) · session"
+    assert rows == {
+        "GET /private/": ["profile_view", "GET /private/", session],
+        "GET /books/": ["lineprof", "GET /books/", "anonymous"],
+        "call tests.testapp.lines.arithmetic": [
+            "profile_call",
+            "call tests.testapp.lines.arithmetic",
+            "",
+        ],
+        "command make_books --count 1": ["profile_command", "command make_books --count 1", ""],
+    }
+
+
+@pytest.mark.django_db(databases="__all__")
 def test_hostile_path_and_repeated_runs_get_distinct_files_in_the_directory(books, tmp_path):
     first = profile_request("/books/?next=../../../etc/passwd", output_dir=tmp_path)
     second = profile_request("/books/?next=../../../etc/passwd", output_dir=tmp_path)

@@ -26,6 +26,7 @@ KEYS = [
     "driver",
     "view",
     "user",
+    "identity",
     "status",
     "failed",
     "runs",

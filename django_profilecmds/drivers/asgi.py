@@ -27,11 +27,14 @@ class ASGIHandler(DjangoASGIHandler):
     Django's, and the call tree shows them by class."""
 
     enforce_csrf = False
+    # The request of the last run, as the view had it: the driver reads who it turned out to be.
+    request: HttpRequest | None = None
 
     def create_request(self, scope: Any, body_file: Any) -> Any:
         request, error = super().create_request(scope, body_file)
         if request is not None:
             request._dont_enforce_csrf_checks = not self.enforce_csrf  # type: ignore[attr-defined]
+        self.request = request
         return request, error
 
 
@@ -125,6 +128,8 @@ class AsgiDriver:
         # the calling thread, whose connections hold the sandbox's transactions.
         call = application.handle if isinstance(application, DjangoASGIHandler) else application
         error = None
+        if isinstance(application, ASGIHandler):
+            application.request = None
         mark_async_loop()
         with view_exceptions() as errors:
             observer.start(sys._getframe())
@@ -135,9 +140,13 @@ class AsgiDriver:
             finally:
                 observer.stop()
         error = error or (errors[0] if errors else None)
+        # A project's own ASGI application keeps its requests to itself.
+        request = application.request if isinstance(application, ASGIHandler) else None
         if not status:
-            return Outcome(None, 0, error or "The ASGI application sent no response.")
+            return Outcome(
+                None, 0, error or "The ASGI application sent no response.", request=request
+            )
         response = HttpResponse(bytes(preview), status=status)
         for name, value in headers:
             response.headers[name.decode("latin-1")] = value.decode("latin-1")
-        return Outcome(response, size, error)
+        return Outcome(response, size, error, request=request)

@@ -27,6 +27,8 @@ class Outcome:
     error: str | None = None
     returned: str = ""  # what a called function returned, summarised
     output: dict[str, str] | None = None  # a management command's stdout and stderr
+    # The request as the view had it (a request driver's), read for who it turned out to be.
+    request: HttpRequest | None = None
 
 
 class Driver(Protocol):

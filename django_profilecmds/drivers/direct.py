@@ -49,9 +49,9 @@ class DirectDriver:
                 response = response.render()
             size = consume(response)
             response.close()  # resource closers (open files of a FileResponse)
-            return Outcome(response, size)
+            return Outcome(response, size, request=request)
         except Exception:
-            return Outcome(None, 0, traceback.format_exc())
+            return Outcome(None, 0, traceback.format_exc(), request=request)
         finally:
             observer.stop()
 
@@ -65,9 +65,9 @@ class DirectDriver:
             response = _checked(response, self.match)
             if hasattr(response, "render") and callable(response.render):
                 response = await sync_to_async(response.render)()
-            return Outcome(response, await consume_async(response))
+            return Outcome(response, await consume_async(response), request=request)
         except Exception:
-            return Outcome(None, 0, traceback.format_exc())
+            return Outcome(None, 0, traceback.format_exc(), request=request)
         finally:
             observer.stop()
 

@@ -81,8 +81,8 @@ class FullStackDriver:
             response.close()  # runs resource closers and request_finished, as a server would
         except Exception:
             # Only with DEBUG_PROPAGATE_EXCEPTIONS, or from a broken streaming body.
-            return Outcome(None, 0, traceback.format_exc())
-        return Outcome(response, size, errors[0] if errors else None)
+            return Outcome(None, 0, traceback.format_exc(), request=request)
+        return Outcome(response, size, errors[0] if errors else None, request=request)
 
     def _get_response(
         self, request: HttpRequest, observer: Observer

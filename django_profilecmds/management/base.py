@@ -60,6 +60,28 @@ class ProfilingCommand(RedactedOutputCommand):
             on_secrets=self.protect,
         )
 
+    def route_to_views(
+        self, targets: list[str], options: dict[str, Any], flag: str, advice: str
+    ) -> dict[str, Any]:
+        """``options`` with the URL path (``"path"``) and method that reach the views
+        ``targets`` name, as the URL configuration routes them, and says so. ``flag``: the
+        option that gives a path; ``advice``: what to do when no URL reaches them."""
+        from django_profilecmds.viewroutes import NoViewRoute, view_route, view_targets
+
+        try:
+            path, method = view_route(view_targets(targets), options["method"])
+        except NoViewRoute as exc:
+            if exc.routes:
+                raise
+            raise CommandError(f"{exc} {advice}") from None
+        shown = f"{flag}{path}"
+        if method != (options["method"] or "GET"):
+            shown += f" --method {method} (the URL and method routed to the target)."
+        else:
+            shown += " (the URL routed to the target)."
+        self.stdout.write(self.style.NOTICE(f"Using {shown}"))
+        return {**options, "path": path, "method": method}
+
     def print_comparison(self, result: RunResult, options: dict[str, Any]) -> None:
         if not result.comparison:
             return

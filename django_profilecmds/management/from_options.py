@@ -26,7 +26,7 @@ def request_from_options(path: str, options: dict[str, Any]) -> RequestSpec:
 
     return RequestSpec(
         path=path,
-        method=options["method"],
+        method=options["method"] or "GET",
         data=parse_data(options["data"]),
         json_body=load_json_body(options["json"]),
         headers=parse_headers(options["header"]),

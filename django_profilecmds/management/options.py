@@ -118,11 +118,13 @@ def add_request_arguments(parser: argparse.ArgumentParser) -> None:
     add_user_argument(request)
     request.add_argument(
         "--method",
-        default="GET",
         type=one_of(HTTP_METHODS, "HTTP method", normalise=str.upper),
         choices=HTTP_METHODS,
         metavar="METHOD",
-        help=f"HTTP method: {', '.join(HTTP_METHODS)}.",
+        help=(
+            f"HTTP method: {', '.join(HTTP_METHODS)} (default: GET, or the method of the "
+            "named view's action, such as POST for a viewset's create)."
+        ),
     )
     request.add_argument(
         "--data",

@@ -94,6 +94,7 @@ def render_report(
     context = {
         "title": data["title"],
         "data": data,
+        "who": who(data),
         "environment": {**data["environment"], "git commit": git_commit()},
         "chart": timing_chart([run["wall"] for run in data["runs"]]),
         "wall_ms": {k: v * 1000 for k, v in data["wall"].items() if k != "count"},
@@ -184,8 +185,9 @@ def index_row(data: dict[str, Any]) -> dict[str, Any]:
     """What ``index.html`` shows of one run (``data`` is the redacted result dict)."""
     return {
         "created": data.get("created", ""),
+        "kind": run_kind(data),
         "title": data.get("title", ""),
-        "user": data.get("user") or "anonymous",
+        "user": who(data),
         "driver": data.get("driver", ""),
         "status": data.get("status"),
         "failed": data.get("failed", False),
@@ -194,6 +196,28 @@ def index_row(data: dict[str, Any]) -> dict[str, Any]:
         "nplusone": len((data.get("sql") or {}).get("nplusone", [])),
         "compared": _verdicts(data.get("comparison") or []),
     }
+
+
+def who(data: dict[str, Any]) -> str:
+    """Who the request of a run (its result dict) turned out to be; nothing for a run that
+    sent no request (a call, a command)."""
+    from django_profilecmds.reports.text import identity_text
+
+    if not (data.get("spec") or {}).get("request"):
+        return ""
+    identity = data.get("identity") or {}
+    return identity_text(identity.get("label"), data.get("user"))
+
+
+def run_kind(data: dict[str, Any]) -> str:
+    """The command that makes runs like this one (its result dict): lineprof, profile_view
+    (a request, from the API too), profile_call or profile_command."""
+    spec = data.get("spec") or {}
+    if spec.get("lines"):
+        return "lineprof"
+    if spec.get("request"):
+        return "profile_view"
+    return "profile_call" if spec.get("call") else "profile_command"
 
 
 def _leading_row(path: Path) -> dict[str, Any] | None:

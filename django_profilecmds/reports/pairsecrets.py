@@ -46,9 +46,12 @@ QUOTED = re.compile(
     r"""|"(?P<v1>(?:[^"\\\n]|\\.)*)(?(1)(?:"|\Z)|")|'(?P<v2>(?:[^'\\\n]|\\.)*)'"""
     r"""|\[(?P<v3>[^\[\]{}\n]*)\]|(?P<v4>-?\d[\d.eE+\-]*))"""
 )
-# name: value, unquoted (a message, a header line): "API token: abc123".
+# name: value, unquoted (a message, a header line): "API token: abc123". An authorization
+# scheme before a placeholder ("Authorization: Token <key>", advice on what to send) is no
+# secret: the placeholder is what a key would replace.
 COLON = re.compile(
     r"(?<![\w-])(?P<n1>[A-Za-z][\w-]{0,40}(?: [A-Za-z][\w-]{0,40})?) ?:[ \t]*"
+    r"(?!(?:Token|Bearer|Basic|JWT) <[\w-]{1,20}>(?:$|[\s'\"]))"
     r"(?P<v1>[^\s'\",;=]{3,})(?!\s*=)"  # not an annotation: api_key: str = "..."
 )
 # A multipart form field: name="password" then its headers, a blank line and the value.

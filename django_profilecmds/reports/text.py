@@ -63,13 +63,19 @@ def plural(count: int, word: str) -> str:
 
 def heading(result: RunResult) -> str:
     spec = result.spec
-    who = f"as {result.user}" if result.user else "anonymous"
+    who = identity_text(result.identity.label if result.identity else None, result.user)
     runs = plural(spec.repeat, "run")
     runs += f" after {plural(spec.warmup, 'warm-up run')}" if spec.warmup else ", cold process"
     title = spec.title
     target = f"{title} -> {result.view}" if spec.request else title
     who = f"{who} · " if spec.request else ""
     return f"{target}\n  {who}{result.driver} · profiler: {spec.profiler} · {runs}"
+
+
+def identity_text(label: str | None, user: str | None) -> str:
+    """Who a request was: the label of the identity it carried (see ``request_identity``),
+    else, for a report saved before requests were read, the ``--user`` it was sent as."""
+    return label or (f"as {user}" if user else "anonymous")
 
 
 def status_line(result: RunResult) -> str:

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from tests.testapp import leaks, views, waiting
+from tests.testapp import api, leaks, views, waiting
 
 urlpatterns = [
     path("books/", views.book_list, name="book-list"),
@@ -50,4 +50,8 @@ urlpatterns = [
     path("leaks/sql/<str:name>/", leaks.run_sql_case),
     path("n/", include("tests.nplusone.urls")),
     path("wait/", waiting.create_author_then_wait_view, name="wait"),
+    path("api/me/", api.Me.as_view(), name="api-me"),
+    path("api/profile/", api.Profile.as_view(), name="api-profile"),
+    re_path(r"^api/tags/?$", api.AuthorNames.as_view(), name="api-tags"),
+    path("api/", include(api.router.urls)),
 ]

@@ -87,7 +87,15 @@ class Command(ProfilingCommand):
         if calling:
             call = call_from_options(options["call"] or self._single_target(targets), options)
         else:
-            request = request_from_options(options["url"] or self._url_for(targets), options)
+            if not options["url"]:
+                options = self.route_to_views(
+                    targets,
+                    options,
+                    flag="--url ",
+                    advice="Say what runs them: --url /some/path/ for a request, or --call "
+                    "dotted.callable for a function.",
+                )
+            request = request_from_options(options["url"] or options["path"], options)
         spec = run_spec(
             request=request,
             call=call,
@@ -109,29 +117,6 @@ class Command(ProfilingCommand):
         if len(targets) != 1:
             raise CommandError("--call without a value calls the target: give exactly one target.")
         return targets[0]
-
-    def _url_for(self, targets: list[str]) -> str:
-        from django.core.management.base import CommandError
-
-        from django_profilecmds.routing import find_view_url
-        from django_profilecmds.targets import import_dotted
-
-        candidates = []
-        for target in targets:
-            obj, _module = import_dotted(target)
-            candidates.append(obj)
-            parent = target.rsplit(".", 1)[0]
-            if "." in parent:
-                owner, _module = import_dotted(parent)
-                candidates.append(owner)
-        url = find_view_url(candidates)
-        if url is None:
-            raise CommandError(
-                "No URL without arguments routes to these targets. Say what runs them: "
-                "--url /some/path/ for a request, or --call dotted.callable for a function."
-            )
-        self.stdout.write(self.style.NOTICE(f"Using --url {url} (the URL routed to the target)."))
-        return url
 
     def _print_lines(self, result: RunResult, options: dict[str, Any]) -> None:
         from django_profilecmds.reports import linetext

@@ -28,7 +28,13 @@ class Command(ProfilingCommand):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("path", help="URL path with optional query string, e.g. /books/?q=x")
+        parser.add_argument(
+            "path",
+            help=(
+                "URL path with optional query string, e.g. /books/?q=x; or the dotted path of a "
+                "view or of its method (shop.api.ListingViewSet.create), sent to its URL."
+            ),
+        )
         add_request_arguments(parser)
         add_run_arguments(parser)
         add_profiler_arguments(parser)
@@ -37,6 +43,18 @@ class Command(ProfilingCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from django_profilecmds.runoptions import run_spec
 
+        if names_a_view(options["path"]):
+            from django_profilecmds.targets import TargetError
+
+            try:
+                options = self.route_to_views(
+                    [options["path"]],
+                    options,
+                    flag="",
+                    advice="Give its URL path instead, such as /books/.",
+                )
+            except TargetError as exc:
+                raise TargetError(f"{exc} (A URL path starts with '/'.)") from exc
         spec = run_spec(
             request=request_from_options(options["path"], options),
             profiling=profiling_from_options(options),
@@ -50,3 +68,9 @@ class Command(ProfilingCommand):
             self.print_reports(result, options)
             self.print_comparison(result, options)
         self.finish(result, options)
+
+
+def names_a_view(path: str) -> bool:
+    """``shop.views.listing_list`` rather than a URL path."""
+    parts = path.split(".")
+    return not path.startswith("/") and len(parts) > 1 and all(p.isidentifier() for p in parts)
