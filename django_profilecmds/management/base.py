@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Any
 from django.core.management.base import CommandError
 
 from django_profilecmds.management.from_options import output_dir_from_options
-from django_profilecmds.management.output import RedactedOutputCommand
+from django_profilecmds.management.output import (
+    RedactedOutputCommand,
+    request_errors_in_one_line,
+)
 
 if TYPE_CHECKING:
     from django_profilecmds.profiling import Baseline
@@ -51,14 +54,16 @@ class ProfilingCommand(RedactedOutputCommand):
         what the run learns are masked in the command's output from then on."""
         from django_profilecmds.profiling import profile
 
-        return profile(
-            spec,
-            output_dir=output_dir_from_options(options),
-            speedscope=options["speedscope"],
-            save=save,
-            baseline=baseline,
-            on_secrets=self.protect,
-        )
+        # finish() prints the code's tracebacks: Django's log of them stays one line.
+        with request_errors_in_one_line():
+            return profile(
+                spec,
+                output_dir=output_dir_from_options(options),
+                speedscope=options["speedscope"],
+                save=save,
+                baseline=baseline,
+                on_secrets=self.protect,
+            )
 
     def print_comparison(self, result: RunResult, options: dict[str, Any]) -> None:
         if not result.comparison:
