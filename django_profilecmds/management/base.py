@@ -148,9 +148,7 @@ class ProfilingCommand(RedactedOutputCommand):
                 note = " (every run in the directory)" if kind == "index" else ""
                 self.stdout.write(f"  {display_path(path)}{note}")
             if options["open"] and "html" in result.files:
-                import webbrowser
-
-                webbrowser.open(result.files["html"].as_uri())
+                self._open(result.files["html"])
         if result.refused:
             self.stderr.write("")
             self.stderr.write(
@@ -171,6 +169,16 @@ class ProfilingCommand(RedactedOutputCommand):
         if result.budget_failures:
             raise CommandError(
                 "Budget exceeded:\n  " + "\n  ".join(result.budget_failures), returncode=3
+            )
+
+    def _open(self, report: Any) -> None:
+        """The HTML report in the user's browser; when there is none to open it, a note (the
+        run itself went well, so the exit status stays 0)."""
+        import webbrowser
+
+        if not webbrowser.open(report.as_uri()):
+            self.stderr.write(
+                f"--open: no web browser could be opened; the report is {display_path(report)}"
             )
 
     def color(self, options: dict[str, Any]) -> bool:
