@@ -114,3 +114,18 @@ async def async_titles(limit: int = 5) -> list[str]:
 
 def explode() -> None:
     raise RuntimeError("called function exploded")
+
+
+def cached_catalogue() -> dict[str, Any]:
+    """Three queries on a cache miss, none once the cache holds the catalogue."""
+    from django.core.cache import cache
+
+    catalogue: dict[str, Any] | None = cache.get("catalogue")
+    if catalogue is None:
+        catalogue = {
+            "books": Book.objects.count(),
+            "authors": Author.objects.count(),
+            "titles": list(Book.objects.values_list("title", flat=True)[:3]),
+        }
+        cache.set("catalogue", catalogue)
+    return catalogue
