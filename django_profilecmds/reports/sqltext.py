@@ -140,7 +140,7 @@ def render_sql_file(result: RunResult, redactor: Redactor) -> str:
     for number, query in enumerate(result.queries, 1):
         lines.append(
             f"-- #{number} · run {query.run + 1} · {ms(query.duration)} · alias {query.alias}"
-            + (f" · {query.rows} rows" if query.rows is not None else "")
+            + (f" · {plural(query.rows, 'row')}" if query.rows is not None else "")
         )
         lines.extend(f"--   at {describe_frame(frame)}" for frame in query.stack)
         if query.template:

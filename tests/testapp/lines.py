@@ -129,3 +129,11 @@ def cached_catalogue() -> dict[str, Any]:
         }
         cache.set("catalogue", catalogue)
     return catalogue
+
+
+def shelve_books(count: int) -> int:
+    """One INSERT of ``count`` rows (RETURNING their keys where the database can), then one
+    UPDATE of the same rows."""
+    author = Author.objects.create(name="Shelver")
+    Book.objects.bulk_create(Book(title=f"Shelved {i}", author=author) for i in range(count))
+    return Book.objects.filter(author=author).update(title="Shelved")
