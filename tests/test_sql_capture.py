@@ -92,6 +92,17 @@ def test_rows_of_inserts_that_return_their_keys_are_counted(db, tmp_path):
     assert [header.rsplit(" · ", 1)[1] for header in headers] == ["1 row", "3 rows", "3 rows"]
 
 
+def test_columns_named_by_position_keep_their_number_in_the_shape(books):
+    result = profile_call("tests.testapp.lines.titles_and_names", profiler="none")
+    assert result.sql is not None
+    shapes = [group.shape for group in result.sql.groups]
+    union = next(shape for shape in shapes if " UNION " in shape)
+    assert union.endswith(' "testapp_author" ORDER BY 1 ASC') or union.endswith(
+        ' "testapp_author") ORDER BY 1 ASC'  # PostgreSQL's: (SELECT ...) UNION (SELECT ...)
+    ), union
+    assert any(" GROUP BY 1 ORDER BY 1 ASC" in shape for shape in shapes), shapes
+
+
 def test_explain_in_the_database_dialect(books):
     result = profile_request("/books/", profiler="none", explain=True, explain_top=2)
     assert result.sql is not None

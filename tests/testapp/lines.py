@@ -137,3 +137,17 @@ def shelve_books(count: int) -> int:
     author = Author.objects.create(name="Shelver")
     Book.objects.bulk_create(Book(title=f"Shelved {i}", author=author) for i in range(count))
     return Book.objects.filter(author=author).update(title="Shelved")
+
+
+def titles_and_names() -> tuple[list[str], list[dict[str, Any]]]:
+    """Querysets whose SQL names columns by position: a union ordered by a column
+    (ORDER BY 1 ASC) and counts grouped by a value (GROUP BY 1)."""
+    from django.db.models import Count
+
+    names = (
+        Book.objects.order_by()
+        .values_list("title", flat=True)
+        .union(Author.objects.values_list("name", flat=True))
+    )
+    per_author = Book.objects.values("author").annotate(books=Count("id")).order_by("author")
+    return list(names.order_by("title")), list(per_author)
