@@ -56,6 +56,16 @@ def test_hits_match_line_profilers_own(db):
     assert "Returned int" in out
 
 
+def test_the_note_on_inflated_times_claims_no_figure_the_run_did_not_measure(db):
+    # The runs are all line-profiled: nothing measures how much slower that made them.
+    out = lineprof("tests.testapp.lines.arithmetic", call="", call_args="[5]")
+    note = next(line for line in out.splitlines() if line.startswith("Line profiling"))
+    assert note == (
+        "Line profiling slows every profiled line, so absolute times are inflated: "
+        "read the % Time column."
+    )
+
+
 def test_hits_match_line_profilers_own_around_queries(books):
     """The query bookkeeping runs with line tracing suspended: no line event of the profiled
     function is lost, even on the lines right after a query, and the tracer is put back."""

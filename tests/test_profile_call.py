@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from django_profilecmds.reports.text import queries_of_runs
 from tests.testapp.models import Author, Book
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -47,6 +48,41 @@ def test_async_callable_with_queries(books):
     )
     assert "Returned list with 3 items" in out
     assert "1 query" in out
+
+
+def test_runs_with_different_query_counts_are_told_apart_alike_on_both_lines(books):
+    out, _ = run(
+        "profile_call",
+        "tests.testapp.lines.cached_catalogue",
+        repeat=3,
+        warmup=0,  # the first run fills the private cache, the others read it
+        profiler="none",
+        no_files=True,
+    )
+    measures = next(line for line in out.splitlines() if line.startswith("  wall "))
+    sql = next(line for line in out.splitlines() if line.startswith("SQL: "))
+    assert "3 queries in the first run, 0 in the others (" in measures
+    assert sql.startswith("SQL: 3 queries in the first run, 0 in the others; ")
+    # The same database time on both lines: all of the three runs'.
+    (db_time,) = re.findall(r"\(([\d.]+ ms) in the database over the 3 runs\)", measures)
+    assert f"over the 3 runs, 3 queries in {db_time} · 3 shapes" in sql
+    table = out[out.index("  count ") :].splitlines()[1:4]
+    assert [line.split()[0] for line in table] == ["1", "1", "1"]  # each ran once in all
+
+
+@pytest.mark.parametrize(
+    ("counts", "text"),
+    [
+        ([13], "13 queries"),
+        ([1, 1], "1 query per run"),
+        ([3, 0], "3 queries in the first run, 0 in the second"),
+        ([1, 4, 4, 4], "1 query in the first run, 4 in the others"),
+        ([5, 3, 4, 13, 5], "3 to 13 queries per run (median 5)"),
+        ([0, 1, 0], "0 to 1 queries per run (median 0)"),
+    ],
+)
+def test_query_counts_of_runs_are_the_counts_the_runs_ran(counts, text):
+    assert queries_of_runs(counts) == text
 
 
 def test_call_is_rolled_back_unless_commit(books):

@@ -4,8 +4,11 @@ custom user model keyed on email, two database aliases, DEBUG off, SMTP email co
 from __future__ import annotations
 
 import json
+import logging
 import pstats
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -312,6 +315,46 @@ def test_raising_view_prints_traceback_writes_files_and_fails(books, tmp_path):
     assert "ValueError: the test view exploded" in err.getvalue()
     assert "500 Internal Server Error" in out.getvalue()
     assert {p.suffix for p in tmp_path.iterdir()} == {".html", ".json", ".txt"}
+
+
+@contextmanager
+def request_log_on_the_terminal() -> Iterator[None]:
+    """Django's default logging with DEBUG on: django.request's errors reach the "django"
+    logger's console handler, a StreamHandler on stderr (the test settings silence it)."""
+    request_logger, django_logger = logging.getLogger("django.request"), logging.getLogger("django")
+    console = logging.StreamHandler()  # sys.stderr, as Django's "console" handler
+    level = request_logger.level
+    request_logger.setLevel(logging.NOTSET)
+    django_logger.addHandler(console)
+    try:
+        yield
+    finally:
+        django_logger.removeHandler(console)
+        request_logger.setLevel(level)
+
+
+def test_raising_view_traceback_is_printed_once(books, tmp_path, capsys, caplog):
+    out, err = StringIO(), StringIO()
+    with request_log_on_the_terminal(), pytest.raises(CommandError, match="raised an exception"):
+        call_command(
+            "profile_view",
+            "/explode/",
+            repeat=2,
+            profiler="none",
+            output_dir=tmp_path,
+            stdout=out,
+            stderr=err,
+        )
+    terminal = capsys.readouterr().err + err.getvalue()
+    assert terminal.count("Traceback (most recent call last)") == 1
+    assert terminal.count("ValueError: the test view exploded") == 1
+    # Django's own line, once per counted run; the traceback under the summary, once.
+    assert terminal.count("Internal Server Error: /explode/\n") == 2
+    assert "ValueError: the test view exploded" in err.getvalue()
+    # Handlers that are not the terminal (a log file, the admins' email) still get it whole.
+    logged = [r for r in caplog.records if r.name == "django.request"]
+    assert len(logged) == 2 and all(r.exc_info and r.exc_info[0] is ValueError for r in logged)
+    assert caplog.text.count("ValueError: the test view exploded") == 2
 
 
 def test_raising_view_in_direct_mode(books, tmp_path):

@@ -37,9 +37,43 @@ from django_profilecmds.collectors.sql import QueryRecord
         ("SELECT -1.5e3, x1 FROM t", "SELECT -?, x1 FROM t"),
         ("INSERT INTO t (a, b) VALUES (%s, %s), (%s, %s)", "INSERT INTO t (a, b) VALUES (...)"),
         ('SELECT "weird""name" FROM t', 'SELECT "weird""name" FROM t'),
+        # A number that names a column by its position is no literal.
+        ("SELECT a FROM t UNION SELECT b FROM u ORDER BY 1 ASC", None),
+        ("SELECT a, COUNT(b) FROM t GROUP BY 1 ORDER BY 1 ASC, 2 DESC", None),
+        (
+            "SELECT a FROM t order by\n  2 desc nulls last, 1",
+            "SELECT a FROM t order by 2 desc nulls last, 1",
+        ),
+        (
+            "SELECT a FROM t GROUP BY 1 HAVING COUNT(*) > 5",
+            "SELECT a FROM t GROUP BY 1 HAVING COUNT(*) > ?",
+        ),
+        ("SELECT a FROM t ORDER BY 1 LIMIT 21", "SELECT a FROM t ORDER BY 1 LIMIT ?"),
+        ("SELECT a FROM t ORDER BY 1 LIMIT 5, 10", "SELECT a FROM t ORDER BY 1 LIMIT ?, ?"),
+        # Numbers in an expression are literals, in ORDER BY as anywhere.
+        ("SELECT a FROM t ORDER BY a + 1, 2 * b", "SELECT a FROM t ORDER BY a + ?, ? * b"),
+        (
+            "SELECT a FROM t ORDER BY COALESCE(a, 0), (1)",
+            "SELECT a FROM t ORDER BY COALESCE(a, ?), (?)",
+        ),
+        (
+            "SELECT a FROM t ORDER BY CASE WHEN a = 1 THEN 0 ELSE 1 END",
+            "SELECT a FROM t ORDER BY CASE WHEN a = ? THEN ? ELSE ? END",
+        ),
+        (  # a window's ORDER BY 1 orders by the constant
+            "SELECT ROW_NUMBER() OVER (ORDER BY 1) FROM t ORDER BY 1",
+            "SELECT ROW_NUMBER() OVER (ORDER BY ?) FROM t ORDER BY 1",
+        ),
+        (
+            "SELECT * FROM (SELECT a FROM t ORDER BY 1 DESC LIMIT 2) s",
+            "SELECT * FROM (SELECT a FROM t ORDER BY 1 DESC LIMIT ?) s",
+        ),
+        ("SELECT a FROM t WHERE b = 1 ORDER BY 1", "SELECT a FROM t WHERE b = ? ORDER BY 1"),
+        ("SELECT a FROM t ORDER/**/BY 1", "SELECT a FROM t ORDER BY 1"),
     ],
 )
 def test_normalize(sql, shape):
+    shape = sql if shape is None else shape
     assert normalize(sql) == shape
 
 

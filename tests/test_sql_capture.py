@@ -13,7 +13,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from django_profilecmds import profile_request
+from django_profilecmds import profile_call, profile_request
 from tests.testapp import views
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -78,6 +78,29 @@ def test_sql_file_lists_every_query_with_origin(books, tmp_path):
     assert text.count(";\n") == 13
     assert "template testapp/book_list.html:3" in text
     assert f"views.py:{_line_of(views.book_list, 'return render(')} in book_list" in text
+
+
+def test_rows_of_inserts_that_return_their_keys_are_counted(db, tmp_path):
+    # Django reads the new keys back (INSERT ... RETURNING on SQLite and PostgreSQL): the
+    # rows are known once fetched, after the statement ran.
+    result = profile_call(
+        "tests.testapp.lines.shelve_books", args=[3], output_dir=tmp_path, profiler="none"
+    )
+    rows = [(query.sql.split(None, 1)[0], query.rows) for query in result.queries]
+    assert rows == [("INSERT", 1), ("INSERT", 3), ("UPDATE", 3)]
+    headers = [line for line in result.files["sql"].read_text().splitlines() if "· run " in line]
+    assert [header.rsplit(" · ", 1)[1] for header in headers] == ["1 row", "3 rows", "3 rows"]
+
+
+def test_columns_named_by_position_keep_their_number_in_the_shape(books):
+    result = profile_call("tests.testapp.lines.titles_and_names", profiler="none")
+    assert result.sql is not None
+    shapes = [group.shape for group in result.sql.groups]
+    union = next(shape for shape in shapes if " UNION " in shape)
+    assert union.endswith(' "testapp_author" ORDER BY 1 ASC') or union.endswith(
+        ' "testapp_author") ORDER BY 1 ASC'  # PostgreSQL's: (SELECT ...) UNION (SELECT ...)
+    ), union
+    assert any(" GROUP BY 1 ORDER BY 1 ASC" in shape for shape in shapes), shapes
 
 
 def test_explain_in_the_database_dialect(books):

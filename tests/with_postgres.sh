@@ -15,6 +15,15 @@ find_bindir() {
   command -v initdb >/dev/null 2>&1 && dirname "$(command -v initdb)"
 }
 
+# The server's version from `postgres --version`, "postgres (PostgreSQL) 15.18 (Debian
+# 15.18-0+deb12u1)": 15.18. A line of another form is printed whole.
+version_of() {
+  sed -E 's/^postgres \(PostgreSQL\) ([^ ]+).*$/\1/' <<<"$1"
+}
+
+# Sourced (by the tests of these functions): define them, run nothing.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
+
 BINDIR=$(find_bindir || true)
 if [ -z "$BINDIR" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -49,5 +58,5 @@ trap stop EXIT
   -o "-c listen_addresses='' -k $DATA -c fsync=off -c full_page_writes=off" start >/dev/null
 
 export PROFILECMDS_TEST_DATABASE_URL="postgres://$DB_USER@/profilecmds?host=$DATA"
-echo "PostgreSQL $("$BINDIR/postgres" --version | awk '{print $NF}') running in $DATA" >&2
+echo "PostgreSQL $(version_of "$("$BINDIR/postgres" --version)") running in $DATA" >&2
 "$@"

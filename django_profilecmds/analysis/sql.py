@@ -28,6 +28,7 @@ _TOKENS = re.compile(
     |(?P<cast>::)
     |(?P<param>%\([^)]+\)s|%s|\?|\$\d+|:[A-Za-z_]\w*)
     |(?P<number>(?<![\w.])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.]))
+    |(?P<word>[^\W\d]\w*)
     |(?P<space>\s+)
     |(?P<other>.)
     """,
@@ -35,28 +36,80 @@ _TOKENS = re.compile(
 )
 _IN_LIST = re.compile(r"\bIN \((?:\?, )*\?\)", re.IGNORECASE)
 _VALUES_ROWS = re.compile(r"\((?:\?, )*\?\)(?:, \((?:\?, )*\?\))+")
+# The words after which an ORDER BY or GROUP BY list is over (MySQL's LIMIT 5, 10 is no list).
+_LIST_ENDS = frozenset(
+    {
+        *("LIMIT", "OFFSET", "FETCH", "FOR", "HAVING", "WINDOW", "RETURNING"),
+        *("UNION", "INTERSECT", "EXCEPT", "SELECT", "FROM", "WHERE", "ON", "INTO", "VALUES", "SET"),
+    }
+)
 
 
 @lru_cache(maxsize=8192)  # an N+1 repeats the same SQL string (the parameters differ)
 def normalize(sql: str) -> str:
     """The shape of a statement: literals, numbers and placeholders become ``?``, IN lists
-    and multi-row VALUES collapse, comments go and white space is folded."""
+    and multi-row VALUES collapse, comments go and white space is folded. A number that
+    names a column by its position (``ORDER BY 1 ASC``, ``GROUP BY 1, 2``) stays."""
+    tokens = [(match.lastgroup or "other", match.group()) for match in _TOKENS.finditer(sql)]
+    positions = _column_positions(tokens)
     parts: list[str] = []
-    for match in _TOKENS.finditer(sql):
-        kind = match.lastgroup
-        if kind == "comment":
-            continue
-        if kind == "space":
+    for index, (kind, token) in enumerate(tokens):
+        if kind in ("space", "comment"):  # a comment separates words as a space does
             if parts and parts[-1] != " ":
                 parts.append(" ")
-        elif kind in ("string", "param", "number"):
+        elif kind in ("string", "param", "number") and index not in positions:
             parts.append("?")
         else:
-            parts.append(match.group())
+            parts.append(token)
     text = "".join(parts).strip()
     text = re.sub(r"\( ", "(", re.sub(r" \)", ")", re.sub(r" ?, ?", ", ", text)))
     text = _IN_LIST.sub("IN (...)", text)
     return _VALUES_ROWS.sub("(...)", text)
+
+
+def _column_positions(tokens: list[tuple[str, str]]) -> set[int]:
+    """The indices of the numbers that are an item of a query's ORDER BY or GROUP BY list on
+    their own (``ORDER BY 1 ASC, 2``): Django orders a union, and groups, by column position.
+    A number in an expression (``a + 1``, ``COALESCE(a, 0)``), and an ORDER BY inside a
+    function's or a window's parentheses, are literals."""
+    significant = [
+        (index, kind, token)
+        for index, (kind, token) in enumerate(tokens)
+        if kind not in ("space", "comment")
+    ]
+    positions: set[int] = set()
+    queries: list[bool | None] = []  # per open parenthesis: whether a query starts in it
+    list_depth: int | None = None  # the depth of the ORDER BY or GROUP BY list we are in
+    item_starts = False
+    before = ""
+    for number, (index, kind, token) in enumerate(significant):
+        word = token.upper() if kind == "word" else ""
+        if queries and queries[-1] is None:
+            queries[-1] = word in ("SELECT", "WITH")
+        starts = False
+        if kind == "other" and token in "()":
+            if token == "(":
+                queries.append(None)
+            elif queries:
+                queries.pop()
+            if list_depth is not None and len(queries) < list_depth:
+                list_depth = None
+        elif word == "BY" and before in ("ORDER", "GROUP"):
+            if not queries or queries[-1]:
+                list_depth, starts = len(queries), True
+        elif list_depth == len(queries):
+            if word in _LIST_ENDS:
+                list_depth = None
+            elif token == ",":
+                starts = True
+            elif kind == "number" and item_starts and token.isdigit():
+                after = significant[number + 1] if number + 1 < len(significant) else None
+                # Alone in its item: ASC, DESC, NULLS, the next item or the list's end follow.
+                if after is None or after[1] == "word" or after[2] in (",", ")", ";"):
+                    positions.add(index)
+        item_starts = starts
+        before = word
+    return positions
 
 
 def params_key(params: Any) -> str:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 # Inside the sandbox's transaction a view's atomic() becomes savepoints, where in production
 # it is BEGIN/COMMIT, which never reach a cursor: they are not the view's queries.
 SANDBOX_STATEMENTS = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")
+WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
 @dataclass
@@ -86,6 +87,9 @@ class QueryCollector(OriginWalker):
         # Raw tuples while recording (cheap, and nothing to trace under lineprof); records on read.
         self._raw: list[RawQuery] = []
         self._records: list[QueryRecord] = []
+        # Per alias, the last statement with a RETURNING clause whose rows were not counted
+        # yet: its index in _raw and its database cursor.
+        self._returning: dict[str, tuple[int, Any]] = {}
         self.recording = False
         self.run = 0
         # Per counted run, the seconds the recording itself took inside the run (what the
@@ -112,6 +116,8 @@ class QueryCollector(OriginWalker):
             if not self.recording or sql.startswith(SANDBOX_STATEMENTS):
                 return execute(sql, params, many, context)
             entered = perf_counter()
+            if alias in self._returning:  # before this execute resets a cursor's count
+                self._settle_returning(alias)
             # Under a line tracer (lineprof) our own bookkeeping should not emit line events.
             sys._getframe().f_trace_lines = False
             start = perf_counter()
@@ -157,7 +163,12 @@ class QueryCollector(OriginWalker):
         # The database cursor's own rowcount: Django's wrapper would answer through its
         # __getattr__, Python code a user may be line-profiling.
         cursor = context.get("cursor")
-        rowcount = getattr(getattr(cursor, "cursor", cursor), "rowcount", -1)
+        database_cursor = getattr(cursor, "cursor", cursor)
+        rowcount = getattr(database_cursor, "rowcount", -1)
+        if rowcount in (0, -1) and sql[:6].upper() in WRITES and "RETURNING" in sql.upper():
+            # SQLite counts the rows of INSERT ... RETURNING once they are fetched, which
+            # Django does after this: the count is read then (see _settle_returning).
+            self._returning[alias] = (len(self._raw), database_cursor)
         origin = self.locate(caller)
         self._raw.append(
             (
@@ -175,6 +186,18 @@ class QueryCollector(OriginWalker):
             )
         )
 
+    def _settle_returning(self, alias: str) -> None:
+        """The rows of ``alias``'s last RETURNING statement, as its cursor counts them now
+        that Django has fetched them (the cursor's count outlives its closing)."""
+        index, cursor = self._returning.pop(alias)
+        rowcount = getattr(cursor, "rowcount", -1)
+        if not isinstance(rowcount, int) or rowcount < 0:
+            return
+        raw = self._raw[index]
+        self._raw[index] = (*raw[:8], rowcount, *raw[9:])
+        if index < len(self._records):
+            self._records[index].rows = rowcount
+
     @property
     def queries(self) -> list[QueryRecord]:
         self._records.extend(_record_of(raw) for raw in self._raw[len(self._records) :])
@@ -183,6 +206,7 @@ class QueryCollector(OriginWalker):
     def clear(self) -> None:
         self._raw.clear()
         self._records.clear()
+        self._returning.clear()
 
     def start(self, frame: FrameType | None) -> None:
         self.recording = True
@@ -191,6 +215,8 @@ class QueryCollector(OriginWalker):
             self.line_tracer = _suspendable_tracer()
 
     def stop(self) -> None:
+        for alias in list(self._returning):
+            self._settle_returning(alias)
         self.recording = False
         self.line_tracer = None
         self.run += 1

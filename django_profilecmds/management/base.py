@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Any
 from django.core.management.base import CommandError
 
 from django_profilecmds.management.from_options import output_dir_from_options
-from django_profilecmds.management.output import RedactedOutputCommand
+from django_profilecmds.management.output import (
+    RedactedOutputCommand,
+    request_errors_in_one_line,
+)
 
 if TYPE_CHECKING:
     from django_profilecmds.profiling import Baseline
@@ -51,14 +54,16 @@ class ProfilingCommand(RedactedOutputCommand):
         what the run learns are masked in the command's output from then on."""
         from django_profilecmds.profiling import profile
 
-        return profile(
-            spec,
-            output_dir=output_dir_from_options(options),
-            speedscope=options["speedscope"],
-            save=save,
-            baseline=baseline,
-            on_secrets=self.protect,
-        )
+        # finish() prints the code's tracebacks: Django's log of them stays one line.
+        with request_errors_in_one_line():
+            return profile(
+                spec,
+                output_dir=output_dir_from_options(options),
+                speedscope=options["speedscope"],
+                save=save,
+                baseline=baseline,
+                on_secrets=self.protect,
+            )
 
     def route_to_views(
         self, targets: list[str], options: dict[str, Any], flag: str, advice: str
@@ -165,9 +170,7 @@ class ProfilingCommand(RedactedOutputCommand):
                 note = " (every run in the directory)" if kind == "index" else ""
                 self.stdout.write(f"  {display_path(path)}{note}")
             if options["open"] and "html" in result.files:
-                import webbrowser
-
-                webbrowser.open(result.files["html"].as_uri())
+                self._open(result.files["html"])
         if result.refused:
             self.stderr.write("")
             self.stderr.write(
@@ -188,6 +191,16 @@ class ProfilingCommand(RedactedOutputCommand):
         if result.budget_failures:
             raise CommandError(
                 "Budget exceeded:\n  " + "\n  ".join(result.budget_failures), returncode=3
+            )
+
+    def _open(self, report: Any) -> None:
+        """The HTML report in the user's browser; when there is none to open it, a note (the
+        run itself went well, so the exit status stays 0)."""
+        import webbrowser
+
+        if not webbrowser.open(report.as_uri()):
+            self.stderr.write(
+                f"--open: no web browser could be opened; the report is {display_path(report)}"
             )
 
     def color(self, options: dict[str, Any]) -> bool:

@@ -3,6 +3,7 @@ Ctrl-C and crashes reported in the same way by every command."""
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from collections.abc import Iterator
@@ -90,8 +91,6 @@ class LineBufferedRedactedStream(RedactedStream):
 def process_output_redacted(redact: Any) -> Iterator[None]:
     """While a command runs, what the profiled code prints (``print()``, ``sys.stderr``, a
     logging handler writing to the terminal) goes through ``redact`` too."""
-    import logging
-
     real = (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
     wrappers = {id(stream): LineBufferedRedactedStream(stream, redact) for stream in real if stream}
     handlers = [
@@ -116,6 +115,52 @@ def process_output_redacted(redact: Any) -> Iterator[None]:
         sys.stdout, sys.stderr = real[0], real[1]
         for handler, stream in saved:
             handler.setStream(stream)
+
+
+@contextmanager
+def request_errors_in_one_line() -> Iterator[None]:
+    """Django's "Internal Server Error: /path/" reaches the terminal as its one line, without
+    the traceback under it, for a command that prints that traceback itself. Only the handlers
+    ``process_output_redacted`` put on the terminal are changed: a log file, the admins' email
+    or an error tracker still get the whole record."""
+    handlers = []
+    logger: logging.Logger | None = logging.getLogger("django.request")
+    while logger is not None:
+        handlers.extend(logger.handlers)
+        logger = logger.parent if logger.propagate else None
+    if not handlers and logging.lastResort is not None:
+        handlers.append(logging.lastResort)
+    saved = [
+        (handler, handler.formatter)
+        for handler in handlers
+        if isinstance(getattr(handler, "stream", None), LineBufferedRedactedStream)
+    ]
+    for handler, formatter in saved:
+        handler.setFormatter(_RequestErrorsInOneLine(formatter or logging.Formatter()))
+    try:
+        yield
+    finally:
+        for handler, formatter in saved:
+            handler.setFormatter(formatter)
+
+
+class _RequestErrorsInOneLine(logging.Formatter):
+    """A handler's own formatter, but for django.request's errors: their message, without the
+    exception (the command prints it once, with the run's summary)."""
+
+    def __init__(self, formatter: logging.Formatter) -> None:
+        super().__init__()
+        self.own = formatter
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name != "django.request" or record.levelno < logging.ERROR:
+            return self.own.format(record)
+        kept = record.exc_info, record.exc_text
+        record.exc_info = record.exc_text = None
+        try:
+            return self.own.format(record)
+        finally:
+            record.exc_info, record.exc_text = kept
 
 
 class RedactedOutputCommand(BaseCommand):

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 INFLATION_NOTE = (
-    "Line profiling slows every profiled line (2-4x here), so absolute times are inflated: "
+    "Line profiling slows every profiled line, so absolute times are inflated: "
     "read the % Time column."
 )
 

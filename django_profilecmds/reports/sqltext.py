@@ -3,11 +3,18 @@ order for ``--sql full`` and the ``.sql.txt`` file."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import TYPE_CHECKING
 
 from django_profilecmds.analysis.sql import describe_frame
-from django_profilecmds.reports.text import ms, plural
+from django_profilecmds.reports.text import (
+    ms,
+    plural,
+    queries,
+    queries_of_runs,
+    same_queries_each_run,
+)
 
 if TYPE_CHECKING:
     from django_profilecmds.analysis.sql import NPlusOne
@@ -57,11 +64,21 @@ def render_sql_summary(result: RunResult, top: int = 8) -> str:
     if sql is None:
         return ""
     per_run = " per run" if sql.runs > 1 else ""
-    lines = [
-        f"SQL: {plural(round(sql.per_run(sql.total)), 'query').replace('querys', 'queries')}"
-        f"{per_run} in {ms(sql.per_run(sql.duration))} · {plural(len(sql.groups), 'shape')} · "
-        f"{plural(round(sql.per_run(sql.duplicates)), 'duplicate')}"
-    ]
+    shapes = plural(len(sql.groups), "shape")
+    if same_queries_each_run(result):
+        lines = [
+            f"SQL: {queries_of_runs([run.queries for run in result.runs])} "
+            f"in {ms(sql.per_run(sql.duration))} · {shapes} · "
+            f"{plural(round(sql.per_run(sql.duplicates)), 'duplicate')}"
+        ]
+    else:
+        # A mean per run would be a count no run ran: the groups' figures are the runs' sum.
+        sql = dataclasses.replace(sql, runs=1)
+        lines = [
+            f"SQL: {queries_of_runs([run.queries for run in result.runs])}; "
+            f"over the {len(result.runs)} runs, {queries(sql.total)} in {ms(sql.duration)} · "
+            f"{shapes} · {plural(sql.duplicates, 'duplicate')}"
+        ]
     for flag in sql.nplusone:
         lines.append(
             f"  N+1: {flag.count} similar queries{per_run} from one line, {ms(flag.duration)}"
@@ -127,7 +144,7 @@ def render_sql_file(result: RunResult, redactor: Redactor) -> str:
     for number, query in enumerate(result.queries, 1):
         lines.append(
             f"-- #{number} · run {query.run + 1} · {ms(query.duration)} · alias {query.alias}"
-            + (f" · {query.rows} rows" if query.rows is not None else "")
+            + (f" · {plural(query.rows, 'row')}" if query.rows is not None else "")
         )
         lines.extend(f"--   at {describe_frame(frame)}" for frame in query.stack)
         if query.template:

@@ -90,16 +90,43 @@ def status_line(result: RunResult) -> str:
     return f"{response.status} {response.reason}{kind} · {size(response.size)}{streamed}"
 
 
+def queries(count: int) -> str:
+    return f"{count} {'query' if count == 1 else 'queries'}"
+
+
+def queries_of_runs(counts: list[int]) -> str:
+    """The counted runs' query counts as they were, never a rounded mean: ``13 queries per
+    run`` when every run ran as many, ``3 queries in the first run, 0 in the others`` (a cache
+    or a lazy set-up filled by the first), else ``4 to 13 queries per run (median 5)``."""
+    if len(set(counts)) <= 1:
+        return queries(counts[0] if counts else 0) + (" per run" if len(counts) > 1 else "")
+    first, rest = counts[0], counts[1:]
+    if len(set(rest)) == 1:
+        others = "the second" if len(rest) == 1 else "the others"
+        return f"{queries(first)} in the first run, {rest[0]} in {others}"
+    ordered = sorted(counts)
+    return f"{ordered[0]} to {ordered[-1]} queries per run (median {ordered[len(ordered) // 2]})"
+
+
+def same_queries_each_run(result: RunResult) -> bool:
+    """Every counted run ran as many queries: per-run figures are then exact."""
+    return len({run.queries for run in result.runs}) <= 1
+
+
 def measures_line(result: RunResult) -> str:
-    per_run = " per run" if len(result.runs) > 1 else ""
     emails = plural(len(result.emails), "email") + " captured, not sent"
     if not result.spec.capture_email:
         emails = "email sent for real (--send-email, not counted)"
+    counts = [run.queries for run in result.runs]
+    if same_queries_each_run(result):
+        database = f"{ms(result.db_time)} in the database"
+    else:
+        total = sum(run.db_time for run in result.runs)
+        database = f"{ms(total)} in the database over the {len(counts)} runs"
     ours = f" ({ms(result.overhead)} recording SQL)" if result.overhead >= 0.00005 else ""
     return (
         f"wall {ms(result.wall.median)}{ours} · CPU {ms(result.cpu.median)} · "
-        f"{plural(result.query_count, 'query').replace('querys', 'queries')}{per_run} "
-        f"({ms(result.db_time)} in the database) · {emails}"
+        f"{queries_of_runs(counts)} ({database}) · {emails}"
     )
 
 

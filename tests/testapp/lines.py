@@ -114,3 +114,40 @@ async def async_titles(limit: int = 5) -> list[str]:
 
 def explode() -> None:
     raise RuntimeError("called function exploded")
+
+
+def cached_catalogue() -> dict[str, Any]:
+    """Three queries on a cache miss, none once the cache holds the catalogue."""
+    from django.core.cache import cache
+
+    catalogue: dict[str, Any] | None = cache.get("catalogue")
+    if catalogue is None:
+        catalogue = {
+            "books": Book.objects.count(),
+            "authors": Author.objects.count(),
+            "titles": list(Book.objects.values_list("title", flat=True)[:3]),
+        }
+        cache.set("catalogue", catalogue)
+    return catalogue
+
+
+def shelve_books(count: int) -> int:
+    """One INSERT of ``count`` rows (RETURNING their keys where the database can), then one
+    UPDATE of the same rows."""
+    author = Author.objects.create(name="Shelver")
+    Book.objects.bulk_create(Book(title=f"Shelved {i}", author=author) for i in range(count))
+    return Book.objects.filter(author=author).update(title="Shelved")
+
+
+def titles_and_names() -> tuple[list[str], list[dict[str, Any]]]:
+    """Querysets whose SQL names columns by position: a union ordered by a column
+    (ORDER BY 1 ASC) and counts grouped by a value (GROUP BY 1)."""
+    from django.db.models import Count
+
+    names = (
+        Book.objects.order_by()
+        .values_list("title", flat=True)
+        .union(Author.objects.values_list("name", flat=True))
+    )
+    per_author = Book.objects.values("author").annotate(books=Count("id")).order_by("author")
+    return list(names.order_by("title")), list(per_author)
