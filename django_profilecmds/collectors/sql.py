@@ -193,6 +193,8 @@ class QueryCollector(OriginWalker):
         rowcount = getattr(cursor, "rowcount", -1)
         if not isinstance(rowcount, int) or rowcount < 0:
             return
+        if index >= len(self._raw):  # a warm-up run's statement, not kept (see Rehearsal)
+            return
         raw = self._raw[index]
         self._raw[index] = (*raw[:8], rowcount, *raw[9:])
         if index < len(self._records):
@@ -288,5 +290,8 @@ class Rehearsal:
         queries = self.queries
         queries.recording = False
         del queries._raw[self.kept :]
+        for alias, (index, _cursor) in list(queries._returning.items()):
+            if index >= self.kept:
+                del queries._returning[alias]
         queries.overhead.pop()
         queries.forget_frames()
