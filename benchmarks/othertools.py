@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from benchmarks import _common
+
 DEMO_SETTINGS = "demo_site.settings"
 HOST = "localhost"
 
@@ -74,13 +76,10 @@ def missing_requirement(tool: Tool) -> str | None:
 
 def bare_handler() -> Any:
     """Django's handler with the demo's own middleware, whatever this process's settings add."""
-    from django.core.handlers.base import BaseHandler
     from django.test import override_settings
 
     with override_settings(MIDDLEWARE=importlib.import_module(DEMO_SETTINGS).MIDDLEWARE):
-        handler = BaseHandler()
-        handler.load_middleware()
-    return handler
+        return _common.bare_handler()[0]
 
 
 def handler_request(handler: Any) -> Callable[[str], Any]:
