@@ -31,6 +31,7 @@ typecheck: $(STAMP)
 # Each pass has a temporary directory of its own: passes run two at a time (see test).
 BASETEMP ?= /tmp/profilecmds-tests-$(shell id -u)
 pytest: $(STAMP)
+	mkdir -p $(BASETEMP)
 	$(BIN)/pytest --basetemp=$(BASETEMP)/py311
 
 # The same suite against a throwaway PostgreSQL server (the process-level tests drive their own
@@ -40,6 +41,7 @@ PROCESS_TESTS := --ignore tests/test_demo_site.py --ignore tests/test_other_proj
 	--ignore tests/test_command_process.py --ignore tests/test_reports_files_process.py \
 	--ignore tests/test_imports.py
 pytest-postgres: $(STAMP)
+	mkdir -p $(BASETEMP)
 	tests/with_postgres.sh $(BIN)/pytest -q -p no:randomly --basetemp=$(BASETEMP)/py311-pg \
 		$(PROCESS_TESTS)
 
@@ -49,15 +51,18 @@ PY313 := tests/with_python.sh 3.13 'django>=6.1,<6.2' .venv-py313-django61
 PY312 := tests/with_python.sh 3.12 'django>=6.0,<6.1' .venv-py312-django60
 
 pytest-django61:
+	mkdir -p $(BASETEMP)
 	$(PY313) pytest -q --basetemp=$(BASETEMP)/py313
 
 pytest-django61-postgres:
+	mkdir -p $(BASETEMP)
 	$(PY313) tests/with_postgres.sh pytest -q -p no:randomly --basetemp=$(BASETEMP)/py313-pg \
 		$(PROCESS_TESTS)
 
 # Django 6.0 sits between the two pairs above: the in-process suite; the process-level and
 # browser tests (marked slow) run on 5.2 and 6.1.
 pytest-django60:
+	mkdir -p $(BASETEMP)
 	$(PY312) pytest -q -m "not slow" --basetemp=$(BASETEMP)/py312
 
 # The five passes, two at a time (one per core of a small machine), each pass's output kept
