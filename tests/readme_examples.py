@@ -5,7 +5,8 @@ with ``python`` run on a seeded copy of the demo project: ``python manage.py ...
 directory (``demo_site/``), ``python demo_site/manage.py ...`` from the checkout's root, one
 after the other (a ``--save`` is there for the next example's ``--compare``). The lines under a
 command are its output, compared by shape: numbers (times, sizes, dates, counts) and runs of
-spaces may differ, nothing else. A ``...`` line stands for output left out. Call-tree lines are
+spaces may differ, and a query's SQL after its table (which Django versions write differently),
+nothing else. A ``...`` line stands for output left out. Call-tree lines are
 checked by the function and file they name, since which small frames a sample catches varies
 from run to run. A command that cannot run here is listed in ``NOT_RUN`` with the reason.
 
@@ -169,9 +170,14 @@ TREE_GLYPHS = re.compile(r"^[\s│├└─]*")
 TREE_LINE = re.compile(r"^[\s│├└─]*(?:\d+\.\d{3} |\[\d+ frames hidden\])")
 
 
+SQL_TAIL = re.compile(r'( FROM "[^"]+").*')
+
+
 def normal(line: str) -> str:
-    """A line with its numbers as N and its runs of spaces as one."""
-    return " ".join(NUMBER.sub("N", line).split())
+    """A line with its numbers as N, its runs of spaces as one, and a query cut after its
+    table (Django versions write the rest differently: ``"is_active"`` or ``"is_active" = ?``).
+    """
+    return " ".join(SQL_TAIL.sub(r"\1", NUMBER.sub("N", line)).split())
 
 
 def is_tree(line: str) -> bool:
