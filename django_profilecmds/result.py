@@ -75,6 +75,8 @@ class ProfilerArtefacts:
     calltree: Session | None = None  # pyinstrument's
     function_stats: pstats.Stats | None = None  # cProfile's
     line_stats: LineStats | None = None  # line_profiler's
+    # pyinstrument's samples in time order, the harness's included (the speedscope file).
+    timeline: Session | None = None
 
 
 # Kept on the result, left out of to_dict() (and so of every report).

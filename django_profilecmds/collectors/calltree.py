@@ -59,6 +59,18 @@ class CallTreeCollector:
         return without_own_frames(session)
 
     @property
+    def timeline(self) -> Session | None:
+        """The samples in time order as a timeline needs them (speedscope): every sample,
+        the harness's included, so the counted runs stay apart where it ran between them."""
+        session = self.profiler.last_session
+        worker = self.worker.last_session if self.worker is not None else None
+        if session is not None and worker is not None:
+            session = graft_sync_work(session, worker)
+        if session is None or self.root_prefix is None:
+            return session
+        return reroot(session, self.root_prefix)
+
+    @property
     def raw_session(self) -> Session | None:
         """The samples as pyinstrument took them, the harness's own frames included."""
         return self.profiler.last_session

@@ -25,6 +25,9 @@ class SpeedscopeRenderer(Renderer):
         from django_profilecmds.collectors.calltree import masked_frames
 
         assert report.session is not None  # applies() said there is a call tree
-        session = masked_frames(report.session, report.redactor.known)
+        # The timeline keeps the harness's samples: without them, runs one after another
+        # would read as one long call of the view.
+        timeline = report.result.artefacts.timeline or report.session
+        session = masked_frames(timeline, report.redactor.known)
         text: str = PyinstrumentSpeedscope().render(session)  # pyinstrument leaves it untyped
         return text
