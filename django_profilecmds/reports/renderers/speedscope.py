@@ -28,6 +28,7 @@ class SpeedscopeRenderer(Renderer):
         # The timeline keeps the harness's samples: without them, runs one after another
         # would read as one long call of the view.
         timeline = report.result.artefacts.timeline or report.session
+        timeline.target_description = report.session.target_description  # the masked title
         session = masked_frames(timeline, report.redactor.known)
         text: str = PyinstrumentSpeedscope().render(session)  # pyinstrument leaves it untyped
         return text
