@@ -17,6 +17,7 @@ from django_profilecmds.spec import RunSpec
 
 if TYPE_CHECKING:
     import pstats
+    from collections.abc import Callable
 
     from line_profiler.line_profiler import LineStats
     from pyinstrument.session import Session
@@ -75,8 +76,9 @@ class ProfilerArtefacts:
     calltree: Session | None = None  # pyinstrument's
     function_stats: pstats.Stats | None = None  # cProfile's
     line_stats: LineStats | None = None  # line_profiler's
-    # pyinstrument's samples in time order, the harness's included (the speedscope file).
-    timeline: Session | None = None
+    # pyinstrument's samples in time order, the harness's included (the speedscope file), made
+    # when asked for: most runs write no speedscope file.
+    timeline: Callable[[], Session | None] | None = None
 
 
 # Kept on the result, left out of to_dict() (and so of every report).

@@ -268,7 +268,7 @@ def _result(
     calltree, functions, lines = instruments.calltree, instruments.functions, instruments.lines
     artefacts = ProfilerArtefacts(
         calltree=calltree.session if calltree else None,
-        timeline=calltree.timeline if calltree else None,
+        timeline=calltree.timeline_of if calltree else None,
         function_stats=functions.stats() if functions and functions.used else None,
         line_stats=lines.stats() if lines else None,
     )

@@ -58,8 +58,7 @@ class CallTreeCollector:
             session = reroot(session, self.root_prefix)
         return without_own_frames(session)
 
-    @property
-    def timeline(self) -> Session | None:
+    def timeline_of(self) -> Session | None:
         """The samples in time order as a timeline needs them (speedscope): every sample,
         the harness's included, so the counted runs stay apart where it ran between them."""
         session = self.profiler.last_session

@@ -27,7 +27,8 @@ class SpeedscopeRenderer(Renderer):
         assert report.session is not None  # applies() said there is a call tree
         # The timeline keeps the harness's samples: without them, runs one after another
         # would read as one long call of the view.
-        timeline = report.result.artefacts.timeline or report.session
+        timeline_of = report.result.artefacts.timeline
+        timeline = (timeline_of() if timeline_of else None) or report.session
         timeline.target_description = report.session.target_description  # the masked title
         session = masked_frames(timeline, report.redactor.known)
         text: str = PyinstrumentSpeedscope().render(session)  # pyinstrument leaves it untyped
