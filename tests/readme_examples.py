@@ -171,13 +171,17 @@ TREE_LINE = re.compile(r"^[\s│├└─]*(?:\d+\.\d{3} |\[\d+ frames hidden\])
 
 
 SQL_TAIL = re.compile(r'( FROM "[^"]+").*')
+# A replay row's command names the view's slowest request, which timing picks among its
+# paths (/listings/ or /listings/?page=2): its query string is free to differ.
+SLOWEST = re.compile(r"profile_view '?(/[^ ?']*)(?:\?[^ ']*)?'?")
 
 
 def normal(line: str) -> str:
     """A line with its numbers as N, its runs of spaces as one, and a query cut after its
     table (Django versions write the rest differently: ``"is_active"`` or ``"is_active" = ?``).
     """
-    return " ".join(SQL_TAIL.sub(r"\1", NUMBER.sub("N", line)).split())
+    line = SLOWEST.sub(r"profile_view \1", SQL_TAIL.sub(r"\1", line))
+    return " ".join(NUMBER.sub("N", line).split())
 
 
 def is_tree(line: str) -> bool:
