@@ -48,15 +48,8 @@ class CallTreeCollector:
 
     @property
     def session(self) -> Session | None:
-        session = self.profiler.last_session
-        worker = self.worker.last_session if self.worker is not None else None
-        if session is not None and worker is not None:
-            session = graft_sync_work(session, worker)
-        if session is None:
-            return None
-        if self.root_prefix is not None:
-            session = reroot(session, self.root_prefix)
-        return without_own_frames(session)
+        session = self.timeline_of()
+        return None if session is None else without_own_frames(session)
 
     def timeline_of(self) -> Session | None:
         """The samples in time order as a timeline needs them (speedscope): every sample,
