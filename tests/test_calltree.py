@@ -141,17 +141,24 @@ def test_the_harness_is_not_in_the_call_tree(books, asgi):
     """The N+1 page's tree holds the project's and Django's frames only: the harness's query
     bookkeeping, its profiler start/stop and its SQL wrapper are out, and the time it added is
     measured apart, per run."""
-    result = profile_request("/books/", asgi=asgi, interval=0.0002, warmup=0)
-    session = result.calltree
-    assert session is not None
-    raw_frames = {f for stack, _t in session.frame_records for f in stack[1:]}
-    assert not [f for f in raw_frames if f"/{HARNESS}/" in _file_of(f)]
-    # The query hangs under Django's cursor, not under the wrapper that recorded it.
-    assert any(
-        "_execute_with_wrappers" in stack[i] and "django/db/backends" in stack[i + 1]
-        for stack, _t in session.frame_records
-        for i in range(len(stack) - 1)
-    )
+    in_queries = []
+    for _attempt in range(6):  # until a sample lands inside a query (it is sampling)
+        result = profile_request("/books/", asgi=asgi, interval=0.0002, warmup=0)
+        session = result.calltree
+        assert session is not None
+        raw_frames = {f for stack, _t in session.frame_records for f in stack[1:]}
+        assert not [f for f in raw_frames if f"/{HARNESS}/" in _file_of(f)]
+        # The query hangs under Django's cursor, not under the wrapper that recorded it.
+        in_queries = [
+            stack[i + 1]
+            for stack, _t in session.frame_records
+            for i in range(len(stack) - 1)
+            if "_execute_with_wrappers" in stack[i]
+        ]
+        if in_queries:
+            break
+    assert in_queries, "no sample landed in a query in six runs"
+    assert all("django/db/backends" in _file_of(callee) for callee in in_queries), in_queries
     assert result.query_count > 10
     assert all(run.overhead > 0 for run in result.runs)
     assert result.overhead < result.wall.median

@@ -188,7 +188,22 @@ def test_direct_mode_skips_middleware(books, member, tmp_path):
     assert report_json(full)["response"]["headers"]["X-Marker"] == "middleware-ran"
     assert "X-Marker" not in report_json(direct)["response"]["headers"]
     assert "direct (view only, no middleware)" in direct
-    assert "MarkerMiddleware" in full and "MarkerMiddleware" not in direct
+    # Which functions ran, counted by cProfile (a sampling profiler can miss a fast middleware).
+    called = {}
+    for mode, flags in (("full", {}), ("direct", {"direct": True})):
+        run_dir = tmp_path / mode
+        profile_view(
+            "/private/", user=member.email, profiler="cprofile", output_dir=run_dir, **flags
+        )
+        stats = pstats.Stats(str(next(run_dir.glob("*.prof"))))
+        called[mode] = {
+            (Path(file).name, name)
+            for file, _, name in stats.stats  # type: ignore[attr-defined]
+        }
+    assert ("views.py", "private") in called["full"] and ("views.py", "private") in called["direct"]
+    assert ("middleware.py", "__call__") in called["full"]  # MarkerMiddleware's, and others'
+    assert ("csrf.py", "process_view") in called["full"]
+    assert not {name for name in called["direct"] if name[0] in ("middleware.py", "csrf.py")}
     # The user is still attached, so login_required lets them through.
     assert report_json(direct)["response"]["body_preview"] == "Hello ada@example.com"
 

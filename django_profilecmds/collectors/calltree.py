@@ -72,6 +72,11 @@ OWN_DIRECTORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os
 PROFILERS = ("pyinstrument", "line_profiler", "cProfile", "_lsprof")
 
 
+def _is_builtin(frame: str) -> bool:
+    parts = frame.split("\x00", 2)
+    return len(parts) > 1 and parts[1] == "<built-in>"
+
+
 def without_own_frames(session: Session) -> Session:
     """The call tree of the code that was profiled, with the harness taken out.
 
@@ -106,8 +111,10 @@ def without_own_frames(session: Session) -> Session:
         previous = 0
         for frame in stack[1:]:
             this = kind(frame)
-            if this and previous == 1:
-                ours = True  # the harness calling itself or a profiler: bookkeeping
+            if previous == 1 and (this or _is_builtin(frame)):
+                # The harness calling itself, a profiler or a built-in (its clock, its frame
+                # walk): bookkeeping.
+                ours = True
                 break
             previous = this
             if this != 1:
