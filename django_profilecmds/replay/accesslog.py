@@ -20,10 +20,13 @@ from django_profilecmds.replay.recorded import (
 def _combined(quoted: str) -> re.Pattern[str]:
     """client ident user [time] "request" status size ["referer" "user agent"], then the end of
     the line or more fields (a line cut off inside the referer or user agent does not match); a
-    plain request line (method, target, optional HTTP version) is split by the expression."""
+    plain request line (method, target, optional HTTP version) is split by the expression.
+
+    Groups: time, method, target (or else request, the whole quoted request line), status,
+    referer, user agent."""
     return re.compile(
-        r'\S+ \S+ \S+ \[[^\]]*\] (?:"([A-Za-z]{1,20}) ([^\s"\\]+)(?: HTTP/[^\s"\\]*)?"|'
-        rf"{quoted}) (?:\d{{3}}|-) (?:\d+|-)"
+        r'\S+ \S+ \S+ \[([^\]]*)\] (?:"([A-Za-z]{1,20}) ([^\s"\\]+)(?: HTTP/[^\s"\\]*)?"|'
+        rf"{quoted}) (\d{{3}}|-) (?:\d+|-)"
         rf"(?: {quoted} {quoted}(?=\s|$)|(?=\s*$|\s+[^\s\"]))"
     )
 
@@ -38,9 +41,9 @@ def parse_line(text: str, number: int) -> ReplayRequest:
     match = COMBINED_PLAIN.match(text) or COMBINED.match(text)
     if match is None:
         raise Skip("not a combined or common log line")
-    method, target, request, referer, agent = match.groups()
+    _, method, target, request, _, referer, agent = match.groups()
     if method is None:
-        method, target = _request_line(request)
+        method, target = request_line(request)
     elif not method.isupper():
         method = method.upper()
     headers = {}
@@ -51,7 +54,7 @@ def parse_line(text: str, number: int) -> ReplayRequest:
     return checked_request(method, request_path(target), headers, None, None, number)
 
 
-def _request_line(request: str) -> tuple[str, str]:
+def request_line(request: str) -> tuple[str, str]:
     """Method and target of a logged request line (``GET /a HTTP/1.1``, or ``GET /a``)."""
     if request in ("-", ""):
         raise Skip('no request line ("-")')
