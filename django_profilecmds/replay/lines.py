@@ -29,6 +29,7 @@ class Problem:
     line: int
     text: str  # the offending line or entry, at most PROBLEM_TEXT characters
     reason: str
+    file: str | None = None  # the file it is in, when several are read together
 
 
 def open_log(path: Path) -> Peeked:
