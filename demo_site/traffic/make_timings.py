@@ -34,13 +34,13 @@ def main() -> None:
     rng = random.Random(20261120)
     lines = []
     for minute in range(MINUTES):
-        load = 1 + 0.7 * min(minute, 90) / 90  # busier through the morning, then flat
+        load = 1 + 1.2 * minute / MINUTES  # busier through the morning
         slow = minute >= SLOW_FROM and rng.random() < 0.45
         extra = rng.expovariate(1 / 0.25) if slow else 0.0
         for path, method, rate, base, db_share in VIEWS:
             for _ in range(round(rate * load) + rng.randint(0, 1)):
-                duration = base * load * rng.lognormvariate(0, 0.15)
-                db = duration * db_share
+                db = base * db_share * load * rng.lognormvariate(0, 0.1)
+                duration = base * (1 - db_share) * load * rng.lognormvariate(0, 0.1) + db
                 if path == "/api/listings/stats/":
                     duration += extra
                     db += extra * 0.9

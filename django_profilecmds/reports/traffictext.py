@@ -8,6 +8,7 @@ from django_profilecmds.reports.text import ms, printable
 from django_profilecmds.traffic.analysis import SeriesResult, TrafficAnalysis
 
 SHOWN_QUIET = 5  # not significant series listed by name
+STRONG_R = 0.3  # a significant correlation this strong is listed as a driver, with its command
 
 
 def p_text(p_value: float | None) -> str:
@@ -67,12 +68,21 @@ def render_traffic(
             f"{len(significant)} significant at a false discovery rate of "
             f"{analysis.alpha:g} (Benjamini-Hochberg):"
         )
+        strong = [result for result in significant if (result.r or 0) >= STRONG_R]
+        weak = [result for result in significant if result not in strong]
         if not significant:
             lines.append("  none: no layer, view or view's traffic moves with the response time.")
-        for number, result in enumerate(significant[:top], 1):
+        for number, result in enumerate(strong[:top], 1):
             lines.extend(_driver_lines(number, result))
-        if len(significant) > top:
-            lines.append(f"  ... and {len(significant) - top} more (--top, or the JSON report)")
+        if len(strong) > top:
+            lines.append(f"  ... and {len(strong) - top} more (--top, or the JSON report)")
+        if weak:
+            names = ", ".join(f"{_short(result)} (r = {result.r:.2f})" for result in weak[:4])
+            more = f" and {len(weak) - 4} more" if len(weak) > 4 else ""
+            lines.append(
+                f"Significant but weak (|r| < {STRONG_R}) or against it: {len(weak)} series, "
+                f"{names}{more}."
+            )
         quiet = [result for result in tested if not result.significant and not result.trend_only]
         trend = [result for result in tested if result.trend_only]
         if quiet:

@@ -82,7 +82,7 @@ def analyse_traffic(
         min_windows=min_windows,
         command=lambda method, path: dig_command(method, path, None),
     )
-    analysis.sources = dict(log.formats)
+    analysis.sources = {Path(name).name: kind for name, kind in log.formats.items()}
     analysis.lines = log.lines_read
     analysis.skipped = log.skipped
     analysis.problems = [
