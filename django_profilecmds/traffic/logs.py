@@ -313,9 +313,8 @@ def _parser(
         if value is not None
     ]
     if given:
-        raise SourceError(
-            f"{path} holds {format} lines, not JSON lines: {', '.join(given)} are for JSON lines."
-        )
+        verb = "is" if len(given) == 1 else "are"
+        raise SourceError(f"{path} holds {format} lines; {', '.join(given)} {verb} for JSON lines.")
     return accesstimes.AccessTimes(options.per_second)
 
 
