@@ -79,7 +79,14 @@ from django_profilecmds.traffic import accesstimes
 from django_profilecmds.traffic.jsontimes import json_times
 from django_profilecmds.traffic.timed import TimedRequest, units_per_second, without_query
 
-__all__ = ["TRAFFIC_FORMATS", "Problem", "SourceError", "TimedRequest", "TrafficLog"]
+__all__ = [
+    "MAX_PROBLEMS",
+    "TRAFFIC_FORMATS",
+    "Problem",
+    "SourceError",
+    "TimedRequest",
+    "TrafficLog",
+]
 
 TRAFFIC_FORMATS = ("nginx", "apache", "gunicorn", "jsonl")
 DETECT_LINES = 20
