@@ -79,7 +79,14 @@ from django_profilecmds.traffic import accesstimes
 from django_profilecmds.traffic.jsontimes import json_times
 from django_profilecmds.traffic.timed import TimedRequest, units_per_second, without_query
 
-__all__ = ["TRAFFIC_FORMATS", "Problem", "SourceError", "TimedRequest", "TrafficLog"]
+__all__ = [
+    "MAX_PROBLEMS",
+    "TRAFFIC_FORMATS",
+    "Problem",
+    "SourceError",
+    "TimedRequest",
+    "TrafficLog",
+]
 
 TRAFFIC_FORMATS = ("nginx", "apache", "gunicorn", "jsonl")
 DETECT_LINES = 20
@@ -313,9 +320,8 @@ def _parser(
         if value is not None
     ]
     if given:
-        raise SourceError(
-            f"{path} holds {format} lines, not JSON lines: {', '.join(given)} are for JSON lines."
-        )
+        verb = "is" if len(given) == 1 else "are"
+        raise SourceError(f"{path} holds {format} lines; {', '.join(given)} {verb} for JSON lines.")
     return accesstimes.AccessTimes(options.per_second)
 
 
