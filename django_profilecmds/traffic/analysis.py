@@ -17,12 +17,15 @@ and that is all. One pass over the log; memory grows with windows x views, never
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from django_profilecmds.exceptions import ProfileCmdsError
+
+if TYPE_CHECKING:
+    from django_profilecmds.traffic.timed import TimedRequest
 
 __all__ = [
     "MIN_WINDOWS",
@@ -43,12 +46,6 @@ VIEW_TIME = "view time"
 VIEW_TRAFFIC = "view traffic"
 
 
-class TimedRequestLike(Protocol):
-    time: float
-    method: str
-    path: str
-    duration: float
-    layers: Mapping[str, float]
 
 
 class TrafficError(ProfileCmdsError, ValueError):
@@ -107,7 +104,7 @@ class TrafficSeries:
     first: float | None = None
     last: float | None = None
 
-    def add(self, request: TimedRequestLike, view: str, function: str, shown_path: str) -> None:
+    def add(self, request: TimedRequest, view: str, function: str, shown_path: str) -> None:
         self.requests += 1
         index = math.floor(request.time / self.window)
         bucket = self.windows.get(index)
@@ -190,7 +187,7 @@ class TrafficSeries:
 
 
 def build_series(
-    requests: Iterable[TimedRequestLike],
+    requests: Iterable[TimedRequest],
     window: float = 60.0,
     *,
     match: Callable[[str], Any] | None = None,
