@@ -39,6 +39,7 @@ __all__ = [
 
 MIN_WINDOWS = 10  # differenced windows (pairs of neighbours with data) a series needs to be tested
 TREND_ONLY_R = 0.5  # |r| before differencing above which a series that fails after is "trend only"
+RESOLVED_PATHS = 50_000  # paths kept resolved while a log is read
 CHARTED = 4  # series drawn beside the overall response time in the HTML report
 
 LAYER = "layer"
@@ -208,12 +209,21 @@ def build_series(
         match = match_path
     series = TrafficSeries(window)
     keys: dict[int, tuple[str, str]] = {}  # id(match) -> (view key, function path)
+    # Logs repeat their paths: each is resolved once (a bounded cache, emptied when full, as
+    # a log of unique paths, ids in them, must not grow it without end).
+    resolved: dict[str, Any] = {}
     step = 0
     for request in requests:
         step += 1
         if progress is not None and not step & 1023:
             progress()
-        found = match(unquote(request.path))
+        raw = request.path
+        try:
+            found = resolved[raw]
+        except KeyError:
+            if len(resolved) >= RESOLVED_PATHS:
+                resolved.clear()
+            found = resolved[raw] = match(unquote(raw))
         if found is None:
             series.not_a_view += 1
             if len(series.not_a_view_examples) < 5:
@@ -225,11 +235,10 @@ def build_series(
         if known is None:
             known = keys[id(found)] = (view_key(found), str(found._func_path))
         view, function = known
-        meta = series.views.get(view)
-        shown_path = request.path
-        if mask is not None and (meta is None or request.duration > meta.slowest):
-            shown_path = mask(request.path, found)
-        series.add(request, view, function, shown_path)
+        series.add(request, view, function, raw)
+    if mask is not None:  # what the slowest path's pattern captured under sensitive names
+        for meta in series.views.values():
+            meta.slowest_path = mask(meta.slowest_path, match(unquote(meta.slowest_path)))
     return series
 
 
