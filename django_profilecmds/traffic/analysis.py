@@ -47,8 +47,6 @@ VIEW_TIME = "view time"
 VIEW_TRAFFIC = "view traffic"
 
 
-
-
 class TrafficError(ProfileCmdsError, ValueError):
     """The analysis cannot be made as asked (its options)."""
 
