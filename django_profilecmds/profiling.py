@@ -29,6 +29,8 @@ class Baseline:
     document: dict[str, Any]
     alpha: float = DEFAULT_ALPHA
     min_change: float = DEFAULT_MIN_CHANGE
+    metric: str = "wall"  # of the verdict: "wall" or "cpu" (see analysis.metrics)
+    metric_reason: str = ""  # why that metric, for the reports
 
     @classmethod
     def load(
@@ -48,7 +50,13 @@ class Baseline:
         """The verdict for each key of ``document`` (see ``compare.samples_document``)."""
         from django_profilecmds.analysis import compare
 
-        return compare.compare(self.document, document, self.alpha, self.min_change)
+        return compare.compare(self.document, document, self.alpha, self.min_change, self.metric)
+
+    def unavailable(self) -> list[str]:
+        """The metrics the baseline has no samples of (saved before they were kept)."""
+        from django_profilecmds.analysis.metrics import missing_metrics
+
+        return missing_metrics(self.document)
 
     def settings(self) -> dict[str, Any]:
         """What the reports say about how the comparison was made."""
@@ -59,6 +67,9 @@ class Baseline:
             "baseline": self.path,
             "baseline_commit": self.document.get("git_commit", ""),
             "baseline_created": self.document.get("created", ""),
+            "metric": self.metric,
+            "metric_reason": self.metric_reason,
+            "unavailable_metrics": self.unavailable(),
         }
 
 

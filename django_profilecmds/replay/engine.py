@@ -167,6 +167,7 @@ class Replayer:
             method=request.method,
             path=path,
             wall=self.timing.wall[-1],
+            cpu=self.timing.thread_cpu[-1],
             queries=len(records),
             db_time=sum(record.duration for record in records),
             status=status,
@@ -175,8 +176,7 @@ class Replayer:
             group=request_group(self.options.group_by, path, template, self.options.path_segments),
         )
         self.queries.clear()
-        self.timing.wall.clear()
-        self.timing.cpu.clear()
+        self.timing.clear()
         return sample
 
     def _driver(self, match: ResolverMatch) -> Driver:

@@ -148,7 +148,14 @@ class Command(ProfilingCommand):
             document["comparison_settings"] = baseline.settings()
             changes = baseline.compare(document)
             self.stdout.write("")
-            self.stdout.write(render_changes(changes, baseline.alpha, baseline.min_change))
+            self.stdout.write(
+                render_changes(
+                    changes,
+                    baseline.alpha,
+                    baseline.min_change,
+                    unavailable=baseline.unavailable(),
+                )
+            )
         # Paths and skipped lines come from the log: what is saved is masked like what is shown.
         from django_profilecmds.reports.replayredaction import redact_replay_document
 

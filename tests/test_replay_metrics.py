@@ -1,0 +1,97 @@
+"""What a replay measures beside wall time: the CPU time of the thread that ran each request and
+the time of its queries; kept in baselines, compared, and read from older baselines too."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from django_profilecmds.analysis.replay import ReplayStats
+from django_profilecmds.analysis.viewstats import RequestSample
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+LINE = '203.0.113.{n} - - [20/Nov/2026:10:00:{s:02d} +0000] "GET {path} HTTP/1.1" 200 512 "-" "-"'
+
+
+def write_log(path: Path, paths: list[str]) -> Path:
+    lines = [LINE.format(n=i % 250, s=i % 60, path=p) for i, p in enumerate(paths)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def replay(*args, **options):
+    out = StringIO()
+    call_command(
+        "profile_replay", *[str(a) for a in args], stdout=out, stderr=StringIO(), **options
+    )
+    return out.getvalue()
+
+
+def test_each_view_has_cpu_and_database_medians_in_the_text_the_report_and_the_baseline(
+    books, tmp_path
+):
+    paths = ["/timed/steady/", "/busy/", "/busy/async/", "/books/"]
+    log = write_log(tmp_path / "a.log", paths * 8)
+    out = replay(log, save=tmp_path / "base.json", output_dir=tmp_path / "p")
+    header = next(line for line in out.splitlines() if line.lstrip().startswith("share"))
+    assert "CPU p50" in header and "DB p50" in header
+    assert " s in views (CPU " in out and " s, database " in out
+
+    saved = json.loads((tmp_path / "base.json").read_text())
+    for entry in saved["entries"].values():
+        assert len(entry["cpu_samples"]) == len(entry["samples"]) == 8
+        assert len(entry["db_samples"]) == 8
+    report = json.loads(next((tmp_path / "p").glob("replay-*.json")).read_text())
+    views = report["replay"]["views"]
+    # Sleeping is not CPU time; a Python loop is, also when an async view runs it as sync code
+    # (on the thread that called async_to_sync, not the event loop's).
+    assert views["steady"]["cpu_p50"] < views["steady"]["p50"]
+    assert views["busy"]["cpu_p50"] > views["steady"]["cpu_p50"]
+    assert views["async-busy"]["cpu_p50"] > views["steady"]["cpu_p50"]
+    # The database time is the queries' own: a view that runs none has none.
+    assert views["book-list"]["db_p50"] > 0 and views["busy"]["db_p50"] == 0
+    assert report["replay"]["total_cpu_time"] > 0
+
+
+def test_workers_shares_merge_their_cpu_and_database_times():
+    def sample(wall: float, cpu: float, db: float) -> RequestSample:
+        return RequestSample("v", "app.views.v", "GET", "/v/", wall, 1, db, 200, cpu=cpu)
+
+    one, other, whole = ReplayStats(), ReplayStats(), ReplayStats()
+    first = [sample(0.010, 0.004, 0.001), sample(0.020, 0.006, 0.002)]
+    second = [sample(0.030, 0.008, 0.003)]
+    for item in first:
+        one.add(item)
+        whole.add(item)
+    for item in second:
+        other.add(item)
+        whole.add(item)
+    one.merge(other)
+    merged, single = one.views["v"], whole.views["v"]
+    assert merged.total_cpu_time == pytest.approx(single.total_cpu_time) == pytest.approx(0.018)
+    assert sorted(merged.cpu_times.values) == sorted(single.cpu_times.values)
+    assert merged.cpu_p50 == single.cpu_p50 == 0.006 and merged.db_p50 == 0.002
+
+
+def test_a_baseline_saved_without_cpu_times_still_compares_and_says_so_once(tmp_path):
+    log = write_log(tmp_path / "a.log", ["/timed/steady/", "/busy/"] * 10)
+    replay(log, save=tmp_path / "base.json", no_files=True)
+    document = json.loads((tmp_path / "base.json").read_text())
+    for entry in document["entries"].values():
+        del entry["cpu_samples"], entry["db_samples"]
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(document))
+
+    out = replay(log, compare=old, no_files=True)
+    comparison = out.split("Compared with the baseline")[1]
+    assert comparison.count("The baseline has no CPU time and database time") == 1
+    rows = {line.split()[-1]: line for line in comparison.splitlines() if " ms " in line}
+    assert set(rows) == {"steady", "busy"}
+    # wall, CPU and DB changes: the wall time's is known, the other two are not.
+    cells = rows["busy"].split()
+    assert cells[-7:-5] == ["-", "-"] and cells[-8].endswith("%")
