@@ -191,7 +191,11 @@ def test_compare_detects_a_slowed_view_and_not_an_unchanged_one(tmp_path):
         # A threshold well above machine noise (sleep overshoot on a loaded machine can shift a
         # 3 ms view by 5%) and far below the slowed view's change (about +300%).
         out, _ = replay(
-            log, compare=tmp_path / "before.json", output_dir=tmp_path / "p", min_change=0.5
+            log,
+            compare=tmp_path / "before.json",
+            output_dir=tmp_path / "p",
+            min_change=0.5,
+            metric="wall",  # the view sleeps: no CPU time
         )
     verdicts = {line.split()[-1]: line for line in out.splitlines() if "ms" in line and "%" in line}
     assert verdicts["tunable"].split()[0] == "slower"

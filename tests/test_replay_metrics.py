@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
+from django_profilecmds.analysis.metrics import choose_metric, remote_databases
 from django_profilecmds.analysis.replay import ReplayStats
 from django_profilecmds.analysis.viewstats import RequestSample
 
@@ -95,3 +97,68 @@ def test_a_baseline_saved_without_cpu_times_still_compares_and_says_so_once(tmp_
     # wall, CPU and DB changes: the wall time's is known, the other two are not.
     cells = rows["busy"].split()
     assert cells[-7:-5] == ["-", "-"] and cells[-8].endswith("%")
+
+
+def test_the_verdict_is_on_cpu_time_with_a_local_database_and_says_why(tmp_path):
+    log = write_log(tmp_path / "a.log", ["/timed/steady/", "/busy/"] * 10)
+    replay(log, save=tmp_path / "base.json", no_files=True)
+    out = replay(log, compare=tmp_path / "base.json", no_files=True)
+    assert "Mann-Whitney U on CPU time" in out
+    assert "Verdict on CPU time (the database is local; --metric wall to use wall time)." in out
+    out = replay(log, compare=tmp_path / "base.json", no_files=True, metric="wall")
+    assert "Verdict on wall time (as --metric asked)." in out
+
+
+def test_an_old_baseline_has_its_verdict_on_wall_time_and_cpu_is_refused(tmp_path):
+    log = write_log(tmp_path / "a.log", ["/busy/"] * 6)
+    replay(log, save=tmp_path / "base.json", no_files=True)
+    document = json.loads((tmp_path / "base.json").read_text())
+    for entry in document["entries"].values():
+        del entry["cpu_samples"], entry["db_samples"]
+    (tmp_path / "base.json").write_text(json.dumps(document))
+    out = replay(log, compare=tmp_path / "base.json", no_files=True)
+    assert "Verdict on wall time (the baseline holds wall times only)." in out
+    with pytest.raises(CommandError, match=r"^--metric cpu: the baseline holds wall times only"):
+        replay(log, compare=tmp_path / "base.json", no_files=True, metric="cpu")
+
+
+def test_metric_without_a_comparison_is_a_one_line_error(tmp_path):
+    log = write_log(tmp_path / "a.log", ["/busy/"])
+    with pytest.raises(CommandError, match="--metric chooses .*: pass --compare FILE too"):
+        replay(log, no_files=True, metric="cpu")
+
+
+@pytest.mark.parametrize(
+    ("databases", "remote"),
+    [
+        ({"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "x"}}, []),
+        ({"default": {"ENGINE": "django.db.backends.postgresql", "HOST": ""}}, []),
+        ({"default": {"ENGINE": "django.db.backends.postgresql", "HOST": "::1"}}, []),
+        ({"default": {"ENGINE": "django.db.backends.mysql", "HOST": "/run/mysqld.sock"}}, []),
+        (
+            {
+                "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "x"},
+                "replica": {"ENGINE": "django.db.backends.postgresql", "HOST": "db.internal"},
+            },
+            ["replica"],
+        ),
+        (
+            {"default": {"ENGINE": "x.postgresql", "OPTIONS": {"host": "10.0.0.5"}}},
+            ["default"],
+        ),
+    ],
+)
+def test_a_database_on_another_machine_makes_wall_time_the_default(databases, remote):
+    assert remote_databases(databases) == remote
+
+
+def test_a_remote_database_is_named_in_the_metric_line():
+    databases = {
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "x"},
+        "replica": {"ENGINE": "django.db.backends.postgresql", "HOST": "db.internal"},
+    }
+    choice = choose_metric(None, databases=databases)
+    assert choice.describe() == (
+        "verdict on wall time (database 'replica' is remote; --metric cpu to use the "
+        "thread's CPU time)"
+    )

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from django_profilecmds.analysis.grouping import GROUP_BY
+from django_profilecmds.analysis.metrics import METRICS
 from django_profilecmds.management.base import ProfilingCommand, display_path
 from django_profilecmds.management.from_options import (
     baseline_from_options,
@@ -62,6 +63,16 @@ class Command(ProfilingCommand):
         add_send_email_argument(who)
         add_isolate_cache_argument(who)
         add_compare_arguments(parser)
+        verdict = parser.add_argument_group("verdict")
+        verdict.add_argument(
+            "--metric",
+            type=one_of(METRICS, "--metric"),
+            choices=METRICS,
+            help="The time a verdict is taken on: cpu (the CPU time of the thread that ran the "
+            "request, which other processes' load does not inflate; SQLite's queries run in "
+            "that thread and count) or wall. Default: cpu when every database is local "
+            "(SQLite, or a server on localhost or a unix socket), else wall.",
+        )
         output = parser.add_argument_group("output")
         output.add_argument(
             "--group-by",
@@ -121,6 +132,10 @@ class Command(ProfilingCommand):
             self._export(source, replay_options, options)
             return
         baseline = baseline_from_options(options)
+        if options["metric"] is not None and baseline is None:
+            raise CommandError(
+                "--metric chooses the time a verdict is taken on: pass --compare FILE too."
+            )
         if baseline is not None:
             check_baseline_grouping(
                 baseline.document,
@@ -153,6 +168,7 @@ class Command(ProfilingCommand):
                     changes,
                     baseline.alpha,
                     baseline.min_change,
+                    metric_line=baseline.describe_metric(),
                     unavailable=baseline.unavailable(),
                 )
             )
