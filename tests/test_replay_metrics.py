@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from django_profilecmds.analysis.conditions import condition_warnings
 from django_profilecmds.analysis.metrics import choose_metric, remote_databases
 from django_profilecmds.analysis.replay import ReplayStats
 from django_profilecmds.analysis.viewstats import RequestSample
@@ -162,3 +163,47 @@ def test_a_remote_database_is_named_in_the_metric_line():
         "verdict on wall time (database 'replica' is remote; --metric cpu to use the "
         "thread's CPU time)"
     )
+
+
+def test_a_baseline_records_the_machine_and_a_comparison_warns_of_what_differs(tmp_path):
+    import os
+
+    import django
+
+    log = write_log(tmp_path / "a.log", ["/busy/"] * 6)
+    replay(log, save=tmp_path / "base.json", no_files=True)
+    document = json.loads((tmp_path / "base.json").read_text())
+    conditions = document["conditions"]
+    assert conditions["cpu_count"] == os.cpu_count()
+    assert conditions["django"] == django.get_version()
+    assert len(conditions["load_start"]) == len(conditions["load_end"]) == 3
+    assert conditions["usable_cpus"] == len(os.sched_getaffinity(0))
+
+    out = replay(log, compare=tmp_path / "base.json", no_files=True)
+    assert "Warning: The baseline was saved with" not in out
+
+    cpus = conditions["usable_cpus"]
+    conditions.update(
+        cpu_count=conditions["cpu_count"] + 62,
+        django="4.2.1",
+        load_start=[cpus * 3.0, 0, 0],
+        load_end=[cpus * 3.0, 0, 0],
+    )
+    (tmp_path / "base.json").write_text(json.dumps(document))
+    out = replay(log, compare=tmp_path / "base.json", no_files=True)
+    warnings = [line for line in out.splitlines() if line.startswith("Warning: ")]
+    assert len(warnings) == 3
+    assert "less busy than when the baseline was saved" in warnings[0]
+    assert f"saved with {os.cpu_count() + 62} CPUs, this replay had {os.cpu_count()}" in out
+    assert f"saved with Django 4.2.1, this replay ran {django.get_version()}." in out
+    assert "busy" in out.split("Compared with the baseline")[1]  # the verdicts are still given
+
+
+def test_only_a_load_per_cpu_apart_by_more_than_half_is_a_difference():
+    def machine(load: float) -> dict[str, object]:
+        return {"load_start": [load, 0, 0], "load_end": [load, 0, 0], "usable_cpus": 2}
+
+    assert condition_warnings(machine(0.2), machine(1.0)) == []  # 0.1 -> 0.5 per CPU
+    (warning,) = condition_warnings(machine(0.2), machine(1.4))  # 0.1 -> 0.7 per CPU
+    assert warning.startswith("The machine was busier than when the baseline was saved")
+    assert condition_warnings(None, machine(4.0)) == []  # an older baseline records none

@@ -57,6 +57,8 @@ class ReplayStats:
     refused: list[str] = field(default_factory=list)
     refused_count: int = 0
     warnings: list[str] = field(default_factory=list)
+    # The machine's load, CPUs and versions (see analysis.conditions), once the replay ended.
+    conditions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def replayed(self) -> int:
@@ -181,6 +183,7 @@ class ReplayStats:
             "sampled_out": self.sampled_out,
             "problem_count": self.problem_count,
             "problems": self.problems,
+            "conditions": self.conditions,
         }
 
     def _new_view(self, key: str, view: str, group: str | None, function: str) -> ViewStats:

@@ -101,6 +101,7 @@ class Command(ProfilingCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from django_profilecmds.analysis import compare as comparing
+        from django_profilecmds.analysis.conditions import condition_warnings
         from django_profilecmds.analysis.grouping import check_baseline_grouping
         from django_profilecmds.analysis.replay import samples_entries
         from django_profilecmds.replay.engine import ReplayOptions, replay_file
@@ -156,12 +157,18 @@ class Command(ProfilingCommand):
         from django_profilecmds.reports.replaytext import render_changes, render_replay
 
         self.stdout.write(render_replay(stats, user=options["user"], top=options["top"]))
-        extra: dict[str, Any] = {"replay": stats.to_dict(), "user": options["user"]}
+        extra: dict[str, Any] = {
+            "replay": stats.to_dict(),
+            "user": options["user"],
+            "conditions": stats.conditions,
+        }
         document = comparing.samples_document("replay", source.name, samples_entries(stats), extra)
         changes = None
         if baseline is not None:
             document["comparison_settings"] = baseline.settings()
             changes = baseline.compare(document)
+            differences = condition_warnings(baseline.document.get("conditions"), stats.conditions)
+            document["comparison_settings"]["conditions_differ"] = differences
             self.stdout.write("")
             self.stdout.write(
                 render_changes(
@@ -172,6 +179,8 @@ class Command(ProfilingCommand):
                     unavailable=baseline.unavailable(),
                 )
             )
+            for difference in differences:
+                self.stdout.write(f"Warning: {difference}")
         # Paths and skipped lines come from the log: what is saved is masked like what is shown.
         from django_profilecmds.reports.replayredaction import redact_replay_document
 
