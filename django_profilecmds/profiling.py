@@ -29,6 +29,8 @@ class Baseline:
     document: dict[str, Any]
     alpha: float = DEFAULT_ALPHA
     min_change: float = DEFAULT_MIN_CHANGE
+    metric: str = "wall"  # of the verdict: "wall" or "cpu" (see analysis.metrics)
+    metric_reason: str = ""  # why that metric, for the reports
 
     @classmethod
     def load(
@@ -36,19 +38,37 @@ class Baseline:
         path: str | os.PathLike[str],
         alpha: float = DEFAULT_ALPHA,
         min_change: float = DEFAULT_MIN_CHANGE,
+        metric: str | None = "wall",
     ) -> Baseline:
         """Check ``alpha`` and ``min_change`` and read ``path``: a clear error for anything
-        that is not a file ``--save`` wrote."""
+        that is not a file ``--save`` wrote. ``metric`` is that of the verdicts, ``wall`` or
+        ``cpu``; None chooses (see :func:`~django_profilecmds.analysis.metrics.choose_metric`:
+        CPU time when every database is local and the baseline holds CPU times)."""
         from django_profilecmds.analysis import compare
+        from django_profilecmds.analysis.metrics import choose_metric
 
         compare.check_alpha(alpha, min_change)
-        return cls(str(path), compare.load_samples(Path(path)), alpha, min_change)
+        document = compare.load_samples(Path(path))
+        choice = choose_metric(metric, document)
+        return cls(str(path), document, alpha, min_change, choice.metric, choice.reason)
+
+    def describe_metric(self) -> str:
+        """``verdict on CPU time (the database is local; --metric wall to use wall time)``."""
+        from django_profilecmds.analysis.metrics import MetricChoice
+
+        return MetricChoice(self.metric, self.metric_reason).describe()
 
     def compare(self, document: dict[str, Any]) -> list[Change]:
         """The verdict for each key of ``document`` (see ``compare.samples_document``)."""
         from django_profilecmds.analysis import compare
 
-        return compare.compare(self.document, document, self.alpha, self.min_change)
+        return compare.compare(self.document, document, self.alpha, self.min_change, self.metric)
+
+    def unavailable(self) -> list[str]:
+        """The metrics the baseline has no samples of (saved before they were kept)."""
+        from django_profilecmds.analysis.metrics import missing_metrics
+
+        return missing_metrics(self.document)
 
     def settings(self) -> dict[str, Any]:
         """What the reports say about how the comparison was made."""
@@ -59,6 +79,9 @@ class Baseline:
             "baseline": self.path,
             "baseline_commit": self.document.get("git_commit", ""),
             "baseline_created": self.document.get("created", ""),
+            "metric": self.metric,
+            "metric_reason": self.metric_reason,
+            "unavailable_metrics": self.unavailable(),
         }
 
 

@@ -1,10 +1,13 @@
 """Saved samples and before/after verdicts: did a change make a view faster, slower, or neither?
 
 A saved file holds, per key (a view of a replay, or the request of a ``profile_view`` run), the
-wall-time samples and query counts. Comparing two files tests each key's samples with the
-Mann-Whitney U test: a shift counts only when it is significant at ``alpha`` *and* the medians
-moved by at least ``min_change`` (relative), the run-to-run noise of timing a view on a
-developer machine; smaller shifts are "no significant change" however small the p-value.
+wall-time samples and query counts, and for a replay the CPU and database time of the same
+requests (files saved before those were kept have wall times only: those metrics are then
+unavailable). Comparing two files tests each key's samples of one metric (see :mod:`.metrics`)
+with the Mann-Whitney U test: a shift counts only when it is significant at ``alpha`` *and* the
+medians moved by at least ``min_change`` (relative), the run-to-run noise of timing a view on a
+developer machine; smaller shifts are "no significant change" however small the p-value. The
+medians of the other metrics are reported beside it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django_profilecmds.analysis.metrics import SAMPLE_FIELDS, WALL
 from django_profilecmds.analysis.stats import mann_whitney_u
 from django_profilecmds.exceptions import ProfileCmdsError
 
@@ -37,6 +41,7 @@ class Change:
     verdict: str
     n_before: int = 0
     n_after: int = 0
+    # Of the metric the verdict is on:
     median_before: float | None = None
     median_after: float | None = None
     change: float | None = None  # relative change of the median time (-0.25 = 25% faster)
@@ -45,6 +50,14 @@ class Change:
     p_value: float | None = None
     u: float | None = None
     baseline_key: str | None = None  # when the two files each held one, differently named
+    metric: str = WALL
+    # The medians of every metric, None where a file has no samples of it.
+    wall_before: float | None = None
+    wall_after: float | None = None
+    cpu_before: float | None = None
+    cpu_after: float | None = None
+    db_before: float | None = None
+    db_after: float | None = None
 
 
 def verdict(
@@ -68,12 +81,15 @@ def compare(
     current: dict[str, Any],
     alpha: float = DEFAULT_ALPHA,
     min_change: float = DEFAULT_MIN_CHANGE,
+    metric: str = WALL,
 ) -> list[Change]:
-    """Compare two saved documents (see :func:`samples_document`) key by key.
+    """Compare two saved documents (see :func:`samples_document`) key by key, the verdict
+    taken on ``metric`` (``wall`` or ``cpu``; both files must hold its samples).
 
     When each holds exactly one key under different names (``/books/`` against
     ``/books/fast/``), those two are compared.
     """
+    field_name = SAMPLE_FIELDS[metric]
     before: dict[str, Any] = baseline["entries"]
     after: dict[str, Any] = current["entries"]
     pairs: list[tuple[str, str | None, str | None]]
@@ -87,13 +103,15 @@ def compare(
     for key, old, new in pairs:
         if old is None:
             assert new is not None
-            changes.append(_one_sided(key, ONLY_AFTER, after[new], after_side=True))
+            changes.append(_one_sided(key, ONLY_AFTER, after[new], True, metric))
         elif new is None:
-            changes.append(_one_sided(key, ONLY_BEFORE, before[old], after_side=False))
+            changes.append(_one_sided(key, ONLY_BEFORE, before[old], False, metric))
         else:
             first, second = before[old], after[new]
+            wall_before, cpu_before, db_before = _medians(first)
+            wall_after, cpu_after, db_after = _medians(second)
             outcome, change, p_value, u = verdict(
-                first["samples"], second["samples"], alpha, min_change
+                first[field_name], second[field_name], alpha, min_change
             )
             changes.append(
                 Change(
@@ -101,14 +119,21 @@ def compare(
                     verdict=outcome,
                     n_before=len(first["samples"]),
                     n_after=len(second["samples"]),
-                    median_before=statistics.median(first["samples"]),
-                    median_after=statistics.median(second["samples"]),
+                    median_before=statistics.median(first[field_name]),
+                    median_after=statistics.median(second[field_name]),
                     change=change,
                     queries_before=first["queries_per_request"],
                     queries_after=second["queries_per_request"],
                     p_value=p_value,
                     u=u,
                     baseline_key=old if old != key else None,
+                    metric=metric,
+                    wall_before=wall_before,
+                    wall_after=wall_after,
+                    cpu_before=cpu_before,
+                    cpu_after=cpu_after,
+                    db_before=db_before,
+                    db_after=db_after,
                 )
             )
     order = {SLOWER: 0, FASTER: 1, NO_CHANGE: 2, ONLY_AFTER: 3, ONLY_BEFORE: 4}
@@ -116,15 +141,46 @@ def compare(
     return changes
 
 
-def _one_sided(key: str, outcome: str, entry: dict[str, Any], after_side: bool) -> Change:
-    samples = entry["samples"]
+def _one_sided(
+    key: str, outcome: str, entry: dict[str, Any], after_side: bool, metric: str
+) -> Change:
+    samples = entry.get(SAMPLE_FIELDS[metric]) or entry["samples"]
     median = statistics.median(samples) if samples else None
     queries = entry["queries_per_request"]
+    count = len(entry["samples"])
+    wall, cpu, db = _medians(entry)
     if after_side:
         return Change(
-            key, outcome, n_after=len(samples), median_after=median, queries_after=queries
+            key,
+            outcome,
+            n_after=count,
+            median_after=median,
+            queries_after=queries,
+            metric=metric,
+            wall_after=wall,
+            cpu_after=cpu,
+            db_after=db,
         )
-    return Change(key, outcome, n_before=len(samples), median_before=median, queries_before=queries)
+    return Change(
+        key,
+        outcome,
+        n_before=count,
+        median_before=median,
+        queries_before=queries,
+        metric=metric,
+        wall_before=wall,
+        cpu_before=cpu,
+        db_before=db,
+    )
+
+
+def _medians(entry: dict[str, Any]) -> tuple[float | None, float | None, float | None]:
+    """The medians of the wall, CPU and database times that ``entry`` holds samples of."""
+    medians = []
+    for field_name in (SAMPLE_FIELDS["wall"], SAMPLE_FIELDS["cpu"], SAMPLE_FIELDS["db"]):
+        samples = entry.get(field_name)
+        medians.append(statistics.median(samples) if samples else None)
+    return medians[0], medians[1], medians[2]
 
 
 def samples_document(
@@ -198,7 +254,8 @@ def load_samples(path: Path) -> dict[str, Any]:
 
 def _malformed(entries: Any) -> str | None:
     """What is wrong with the entries of a saved file, or None: each needs a non-empty list of
-    ``samples`` (seconds) and a ``queries_per_request``, all finite numbers of 0 or more."""
+    ``samples`` (seconds) and a ``queries_per_request``, and may have ``cpu_samples`` and
+    ``db_samples`` (seconds, non-empty), all finite numbers of 0 or more."""
     if not isinstance(entries, dict):
         return 'there is no "entries" object'
     for key, entry in entries.items():
@@ -208,12 +265,19 @@ def _malformed(entries: Any) -> str | None:
         samples = entry.get("samples")
         if not isinstance(samples, list) or not samples:
             return f'{name} has no "samples" list with a sample in it'
-        for index, value in enumerate(samples, start=1):
-            if not _finite_non_negative(value):
-                return (
-                    f"sample {index} of {name} is {_described(value)}, not a finite number of "
-                    "seconds of 0 or more"
-                )
+        for field_name in SAMPLE_FIELDS.values():
+            if field_name not in entry:  # saved before CPU and database times were kept
+                continue
+            values = entry[field_name]
+            if not isinstance(values, list) or not values:
+                return f'{name} has no "{field_name}" list with a sample in it'
+            what = "sample" if field_name == "samples" else field_name.replace("_", " ")[:-1]
+            for index, value in enumerate(values, start=1):
+                if not _finite_non_negative(value):
+                    return (
+                        f"{what} {index} of {name} is {_described(value)}, not a finite number "
+                        "of seconds of 0 or more"
+                    )
         queries = entry.get("queries_per_request")
         if not _finite_non_negative(queries):
             return (

@@ -57,6 +57,8 @@ class ReplayStats:
     refused: list[str] = field(default_factory=list)
     refused_count: int = 0
     warnings: list[str] = field(default_factory=list)
+    # The machine's load, CPUs and versions (see analysis.conditions), once the replay ended.
+    conditions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def replayed(self) -> int:
@@ -65,6 +67,14 @@ class ReplayStats:
     @property
     def total_time(self) -> float:
         return sum(view.total_time for view in self.views.values())
+
+    @property
+    def total_cpu_time(self) -> float:
+        return sum(view.total_cpu_time for view in self.views.values())
+
+    @property
+    def total_db_time(self) -> float:
+        return sum(view.total_db_time for view in self.views.values())
 
     @property
     def errors(self) -> int:
@@ -153,6 +163,8 @@ class ReplayStats:
             "user": self.user,
             "replayed": self.replayed,
             "total_time": self.total_time,
+            "total_cpu_time": self.total_cpu_time,
+            "total_db_time": self.total_db_time,
             "errors": self.errors,
             "client_errors": self.client_errors,
             "client_statuses": self.client_statuses(),
@@ -171,19 +183,25 @@ class ReplayStats:
             "sampled_out": self.sampled_out,
             "problem_count": self.problem_count,
             "problems": self.problems,
+            "conditions": self.conditions,
         }
 
     def _new_view(self, key: str, view: str, group: str | None, function: str) -> ViewStats:
         # One generator per row, seeded from the row's name: the same traffic gives the same
-        # reservoirs whatever order the rows first appear in.
+        # reservoirs whatever order the rows first appear in. The CPU and database times have
+        # their own, so that keeping them left the wall times' sample as it was.
         rng = random.Random(f"{self.seed}:{key}")
+        other = random.Random(f"{self.seed}:{key}:cpu")
+        size = self.reservoir_size
         return ViewStats(
             view=key,
             function=function,
             view_name=view,
             group=group,
-            times=Reservoir(self.reservoir_size, rng),
-            query_counts=Reservoir(self.reservoir_size, rng),
+            times=Reservoir(size, rng),
+            query_counts=Reservoir(size, rng),
+            cpu_times=Reservoir(size, other),
+            db_times=Reservoir(size, other),
         )
 
 
@@ -194,6 +212,8 @@ def samples_entries(stats: ReplayStats) -> dict[str, dict[str, Any]]:
             "function": view.function,
             "requests": view.requests,
             "samples": list(view.times.values),
+            "cpu_samples": list(view.cpu_times.values),
+            "db_samples": list(view.db_times.values),
             "queries_per_request": view.queries_per_request,
             "errors": view.errors,
         }

@@ -1,7 +1,8 @@
 """One view's replayed requests, aggregated: exact counts and sums, sampled times.
 
-Counts, sums and the slowest request are exact whatever the traffic; the times and query counts
-behind the percentiles are kept in a bounded :class:`.reservoir.Reservoir` each. Two
+Counts, sums and the slowest request are exact whatever the traffic; the wall times, CPU times,
+database times and query counts behind the percentiles are kept in a bounded
+:class:`.reservoir.Reservoir` each. Two
 aggregates of the same view merge into the one a single pass over all its requests would give.
 """
 
@@ -31,6 +32,7 @@ class RequestSample:
     nplusone: tuple[str, ...] = ()  # origins of the N+1 patterns this request ran
     error: bool = False  # raised, or answered 5xx
     group: str | None = None  # its template or path prefix, when the replay groups by one
+    cpu: float = 0.0  # CPU time of the thread(s) that ran it (see collectors.timing)
 
 
 @dataclass
@@ -47,6 +49,7 @@ class ViewStats:
     total_time: float = 0.0
     total_queries: int = 0
     total_db_time: float = 0.0
+    total_cpu_time: float = 0.0
     flagged_requests: int = 0  # requests that ran an N+1 pattern
     nplusone: dict[str, int] = field(default_factory=dict)  # origin -> requests flagged there
     statuses: dict[str, int] = field(default_factory=dict)
@@ -56,6 +59,8 @@ class ViewStats:
     slowest_time: float = -1.0
     times: Reservoir = field(default_factory=Reservoir)
     query_counts: Reservoir = field(default_factory=Reservoir)
+    cpu_times: Reservoir = field(default_factory=Reservoir)
+    db_times: Reservoir = field(default_factory=Reservoir)
 
     def __post_init__(self) -> None:
         self.view_name = self.view_name or self.view
@@ -67,6 +72,7 @@ class ViewStats:
         self.total_time += sample.wall
         self.total_queries += sample.queries
         self.total_db_time += sample.db_time
+        self.total_cpu_time += sample.cpu
         if sample.nplusone:
             self.flagged_requests += 1
             for origin in sample.nplusone:
@@ -80,6 +86,8 @@ class ViewStats:
             self.slowest_method = sample.method
         self.times.add(sample.wall)
         self.query_counts.add(float(sample.queries))
+        self.cpu_times.add(sample.cpu)
+        self.db_times.add(sample.db_time)
 
     def merge(self, other: ViewStats) -> None:
         self.requests += other.requests
@@ -88,6 +96,7 @@ class ViewStats:
         self.total_time += other.total_time
         self.total_queries += other.total_queries
         self.total_db_time += other.total_db_time
+        self.total_cpu_time += other.total_cpu_time
         self.flagged_requests += other.flagged_requests
         add_counts(self.nplusone, other.nplusone)
         add_counts(self.statuses, other.statuses)
@@ -98,6 +107,8 @@ class ViewStats:
             self.slowest_method = other.slowest_method
         self.times.merge(other.times)
         self.query_counts.merge(other.query_counts)
+        self.cpu_times.merge(other.cpu_times)
+        self.db_times.merge(other.db_times)
 
     @property
     def mean(self) -> float:
@@ -117,6 +128,16 @@ class ViewStats:
         return percentile(sorted(self.times.values), 0.95) if self.times.values else 0.0
 
     @property
+    def cpu_p50(self) -> float:
+        """The median CPU time of the thread(s) that ran a request."""
+        return statistics.median(self.cpu_times.values) if self.cpu_times.values else 0.0
+
+    @property
+    def db_p50(self) -> float:
+        """The median time of a request's queries (their durations, summed)."""
+        return statistics.median(self.db_times.values) if self.db_times.values else 0.0
+
+    @property
     def queries_per_request(self) -> float:
         return self.total_queries / self.requests if self.requests else 0.0
 
@@ -133,10 +154,13 @@ class ViewStats:
             "mean": self.mean,
             "p50": self.p50,
             "p95": self.p95,
+            "cpu_p50": self.cpu_p50,
+            "db_p50": self.db_p50,
             "exact_percentiles": self.exact,
             "queries_per_request": self.queries_per_request,
             "total_queries": self.total_queries,
             "total_db_time": self.total_db_time,
+            "total_cpu_time": self.total_cpu_time,
             "flagged_requests": self.flagged_requests,
             "nplusone": dict(ranked_nplusone(self.nplusone)),
             "statuses": dict(self.statuses),
@@ -148,6 +172,8 @@ class ViewStats:
             },
             "samples": list(self.times.values),
             "query_samples": list(self.query_counts.values),
+            "cpu_samples": list(self.cpu_times.values),
+            "db_samples": list(self.db_times.values),
         }
 
 

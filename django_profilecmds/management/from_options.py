@@ -107,4 +107,6 @@ def baseline_from_options(options: dict[str, Any]) -> Baseline | None:
     if not options["compare"]:
         check_alpha(options["alpha"], options["min_change"])
         return None
-    return Baseline.load(options["compare"], options["alpha"], options["min_change"])
+    # profile_replay's --metric (None: its default); profile_view's verdicts are on wall time.
+    metric = options.get("metric", "wall")
+    return Baseline.load(options["compare"], options["alpha"], options["min_change"], metric)

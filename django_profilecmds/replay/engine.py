@@ -167,6 +167,7 @@ class Replayer:
             method=request.method,
             path=path,
             wall=self.timing.wall[-1],
+            cpu=self.timing.thread_cpu[-1],
             queries=len(records),
             db_time=sum(record.duration for record in records),
             status=status,
@@ -175,8 +176,7 @@ class Replayer:
             group=request_group(self.options.group_by, path, template, self.options.path_segments),
         )
         self.queries.clear()
-        self.timing.wall.clear()
-        self.timing.cpu.clear()
+        self.timing.clear()
         return sample
 
     def _driver(self, match: ResolverMatch) -> Driver:
@@ -243,16 +243,27 @@ def _where(flag: NPlusOne) -> str:
 
 def usable_cpus() -> int:
     """The CPUs this process may run on (a container or ``taskset`` may allow fewer)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # macOS has no sched_getaffinity
-        return os.cpu_count() or 1
+    from django_profilecmds.analysis.conditions import usable_cpu_count
+
+    return usable_cpu_count() or os.cpu_count() or 1
 
 
 def run_replay(
     open_source: Callable[[], Source], options: ReplayOptions, progress: Progress | None = None
 ) -> ReplayStats:
-    """Replay in this process, or in ``options.workers`` processes."""
+    """Replay in this process, or in ``options.workers`` processes, noting the machine's
+    conditions (load averages at the start and the end) in ``stats.conditions``."""
+    from django_profilecmds.analysis.conditions import load_average, machine_conditions
+
+    load_start = load_average()
+    stats = _replay_here_or_in_workers(open_source, options, progress)
+    stats.conditions = machine_conditions(load_start, load_average())
+    return stats
+
+
+def _replay_here_or_in_workers(
+    open_source: Callable[[], Source], options: ReplayOptions, progress: Progress | None
+) -> ReplayStats:
     if options.workers == 1:
         return replay(open_source(), options, progress)
     from django_profilecmds.replay.workers import replay_in_workers

@@ -4,6 +4,7 @@ the time, and comparisons. A list cut short says how many it left out."""
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
@@ -61,7 +62,7 @@ def render_replay(
         lines.append("")
         header = (
             f"{'share':>6} {'requests':>8} {'mean ms':>8} {'p50 ms':>7} {'p95 ms':>7} "
-            f"{'queries':>7} {'N+1':>5} {'errors':>6} {'4xx':>5}  "
+            f"{'CPU p50':>7} {'DB p50':>7} {'queries':>7} {'N+1':>5} {'errors':>6} {'4xx':>5}  "
             f"{column_title(stats.group_by)}  ->  dig in with"
         )
         lines.append(header)
@@ -70,6 +71,8 @@ def render_replay(
             lines.append(
                 f"{stats.share(view):>6.1%} {view.requests:>8} {ms(view.mean, unit=False):>8} "
                 f"{approx + ms(view.p50, unit=False):>7} {approx + ms(view.p95, unit=False):>7} "
+                f"{approx + ms(view.cpu_p50, unit=False):>7} "
+                f"{approx + ms(view.db_p50, unit=False):>7} "
                 f"{view.queries_per_request:>7.1f} {view.flagged_requests:>5} {view.errors:>6} "
                 f"{view.client_errors:>5}  "
                 f"{view.view}  ->  "
@@ -125,7 +128,8 @@ def summary_line(stats: ReplayStats, user: str | None) -> str:
     who = f"as {user}" if user else "anonymous unless a line names its user"
     text = (
         f"Replayed {plural(stats.replayed, 'request')} ({who}): "
-        f"{stats.total_time:.2f} s in views, {plural(stats.view_count, 'view')}"
+        f"{stats.total_time:.2f} s in views (CPU {stats.total_cpu_time:.2f} s, database "
+        f"{stats.total_db_time:.2f} s), {plural(stats.view_count, 'view')}"
     )
     if stats.group_by != "view":
         grouping = describe_grouping(stats.group_by, stats.path_segments)
@@ -182,27 +186,69 @@ def _not_replayed(stats: ReplayStats) -> list[str]:
     return lines
 
 
-def render_changes(changes: list[Change], alpha: float, min_change: float) -> str:
+def render_changes(
+    changes: list[Change],
+    alpha: float,
+    min_change: float,
+    *,
+    metric_line: str | None = None,
+    unavailable: Sequence[str] = (),
+) -> str:
+    """The verdicts, one line each. The median before and after are of the verdict's metric;
+    when the files hold CPU and database times too (a replay's), the change of each metric's
+    median follows. ``metric_line`` says what the verdict is on and why; ``unavailable``, the
+    metrics the baseline lacks (saved by an earlier version)."""
+    from django_profilecmds.analysis.metrics import METRIC_NAMES
+
+    metric = changes[0].metric if changes else "wall"
+    every = any(c.cpu_before is not None or c.cpu_after is not None for c in changes)
+    test = "Mann-Whitney U" + (f" on {METRIC_NAMES[metric]}" if metric != "wall" else "")
     lines = [
-        f"Compared with the baseline (Mann-Whitney U, alpha {alpha:g}; changes under "
-        f"{min_change:.0%} count as noise):",
-        f"  {'verdict':<22} {'median before':>13} {'after':>9} {'change':>8} "
-        f"{'queries':>15} {'p-value':>9}  key",
+        f"Compared with the baseline ({test}, alpha {alpha:g}; changes under "
+        f"{min_change:.0%} count as noise):"
     ]
+    if metric_line:
+        lines.append(f"  {metric_line[:1].upper()}{metric_line[1:]}.")
+    if unavailable:
+        names = " and ".join(METRIC_NAMES[name] for name in unavailable)
+        lines.append(
+            f"  The baseline has no {names} (it was saved by an earlier version): "
+            "those changes are left blank."
+        )
+    title = {"wall": "median before", "cpu": "CPU before"}[metric]
+    columns = f" {'wall':>8} {'CPU':>8} {'DB':>8}" if every else ""
+    lines.append(
+        f"  {'verdict':<22} {title:>13} {'after':>9} {'change':>8}{columns} "
+        f"{'queries':>15} {'p-value':>9}  key"
+    )
     for change in changes:
         before = ms(change.median_before) if change.median_before is not None else "-"
         after = ms(change.median_after) if change.median_after is not None else "-"
         delta = f"{change.change:+.1%}" if change.change is not None else ""
+        cells = ""
+        if every:
+            cells = "".join(f" {_relative(change, name):>8}" for name in ("wall", "cpu", "db"))
         queries = _queries(change)
         p_value = f"{change.p_value:.2g}" if change.p_value is not None else ""
         key = change.key
         if change.baseline_key:
             key = f"{change.key} (baseline: {change.baseline_key})"
         lines.append(
-            f"  {change.verdict:<22} {before:>13} {after:>9} {delta:>8} {queries:>15} "
+            f"  {change.verdict:<22} {before:>13} {after:>9} {delta:>8}{cells} {queries:>15} "
             f"{p_value:>9}  {key}"
         )
     return printable("\n".join(lines))  # the baseline's keys come from a file
+
+
+def _relative(change: Change, metric: str) -> str:
+    """The relative change of a metric's median, ``-`` when a side has none."""
+    before = getattr(change, f"{metric}_before")
+    after = getattr(change, f"{metric}_after")
+    if before is None or after is None:
+        return "-"
+    if not before:
+        return "+0.0%" if not after else "new"
+    return f"{(after - before) / before:+.1%}"
 
 
 def _queries(change: Change) -> str:

@@ -136,6 +136,13 @@ def busy(request: HttpRequest) -> HttpResponse:
     return HttpResponse(str(_crunch(60_000)))
 
 
+async def async_busy(request: HttpRequest) -> HttpResponse:
+    """Its work is sync code that Django runs on the thread that called ``async_to_sync``."""
+    from asgiref.sync import sync_to_async
+
+    return HttpResponse(str(await sync_to_async(_crunch)(60_000)))
+
+
 def _crunch(n: int) -> int:
     total = 0
     for i in range(n):

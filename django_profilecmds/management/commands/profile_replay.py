@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from django_profilecmds.analysis.grouping import GROUP_BY
+from django_profilecmds.analysis.metrics import METRICS
 from django_profilecmds.management.base import ProfilingCommand, display_path
 from django_profilecmds.management.from_options import (
     baseline_from_options,
@@ -62,6 +63,16 @@ class Command(ProfilingCommand):
         add_send_email_argument(who)
         add_isolate_cache_argument(who)
         add_compare_arguments(parser)
+        verdict = parser.add_argument_group("verdict")
+        verdict.add_argument(
+            "--metric",
+            type=one_of(METRICS, "--metric"),
+            choices=METRICS,
+            help="The time a verdict is taken on: cpu (the CPU time of the thread that ran the "
+            "request, which other processes' load does not inflate; SQLite's queries run in "
+            "that thread and count) or wall. Default: cpu when every database is local "
+            "(SQLite, or a server on localhost or a unix socket), else wall.",
+        )
         output = parser.add_argument_group("output")
         output.add_argument(
             "--group-by",
@@ -90,6 +101,7 @@ class Command(ProfilingCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from django_profilecmds.analysis import compare as comparing
+        from django_profilecmds.analysis.conditions import condition_warnings
         from django_profilecmds.analysis.grouping import check_baseline_grouping
         from django_profilecmds.analysis.replay import samples_entries
         from django_profilecmds.replay.engine import ReplayOptions, replay_file
@@ -121,6 +133,10 @@ class Command(ProfilingCommand):
             self._export(source, replay_options, options)
             return
         baseline = baseline_from_options(options)
+        if options["metric"] is not None and baseline is None:
+            raise CommandError(
+                "--metric chooses the time a verdict is taken on: pass --compare FILE too."
+            )
         if baseline is not None:
             check_baseline_grouping(
                 baseline.document,
@@ -141,14 +157,30 @@ class Command(ProfilingCommand):
         from django_profilecmds.reports.replaytext import render_changes, render_replay
 
         self.stdout.write(render_replay(stats, user=options["user"], top=options["top"]))
-        extra: dict[str, Any] = {"replay": stats.to_dict(), "user": options["user"]}
+        extra: dict[str, Any] = {
+            "replay": stats.to_dict(),
+            "user": options["user"],
+            "conditions": stats.conditions,
+        }
         document = comparing.samples_document("replay", source.name, samples_entries(stats), extra)
         changes = None
         if baseline is not None:
             document["comparison_settings"] = baseline.settings()
             changes = baseline.compare(document)
+            differences = condition_warnings(baseline.document.get("conditions"), stats.conditions)
+            document["comparison_settings"]["conditions_differ"] = differences
             self.stdout.write("")
-            self.stdout.write(render_changes(changes, baseline.alpha, baseline.min_change))
+            self.stdout.write(
+                render_changes(
+                    changes,
+                    baseline.alpha,
+                    baseline.min_change,
+                    metric_line=baseline.describe_metric(),
+                    unavailable=baseline.unavailable(),
+                )
+            )
+            for difference in differences:
+                self.stdout.write(f"Warning: {difference}")
         # Paths and skipped lines come from the log: what is saved is masked like what is shown.
         from django_profilecmds.reports.replayredaction import redact_replay_document
 
