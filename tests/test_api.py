@@ -111,7 +111,7 @@ def test_profile_call_errors_are_library_exceptions(db):
 
 
 def test_the_public_api():
-    assert django_profilecmds.__all__ == ["profile_call", "profile_request"]
+    assert django_profilecmds.__all__ == ["analyse_traffic", "profile_call", "profile_request"]
 
 
 @pytest.mark.parametrize("function", [profile_request, profile_call])
@@ -119,3 +119,18 @@ def test_a_misspelt_option_is_an_error_not_ignored(function):
     target = "/books/" if function is profile_request else "tests.testapp.lines.book_count"
     with pytest.raises(TypeError, match=r"unexpected keyword argument 'repat'"):
         function(target, repat=5)
+
+
+def test_analyse_traffic_returns_plain_data_and_refuses_a_misspelt_option(db, tmp_path):
+    log = tmp_path / "access.log"
+    line = (
+        '203.0.113.7 - - [20/Nov/2026:08:{:02d}:00 +0000] "GET /books/ HTTP/1.1" 200 512 '
+        '"-" "curl/8" 0.{:03d}\n'
+    )
+    log.write_text("".join(line.format(minute, 20 + minute % 7) for minute in range(30)))
+    analysis = django_profilecmds.analyse_traffic([log])
+    data = json.loads(json.dumps(analysis.to_dict()))
+    assert data["requests"] == 30 and data["views"] == 1 and data["windows"] == 30
+    assert data["sources"] == {"access.log": "nginx"}
+    with pytest.raises(TypeError, match="unexpected keyword argument 'windw'"):
+        django_profilecmds.analyse_traffic([log], windw="5m")
