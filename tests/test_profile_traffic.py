@@ -210,12 +210,22 @@ def test_secrets_in_logged_paths_stay_out_of_every_output(db, tmp_path):
         # Slow, so it is the slowest request of its view (its path is printed), and unresolved.
         lines.append(_line(window, rng, f"/leaks/reset/MQ/{secret}/", 2.0, 0.0))
         lines.append(_line(window, rng, f"/nowhere/?api_key={secret}", 0.1, 0.0))
+    # Lines that cannot be read are kept as problems, shown in the reports.
+    lines.append(f"oops password={secret}1 api_key={secret}2 sk_live_4eC39HqLyjWDarjtT1zdp7dc")
+    lines.append(
+        json.dumps(
+            {"time": "not a time", "path": f"/leaks/reset/MQ/{secret}3/", "password": secret}
+        )
+    )
     log = write_log(tmp_path, lines)
     out_dir = tmp_path / "profiles"
     out = run(str(log), "--output-dir", str(out_dir), "--top", "20")
     assert "/leaks/reset/" in out or "reset" in out
     everything = [out] + [p.read_text() for p in out_dir.iterdir()]
-    assert not [text for text in everything if secret in text]
+    assert not [text for text in everything if secret in text or "4eC39HqLyjWDarjtT1zdp7dc" in text]
+    data = json.loads(next(out_dir.glob("traffic-*.json")).read_text())
+    problems = data["traffic"]["problems"]
+    assert [set(problem) for problem in problems] == [{"file", "line", "reason"}] * 2
 
 
 @pytest.mark.parametrize(
@@ -225,6 +235,7 @@ def test_secrets_in_logged_paths_stay_out_of_every_output(db, tmp_path):
         (["{log}", "--window", "soon"], "--window must be a duration"),
         (["{log}", "--window", "0s"], "--window must be at least one second"),
         (["{log}", "--alpha", "1.5"], "--alpha must be between 0 and 1"),
+        (["{log}", "--alpha", "abc"], "--alpha must be a number between 0 and 1"),
         (["{log}", "--format", "iis"], "format"),
         (["{log}", "--duration-unit", "min"], "--duration-unit"),
     ],
@@ -246,3 +257,71 @@ def test_bad_input_is_one_line_and_changes_nothing(db, tmp_path, args, message):
         )
     assert message in str(raised.value) and "\n" not in str(raised.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_behind_nginx_the_layer_is_what_nginx_added_not_the_applications_time(db, tmp_path):
+    """$upstream_response_time is the application's own time, nearly all of the response time:
+    as a layer it would always "move with" it. What is tested is the rest: nginx's (a slow
+    client, buffering), which here jumps now and then and drives the response time."""
+    rng = random.Random(11)
+    lines = []
+    for window in range(60):
+        slow_clients = rng.expovariate(1 / 0.2) if rng.random() < 0.5 else 0.0
+        for second in range(0, 60, 5):
+            app = rng.uniform(0.03, 0.05)
+            total = app + 0.001 + slow_clients
+            lines.append(
+                f"203.0.113.9 - - [30/Nov/2026:08:{window:02d}:{second:02d} +0000] "
+                f'"GET /books/ HTTP/1.1" 200 512 "-" "curl/8" {total:.3f} {app:.3f}'
+            )
+    analysis = analyse_traffic([write_log(tmp_path, lines, "access.log")])
+    series = by_series(analysis)
+    assert (LAYER, "upstream") not in series
+    assert series[(LAYER, "nginx")].significant and series[(LAYER, "nginx")] in analysis.drivers
+
+
+def test_a_catch_all_views_command_names_the_path_with_the_most_time(db, tmp_path):
+    """One view answers many paths (a CMS's pages): the command to dig in names the path where
+    the view spent the most time, not the path of one slow outlier."""
+    rng = random.Random(2)
+    lines = [_line(0, rng, "/books/1/", 9.0, 0.0)]  # one outlier
+    for window in range(30):
+        lines += [_line(window, rng, "/books/7/", 0.5, 0.0) for _ in range(5)]
+        lines += [_line(window, rng, f"/books/{n}/", 0.02, 0.0) for n in range(10, 15)]
+    analysis = analyse_traffic([write_log(tmp_path, lines)])
+    row = next(row for row in analysis.view_rows if row["view"] == "book-detail")
+    assert row["command"] == "python manage.py profile_view /books/7/"
+
+
+def test_static_files_and_404s_are_not_a_views_response_time(db, tmp_path, settings):
+    """Under DEBUG, /static/ resolves to staticfiles' view, and a catch-all view answers 404
+    for a page that does not exist: neither is counted as a view's response."""
+    settings.STATIC_URL = "/assets/"
+    rng = random.Random(4)
+    lines = []
+    for window in range(20):
+        lines.append(_line(window, rng, "/books/", 0.05, 0.0))
+        lines.append(_line(window, rng, "/assets/app.css", 0.001, 0.0))
+        missing = json.loads(_line(window, rng, "/books/99/", 0.002, 0.0))
+        lines.append(json.dumps({**missing, "status": 404}))
+    analysis = analyse_traffic([write_log(tmp_path, lines)])
+    assert analysis.requests == 20 and analysis.not_a_view == 40
+    assert [row["view"] for row in analysis.view_rows] == ["book-list"]
+
+
+def test_a_file_given_twice_is_read_once(db, tmp_path):
+    log = write_log(tmp_path, synthetic_lines(windows=20))
+    once = analyse_traffic([log])
+    twice = analyse_traffic([log, tmp_path / "." / log.name])
+    assert twice.requests == once.requests
+
+
+def test_an_empty_secret_key_does_not_hide_what_went_wrong(db, tmp_path, settings):
+    """Masking reads the project's settings; one that Django refuses to read (an empty
+    SECRET_KEY raises ImproperlyConfigured) is left out of the mask, not made the error."""
+    from django_profilecmds.reports.secrets import settings_secrets
+
+    settings.SECRET_KEY = ""
+    assert isinstance(settings_secrets(), tuple)
+    out = run(str(write_log(tmp_path, synthetic_lines(windows=20))), "--no-files")
+    assert "requests to 4 views" in out

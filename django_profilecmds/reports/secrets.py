@@ -187,7 +187,10 @@ def settings_secrets() -> tuple[str, ...]:
     found: set[str] = set()
     for name in dir(settings):
         if name.isupper():
-            value = getattr(settings, name, None)
+            try:
+                value = getattr(settings, name, None)
+            except Exception:  # ImproperlyConfigured (an empty SECRET_KEY): Django says why
+                continue
             found.update(_hidden(value, safe.get(name), substitute, name))
     return tuple(sorted(found, key=len, reverse=True))
 

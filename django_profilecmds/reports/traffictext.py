@@ -15,7 +15,7 @@ def p_text(p_value: float | None) -> str:
     """``p = 1.1e-54``, ``p = 0.004``, ``p < 1e-300``."""
     if p_value is None:
         return ""
-    if p_value == 0:
+    if p_value < 1e-300:
         return "p < 1e-300"
     return f"p = {p_value:.2g}"
 
@@ -46,7 +46,10 @@ def render_traffic(
     left = []
     if analysis.not_a_view:
         examples = ", ".join(analysis.not_a_view_examples[:3])
-        left.append(f"{analysis.not_a_view:,} to paths no view answers (e.g. {examples})")
+        left.append(
+            f"{analysis.not_a_view:,} not answered by a view (static and media files, 404s, "
+            f"paths no view answers; e.g. {examples})"
+        )
     if skipped:
         left.append(f"{skipped:,} lines that are not requests with a response time")
     if left:

@@ -40,9 +40,12 @@ __all__ = [
 MIN_WINDOWS = 10  # differenced windows (pairs of neighbours with data) a series needs to be tested
 TREND_ONLY_R = 0.5  # |r| before differencing above which a series that fails after is "trend only"
 RESOLVED_PATHS = 50_000  # paths kept resolved while a log is read
+PATHS_PER_VIEW = 256  # a catch-all view's paths whose time is summed, to name the busiest
 CHARTED = 4  # series drawn beside the overall response time in the HTML report
 
 LAYER = "layer"
+UPSTREAM = "upstream"  # nginx's $upstream_response_time: the application's time
+PROXY = "nginx"  # the response time less the upstream's: what nginx and the client added
 VIEW_TIME = "view time"
 VIEW_TRAFFIC = "view traffic"
 
@@ -87,6 +90,8 @@ class _View:
     slowest: float = -1.0
     slowest_method: str = "GET"
     slowest_path: str = ""
+    paths: dict[str, float] = field(default_factory=dict)  # time per path, the first PATHS_PER_VIEW
+    busiest_path: str = ""  # the path with the most time: the one to profile
 
 
 @dataclass
@@ -119,6 +124,10 @@ class TrafficSeries:
             cell[0] += duration
             cell[1] += 1
         for layer, seconds in request.layers.items():
+            if layer == UPSTREAM:
+                # The application's own time behind nginx is nearly all of the response time:
+                # what nginx added beside it (slow clients, buffering) is the layer to test.
+                layer, seconds = PROXY, max(duration - seconds, 0.0)
             bucket.layers[layer] = bucket.layers.get(layer, 0.0) + seconds
             self.layers.add(layer)
         meta = self.views.get(view)
@@ -130,6 +139,11 @@ class TrafficSeries:
             meta.slowest = duration
             meta.slowest_method = request.method
             meta.slowest_path = shown_path
+        paths = meta.paths
+        if shown_path in paths:
+            paths[shown_path] += duration
+        elif len(paths) < PATHS_PER_VIEW:
+            paths[shown_path] = duration
         if self.first is None or request.time < self.first:
             self.first = request.time
         if self.last is None or request.time > self.last:
@@ -192,12 +206,15 @@ def build_series(
     match: Callable[[str], Any] | None = None,
     progress: Callable[[], None] | None = None,
     mask: Callable[[str, Any], str] | None = None,
+    apart: tuple[str, ...] = (),
 ) -> TrafficSeries:
     """Put each request in its window under the view its path resolves to (no request is sent).
 
     ``match`` resolves a path (default: the project's URLconf, cached); a path no view answers
     (a static file the web server served, a 404) is counted apart, not in any series.
-    ``mask`` gives the path as shown (the slowest request's path is printed).
+    ``mask`` gives the path as shown (the slowest request's path is printed). Paths under
+    the prefixes ``apart`` (``STATIC_URL``, ``MEDIA_URL``) and 404 responses are counted apart
+    too: a catch-all view (a CMS's) would otherwise count them as its pages.
     """
     from django_profilecmds.replay.selection import view_key
 
@@ -216,6 +233,10 @@ def build_series(
         if progress is not None and not step & 1023:
             progress()
         raw = request.path
+        if request.status == 404 or (apart and raw.startswith(apart)):
+            series.not_a_view += 1
+            _example(series, raw, mask)
+            continue
         try:
             found = resolved[raw]
         except KeyError:
@@ -224,20 +245,27 @@ def build_series(
             found = resolved[raw] = match(unquote(raw))
         if found is None:
             series.not_a_view += 1
-            if len(series.not_a_view_examples) < 5:
-                shown = mask(request.path, None) if mask else request.path
-                if shown not in series.not_a_view_examples:
-                    series.not_a_view_examples.append(shown)
+            _example(series, raw, mask)
             continue
         known = keys.get(id(found))
         if known is None:
             known = keys[id(found)] = (view_key(found), str(found._func_path))
         view, function = known
         series.add(request, view, function, raw)
-    if mask is not None:  # what the slowest path's pattern captured under sensitive names
-        for meta in series.views.values():
+    for meta in series.views.values():
+        meta.busiest_path = max(meta.paths.items(), key=lambda item: item[1])[0]
+        meta.paths = {}
+        if mask is not None:  # what the path's pattern captured under sensitive names
             meta.slowest_path = mask(meta.slowest_path, match(unquote(meta.slowest_path)))
+            meta.busiest_path = mask(meta.busiest_path, match(unquote(meta.busiest_path)))
     return series
+
+
+def _example(series: TrafficSeries, path: str, mask: Callable[[str, Any], str] | None) -> None:
+    if len(series.not_a_view_examples) < 5:
+        shown = mask(path, None) if mask else path
+        if shown not in series.not_a_view_examples:
+            series.not_a_view_examples.append(shown)
 
 
 @dataclass(frozen=True)
@@ -398,7 +426,7 @@ def analyse(
             entry["share"] = meta.total / total if total else 0.0
             entry["requests"] = meta.requests
             if command is not None:
-                entry["command"] = command(meta.slowest_method, meta.slowest_path)
+                entry["command"] = command(meta.slowest_method, meta.busiest_path)
         if len(dx) >= min_windows:
             after = pearson(dx, dy)
             entry.update(tested=True, r=after.r, p_value=after.p_value)
@@ -437,7 +465,7 @@ def analyse(
             "mean": view.total / view.requests,
             "share": view.total / total if total else 0.0,
             "slowest": view.slowest,
-            "command": command(view.slowest_method, view.slowest_path) if command else None,
+            "command": command(view.slowest_method, view.busiest_path) if command else None,
         }
         for view in ranked_views
     ]

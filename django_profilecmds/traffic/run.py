@@ -49,8 +49,9 @@ def analyse_traffic(
         raise TrafficError(f"min_windows must be at least 3, got {min_windows}.")
     if not 0 < alpha < 1:
         raise TrafficError(f"--alpha must be between 0 and 1, got {alpha}.")
+    unique = list(dict.fromkeys(Path(path).resolve() for path in paths))  # a file given twice
     log = TrafficLog(
-        [Path(path) for path in paths],
+        unique,
         format=format,
         time_field=time_field,
         duration_field=duration_field,
@@ -75,7 +76,7 @@ def analyse_traffic(
         def tick() -> None:
             progress(log.bytes_read, log.bytes_total)
 
-    series = build_series(log, seconds, progress=tick, mask=mask)
+    series = build_series(log, seconds, progress=tick, mask=mask, apart=_served_apart())
     analysis = analyse(
         series,
         alpha=alpha,
@@ -87,11 +88,31 @@ def analyse_traffic(
     analysis.skipped = log.skipped
     analysis.problems = [
         {
-            "file": getattr(problem, "file", ""),
+            "file": Path(problem.file).name if problem.file else "",
             "line": problem.line,
-            "text": problem.text,
-            "reason": problem.reason,
+            # Not the line's text: a line that could not be read may hold a password, a key or
+            # a cookie that no pattern recognises (a reset link's token). The log has it.
+            "reason": str(redactor.text(problem.reason)),
         }
         for problem in log.problems
     ]
     return analysis
+
+
+def _served_apart() -> tuple[str, ...]:
+    """The path prefixes of static and media files (``STATIC_URL``, ``MEDIA_URL``), which the
+    web server serves in production: not a view's response time, whatever DEBUG resolves."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+
+    prefixes = []
+    for name in ("STATIC_URL", "MEDIA_URL"):
+        value = getattr(settings, name, None) or ""
+        parts = urlsplit(str(value))
+        if parts.netloc:  # another host (a CDN) serves them: not in this server's log
+            continue
+        path = parts.path if parts.path.startswith("/") else "/" + parts.path
+        if path.strip("/"):  # never "/": that would be every path
+            prefixes.append(path if path.endswith("/") else path + "/")
+    return tuple(prefixes)

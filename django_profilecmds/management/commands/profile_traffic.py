@@ -63,8 +63,7 @@ class Command(ProfilingCommand):
         )
         analysis.add_argument(
             "--alpha",
-            type=float,
-            default=0.05,
+            default="0.05",
             help="False discovery rate under which a correlation is significant (default 0.05).",
         )
         analysis.add_argument(
@@ -90,7 +89,7 @@ class Command(ProfilingCommand):
             options["logs"],
             format=options["format"],
             window=options["window"],
-            alpha=options["alpha"],
+            alpha=_alpha(options["alpha"]),
             min_windows=options["min_windows"],
             time_field=options["time_field"],
             duration_field=options["duration_field"],
@@ -142,3 +141,15 @@ class Progress:
     def done(self) -> None:
         self.stream.write("\r\x1b[K", ending="")
         self.stream.flush()
+
+
+def _alpha(text: str) -> float:
+    from django.core.management.base import CommandError
+
+    try:
+        alpha = float(text)
+    except ValueError:
+        raise CommandError(f"--alpha must be a number between 0 and 1, got {text!r}.") from None
+    if not 0 < alpha < 1:
+        raise CommandError(f"--alpha must be between 0 and 1, got {text}.")
+    return alpha
