@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from django_profilecmds.runoptions import SenderOptions
     from django_profilecmds.spec import CallSpec, RequestSpec
 
-__all__ = ["profile_call", "profile_request"]
+__all__ = ["analyse_traffic", "profile_call", "profile_request"]
 
 DataArg = Mapping[str, "str | Iterable[str]"] | Iterable[tuple[str, str]] | None
 
@@ -125,6 +125,19 @@ def profile_call(
 
     call = CallSpec(dotted, tuple(args), tuple((kwargs or {}).items()), input=input)
     return _profile(options, call=call)
+
+
+def analyse_traffic(paths: Sequence[str | os.PathLike[str]], **options: Any) -> Any:
+    """Which layer, view or view's traffic moves with the response time in these logs: the
+    analysis ``manage.py profile_traffic`` prints, as a
+    :class:`~django_profilecmds.traffic.analysis.TrafficAnalysis` (``to_dict()`` for plain
+    data). No request is sent. Keywords: ``format``, ``window`` (seconds or ``"1m"``),
+    ``alpha``, ``min_windows``, ``time_field``, ``duration_field``, ``duration_unit``,
+    ``layer_fields``, ``progress``; see :func:`django_profilecmds.traffic.run.analyse_traffic`.
+    """
+    from django_profilecmds.traffic.run import analyse_traffic as analyse
+
+    return analyse(paths, **options)
 
 
 def _profile(

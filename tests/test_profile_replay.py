@@ -353,7 +353,7 @@ def test_exported_locustfile_sends_the_recorded_requests_to_a_server(tmp_path):
     try:
         done = subprocess.run(
             [sys.executable, "-m", "locust", "-f", str(tmp_path / "locustfile.py"), "--headless"]
-            + ["--users", "1", "--spawn-rate", "1", "--run-time", "2s", "--only-summary"]
+            + ["--users", "1", "--spawn-rate", "1", "--run-time", "5s", "--only-summary"]
             + ["--host", f"http://127.0.0.1:{server.server_port}"],
             capture_output=True,
             text=True,

@@ -51,9 +51,10 @@ def ranking(out: str) -> dict[str, tuple[int, int, str]]:
         if "  ->  " not in line:
             continue
         left, command = line.split("  ->  ", 1)
-        fields = left.split(None, 9)
+        # share requests mean p50 p95 CPU-p50 DB-p50 queries N+1 errors 4xx row
+        fields = left.split(None, 11)
         if fields[1].isdigit():  # not the header
-            rows[fields[9].strip()] = (int(fields[1]), int(fields[6]), command)
+            rows[fields[11].strip()] = (int(fields[1]), int(fields[8]), command)
     return rows
 
 
@@ -195,7 +196,9 @@ def test_a_baseline_is_compared_group_by_group(traffic, tmp_path):
         "echo · (no template)",
     }
     out = replay(traffic, group_by="template", compare=tmp_path / "before.json", no_files=True)
-    compared = out.split("Compared with the baseline")[1].splitlines()[2:]
+    lines = out.split("Compared with the baseline")[1].splitlines()
+    header = next(i for i, line in enumerate(lines) if line.strip().startswith("verdict "))
+    compared = [line for line in lines[header + 1 :] if line.strip()]
     assert len(compared) == 5
     assert not any("new in this run" in line or "not in this run" in line for line in compared)
     assert any(line.endswith(f"  {BLOG}") for line in compared)

@@ -204,3 +204,43 @@ def test_report_shows_cache_counts_and_discarded_files(member, tmp_path, setting
         assert text.startswith("discarded:")
         assert "uploads/new.txt written" in text and "doomed.txt deleted" in text
         assert problems == []
+
+
+def test_traffic_report_draws_the_series_and_sorts(db, tmp_path):
+    """The traffic analysis's page: the verdict names the planted driver, every series is drawn
+    as inline SVG (per window and after differencing), the table sorts, nothing is fetched,
+    and the index lists the analysis."""
+    from django.core.management import call_command
+
+    from tests.test_profile_traffic import synthetic_lines, write_log
+
+    log = write_log(tmp_path, synthetic_lines(driver="/books/"))
+    out_dir = tmp_path / "profiles"
+    call_command("profile_traffic", str(log), "--output-dir", str(out_dir), stdout=StringIO())
+    report = next(out_dir.glob("traffic-*.html"))
+    with chromium() as browser:
+        page, problems = open_page(browser, report)
+        assert "the response time of book-list" in page.locator("#drivers").inner_text()
+        figures = page.locator("#charts figure")
+        assert figures.count() == 5  # the overall response time and the four strongest series
+        for index in range(figures.count()):
+            figure = figures.nth(index)
+            for kind in ("svg.levels", "svg.differences"):
+                chart = figure.locator(kind)
+                assert chart.is_visible()
+                box = chart.bounding_box()
+                assert box is not None and box["width"] > 300 and box["height"] > 50
+                assert figure.locator(f"{kind} polyline").count() >= 1
+        rows = page.locator("#traffic-series tbody tr")
+        r_column = page.locator("#traffic-series th").nth(2)
+        r_column.click()  # ascending: the weakest correlation first
+        assert "book-list" not in rows.first.locator("td").nth(1).inner_text()
+        r_column.click()  # descending: the driver first again
+        assert rows.first.locator("td").nth(1).inner_text() == "book-list"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "traffic.png"), full_page=True)
+        assert problems == []
+        index, index_problems = open_page(browser, out_dir / "index.html")
+        assert index.locator("#traffic-analyses tbody tr").count() == 1
+        assert "book-list" in index.locator("#traffic-analyses").inner_text()
+        assert index_problems == []

@@ -28,6 +28,7 @@ class Peeked:
     head: bytes  # the first PEEK_BYTES bytes of the content (fewer if that is all it has)
     content: io.BufferedReader  # gunzipped when the file starts with the gzip magic bytes
     rereadable: bool  # a regular file, which can be opened again; not a pipe or a device
+    file: IO[bytes] | None = None  # the file itself: how far it has been read (tell())
 
     def text(self) -> IO[str]:
         """The content as text; lines end at ``\\n`` only."""
@@ -57,7 +58,7 @@ def peek(path: Path) -> Peeked:
     except BaseException:
         file.close()
         raise
-    return Peeked(head, io.BufferedReader(Prefixed(head, content, [file])), rereadable)
+    return Peeked(head, io.BufferedReader(Prefixed(head, content, [file])), rereadable, file)
 
 
 def read_head(stream: io.BufferedIOBase, limit: int) -> bytes:

@@ -15,24 +15,31 @@ its own user and sends its own Host, and recorded cookies are someone's session.
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
-import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from django_profilecmds.limits import MAX_HAR
 from django_profilecmds.replay import accesslog, har, jsonlines
-from django_profilecmds.replay.peeking import Peeked, peek
+from django_profilecmds.replay.lines import (
+    MAX_LINE,
+    MAX_PROBLEMS,
+    PROBLEM_TEXT,
+    Problem,
+    open_log,
+    read_lines,
+    shorten,
+)
+from django_profilecmds.replay.peeking import Peeked
 from django_profilecmds.replay.recorded import ReplayRequest, Skip, SourceError
 
 __all__ = [
     "FORMATS",
     "MAX_LINE",
     "MAX_PROBLEMS",
+    "PROBLEM_TEXT",
     "Problem",
     "ReplayRequest",
     "RequestSource",
@@ -42,19 +49,9 @@ __all__ = [
 ]
 
 FORMATS = ("combined", "har", "jsonl")
-MAX_PROBLEMS = 5
-PROBLEM_TEXT = 120  # characters of an offending line kept for display
-MAX_LINE = 64 * 1024  # characters; a longer line is not a request
 DETECT_LINES = 20
 HAR_LOG = re.compile(r'"log"\s*:\s*\{')
 HAR_KEY = re.compile(r'"(?:version|creator|pages|entries)"\s*:')
-
-
-@dataclass(frozen=True)
-class Problem:
-    line: int
-    text: str  # the offending line or entry, at most PROBLEM_TEXT characters
-    reason: str
 
 
 class RequestSource:
@@ -92,30 +89,19 @@ class RequestSource:
         )
 
     def _lines(self, parse: Callable[[str, int], ReplayRequest]) -> Iterator[ReplayRequest]:
-        number = 0
         opened, self._opened = self._opened, None
         if opened is None and not self.rereadable:
             raise SourceError(f"{self.path} is a pipe or a device, which can be read only once.")
         if opened is None:
             opened = _peek(self.path)
         with opened.text() as handle:
-            readline = handle.readline
-            try:
-                while raw := readline(MAX_LINE):
-                    number += 1
-                    if len(raw) == MAX_LINE and raw[-1] != "\n" and _skip_rest(handle):
-                        self._problem(number, raw, f"line longer than {MAX_LINE:,} characters")
-                        continue
-                    if raw.isspace():
-                        continue
-                    try:
-                        yield parse(raw, number)
-                    except Skip as skip:
-                        self._problem(number, raw.rstrip("\r\n"), str(skip))
-            except EOFError:
-                self._problem(number + 1, "", "the compressed file ends early (cut off)")
-            except (zlib.error, gzip.BadGzipFile) as exc:
-                self._problem(number + 1, "", f"unreadable compressed data: {exc}")
+            for number, raw in read_lines(handle, self._problem):
+                if raw.isspace():
+                    continue
+                try:
+                    yield parse(raw, number)
+                except Skip as skip:
+                    self._problem(number, raw.rstrip("\r\n"), str(skip))
 
     def _har(self, entries: list[Any]) -> Iterator[ReplayRequest]:
         for number, entry in enumerate(entries, start=1):
@@ -129,7 +115,7 @@ class RequestSource:
     def _problem(self, line: int, text: str, reason: str) -> None:
         self.problem_count += 1
         if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(Problem(line, _shorten(text), reason))
+            self.problems.append(Problem(line, shorten(text), reason))
 
 
 def open_source(path: Path, format: str | None = None) -> RequestSource:
@@ -179,18 +165,7 @@ def _detected(path: Path, opened: Peeked) -> str:
 
 def _peek(path: Path) -> Peeked:
     """``path`` opened, with the start of its content read; a SourceError if there is none."""
-    if path.is_dir():
-        raise SourceError(f"{path} is a directory, not a log file.")
-    if not path.exists():
-        raise SourceError(f"{path} does not exist.")
-    try:
-        opened = peek(path)
-    except gzip.BadGzipFile as exc:
-        raise SourceError(f"Cannot read {path}: broken gzip data ({exc}).") from None
-    except OSError as exc:
-        raise SourceError(f"Cannot read {path}: {exc.strerror or exc}.") from None
-    except (EOFError, zlib.error) as exc:
-        raise SourceError(f"Cannot read {path}: broken gzip data ({exc}).") from None
+    opened = open_log(path)
     if not opened.head_text().strip():
         opened.close()
         raise SourceError(f"{path} is empty: there are no requests to replay.")
@@ -231,21 +206,6 @@ def _json_object(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _skip_rest(handle: IO[str]) -> bool:
-    """Read past the rest of an overlong line, in pieces; false if there was none (the line was
-    exactly ``MAX_LINE`` characters and the last one)."""
-    rest = handle.readline(MAX_LINE)
-    if not rest:
-        return False
-    while rest and rest[-1] != "\n":
-        rest = handle.readline(MAX_LINE)
-    return True
-
-
 def _har_entries(path: Path, opened: Peeked | None = None) -> list[Any]:
     """The entries of a HAR file, never more than ``MAX_HAR`` bytes of it read."""
     return har.read_entries(path, opened or _peek(path), MAX_HAR)
-
-
-def _shorten(text: str) -> str:
-    return text if len(text) <= PROBLEM_TEXT else text[: PROBLEM_TEXT - 3] + "..."

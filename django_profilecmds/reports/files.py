@@ -154,3 +154,21 @@ def write_against_report(document: dict[str, Any], directory: Path) -> list[Path
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:60] or "source"
+
+
+def write_traffic_reports(analysis: Any, directory: Path) -> list[Path]:
+    """The JSON and HTML report of a traffic analysis, and the refreshed index."""
+    from django_profilecmds.reports.html import render_traffic_report
+
+    data = {
+        "kind": "traffic",
+        "created": datetime.now().isoformat(timespec="seconds"),
+        "source": ", ".join(analysis.sources) or "traffic",
+        "traffic": analysis.to_dict(),
+    }
+    name = "traffic-" + _slug(next(iter(analysis.sources), "traffic"))
+    with run_files(directory, name, datetime.now()) as files:
+        html_path = files.write(".html", render_traffic_report(data))
+        json_path = files.write(".json", json.dumps(data, allow_nan=False) + "\n")
+        index = files.write_index()
+    return [html_path, json_path, index]

@@ -152,6 +152,7 @@ def render_index(directory: Path) -> str:
     """
     runs = []
     replays: list[dict[str, Any]] = []
+    analyses: list[dict[str, Any]] = []
     for path in directory.glob("*.json"):
         if path.name.endswith(".speedscope.json"):
             continue
@@ -164,6 +165,9 @@ def render_index(directory: Path) -> str:
             if isinstance(data, dict) and data.get("kind") == "replay" and "replay" in data:
                 replays.append(_replay_row(path, data))
                 continue
+            if isinstance(data, dict) and data.get("kind") == "traffic" and "traffic" in data:
+                analyses.append(_traffic_row(path, data))
+                continue
             if not isinstance(data, dict) or "spec" not in data or "wall" not in data:
                 continue
             row = index_row(data)
@@ -171,10 +175,11 @@ def render_index(directory: Path) -> str:
         runs.append({**row, "report": report.name if report.exists() else "", "json": path.name})
     runs.sort(key=lambda run: run["created"], reverse=True)
     replays.sort(key=lambda replay: replay["created"], reverse=True)
+    analyses.sort(key=lambda analysis: analysis["created"], reverse=True)
     return (
         engine()
         .get_template("django_profilecmds/index.html")
-        .render(_context({"runs": runs, "replays": replays}))
+        .render(_context({"runs": runs, "replays": replays, "analyses": analyses}))
     )
 
 
@@ -337,3 +342,121 @@ def comparison_rows(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _ms(seconds: float | None) -> float | None:
     return seconds * 1000 if seconds is not None else None
+
+
+def _traffic_row(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    traffic = data["traffic"]
+    drivers = [
+        result
+        for result in traffic.get("results", [])
+        if result.get("significant") and (result.get("r") or 0) > 0
+    ]
+    report = path.with_suffix(".html")
+    return {
+        "created": data.get("created", ""),
+        "source": data.get("source", ""),
+        "requests": traffic.get("requests", 0),
+        "windows": traffic.get("windows", 0),
+        "tested": traffic.get("tested", 0),
+        "driver": (
+            f"{drivers[0]['kind']} {drivers[0]['name']} (r = {drivers[0]['r']:.2f})"
+            if drivers
+            else ""
+        ),
+        "report": report.name if report.exists() else "",
+        "json": path.name,
+    }
+
+
+CHART_WIDTH = 640
+CHART_HEIGHT = 90
+
+
+def series_chart(
+    values: list[float | None], width: int = CHART_WIDTH, height: int = CHART_HEIGHT
+) -> dict[str, Any]:
+    """A line through the windows that have a value, as SVG geometry (the template draws it):
+    one polyline per run of windows with values, so a gap in the traffic is a gap in the line,
+    and the zero line when the values cross it (first differences do)."""
+    present = [value for value in values if value is not None]
+    if not present:
+        return {"width": width, "height": height, "lines": [], "zero": None, "top": 0, "bottom": 0}
+    low, high = min(present), max(present)
+    if low > 0:
+        low = 0.0
+    span = (high - low) or 1.0
+    step = width / max(len(values) - 1, 1)
+
+    def y(value: float) -> float:
+        return round(height - 2 - (value - low) / span * (height - 14), 1)
+
+    lines: list[str] = []
+    run: list[str] = []
+    for index, value in enumerate(values):
+        if value is None:
+            if run:
+                lines.append(" ".join(run))
+                run = []
+            continue
+        run.append(f"{round(index * step, 1)},{y(value)}")
+    if run:
+        lines.append(" ".join(run))
+    return {
+        "width": width,
+        "height": height,
+        "lines": lines,
+        "zero": y(0.0) if low < 0 < high else None,
+        "top": high,
+        "bottom": low,
+    }
+
+
+def first_differences(values: list[float | None]) -> list[float | None]:
+    return [
+        None if a is None or b is None else b - a for a, b in zip(values, values[1:], strict=False)
+    ]
+
+
+def render_traffic_report(data: dict[str, Any]) -> str:
+    """The page of one traffic analysis: the verdict, the series drawn before and after
+    differencing, every series tested, the views by share."""
+    from django_profilecmds.reports.text import printable_data
+    from django_profilecmds.reports.traffictext import p_text, window_text
+
+    data = printable_data(data)  # paths and names come from the log
+    traffic = data["traffic"]
+    charts = []
+    for name, values in traffic["charts"].items():
+        scale = 1000.0 if not name.startswith("view traffic") else 1.0
+        scaled = [None if value is None else value * scale for value in values]
+        charts.append(
+            {
+                "name": "overall response time" if name == "overall" else name,
+                "unit": "ms" if scale == 1000.0 else "requests",
+                "levels": series_chart(scaled),
+                "differences": series_chart(first_differences(scaled)),
+            }
+        )
+    results = [
+        {
+            **result,
+            "p_text": p_text(result["p_value"]),
+            "share_pct": None if result["share"] is None else 100 * result["share"],
+        }
+        for result in traffic["results"]
+    ]
+    context = {
+        "data": data,
+        "traffic": traffic,
+        "window": window_text(traffic["window"]),
+        "drivers": [
+            result for result in results if result["significant"] and (result["r"] or 0) > 0
+        ],
+        "results": results,
+        "charts": charts,
+        "views": [
+            {**row, "share_pct": 100 * row["share"], "mean_ms": 1000 * row["mean"]}
+            for row in traffic["view_rows"]
+        ],
+    }
+    return engine().get_template("django_profilecmds/traffic.html").render(_context(context))

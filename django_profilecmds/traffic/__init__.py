@@ -1,0 +1,1 @@
+"""Response times that production logs already hold, read for analysis without a replay."""
