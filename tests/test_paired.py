@@ -49,3 +49,16 @@ def test_the_verdict_is_on_the_metric_asked_for():
     ]
     assert paired_verdicts({"v": slower_wall}, "wall", 0.01, 0.05)[0].verdict == SLOWER
     assert paired_verdicts({"v": slower_wall}, "cpu", 0.01, 0.05)[0].verdict == NO_CHANGE
+
+
+def test_on_a_machine_whose_speed_comes_and_goes_the_pairs_change_is_the_one_shown():
+    """Half the pairs ran twice as slow (another process had the CPU): the medians of each side
+    fall between the two speeds, wherever the mixture puts them; each pair's change does not."""
+    rows = {"v": [*pairs(3, 1.3, count=41), *pairs(4, 1.3, count=39)]}
+    rows["v"] = [
+        (RequestTiming(a.wall * 2, a.cpu * 2, a.db, 200), b) if i < 3 else (a, b)
+        for i, (a, b) in enumerate(rows["v"])
+    ]
+    (change, _overall) = paired_verdicts(rows, "cpu", 0.01, 0.05)
+    assert change.cpu_change == change.change == pytest.approx(0.3, abs=0.03)
+    assert change.wall_change == pytest.approx(0.3, abs=0.03)

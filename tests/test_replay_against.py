@@ -133,7 +133,7 @@ def run(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def verdicts(out: str) -> dict[str, str]:
     """The verdict rows of an A/B replay's table, by view."""
     rows = out.split("q-value  view\n")[1].split("\n\n")[0].splitlines()
-    return {row.split()[-1]: row.strip() for row in rows if not row.lstrip().startswith("change:")}
+    return {row.split()[-1]: row.strip() for row in rows if not row.lstrip().startswith("change,")}
 
 
 @pytest.mark.slow

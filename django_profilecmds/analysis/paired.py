@@ -62,6 +62,11 @@ class PairedChange:
     db_b: float
     errors_a: int  # 5xx, raised or refused
     errors_b: int
+    # The change of each metric as ``change`` is of the verdict's: robust where the medians of
+    # the sides are not (a machine whose speed comes and goes gives each side two modes).
+    wall_change: float = 0.0
+    cpu_change: float = 0.0
+    db_change: float = 0.0
 
 
 def paired_verdicts(
@@ -82,12 +87,8 @@ def paired_verdicts(
     every = [pair for pairs in rows.values() for pair in pairs]
     if every:
         test, _relative = _tested(every, metric)
-        total_a = sum(a.metric(metric) for a, _b in every)
-        total_b = sum(b.metric(metric) for _a, b in every)
-        overall = (total_b - total_a) / total_a if total_a else 0.0
-        changes.append(
-            _change(OVERALL, every, metric, (test, overall), test.p_value, alpha, min_change)
-        )
+        overall = (test, _total_change(every, metric))
+        changes.append(_change(OVERALL, every, metric, overall, test.p_value, alpha, min_change))
     return changes
 
 
@@ -96,12 +97,23 @@ def _tested(pairs: Sequence[Pair], metric: str) -> tuple[SignedRank, float]:
     from django_profilecmds.analysis.pairedtests import signed_rank
 
     differences = [b.metric(metric) - a.metric(metric) for a, b in pairs]
+    return signed_rank(differences), _median_change(pairs, metric)
+
+
+def _median_change(pairs: Sequence[Pair], metric: str) -> float:
+    """The median of the pairs' relative changes, (B - A) / A, of those where A took time."""
     relative = [
         (b.metric(metric) - a.metric(metric)) / a.metric(metric)
         for a, b in pairs
         if a.metric(metric) > 0
     ]
-    return signed_rank(differences), statistics.median(relative) if relative else 0.0
+    return statistics.median(relative) if relative else 0.0
+
+
+def _total_change(pairs: Sequence[Pair], metric: str) -> float:
+    total_a = sum(a.metric(metric) for a, _b in pairs)
+    total_b = sum(b.metric(metric) for _a, b in pairs)
+    return (total_b - total_a) / total_a if total_a else 0.0
 
 
 def _change(
@@ -117,6 +129,8 @@ def _change(
     verdict = NO_CHANGE
     if q_value < alpha and abs(change) >= min_change:
         verdict = FASTER if change < 0 else SLOWER
+
+    changed = _total_change if key == OVERALL else _median_change
 
     def median(side: int, name: str) -> float:
         return statistics.median(pair[side].metric(name) for pair in pairs)
@@ -142,4 +156,7 @@ def _change(
         db_b=median(1, "db"),
         errors_a=sum(1 for a, _b in pairs if a.error),
         errors_b=sum(1 for _a, b in pairs if b.error),
+        wall_change=changed(pairs, "wall"),
+        cpu_change=changed(pairs, "cpu"),
+        db_change=changed(pairs, "db"),
     )

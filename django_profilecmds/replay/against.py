@@ -6,7 +6,8 @@ Both workers are fresh interpreters started alike (same settings module, same da
 in its own sandbox), B on this process's path, A on the same path with the repository's
 entries moved to A's checkout. The parent reads the source and chooses the requests (by this tree's
 URLs), sends each warm-up request to both, uncounted, then every request to both, A first in
-one pair and B first in the next, so that what changes during the replay falls on both alike.
+one pair of a view and B first in the view's next, so that what changes during the replay and
+what the side that goes first leaves behind (caches, the CPU's state) fall on both alike.
 """
 
 from __future__ import annotations
@@ -167,16 +168,20 @@ def _run_pairs(
         for worker in workers:
             worker.replay(item.request)
     result.warmup = len(first)
-    for index, item in enumerate(_chain(first, eligible)):
-        order = workers if index % 2 == 0 else (workers[1], workers[0])
+    sent: dict[str, int] = {}  # pairs sent per row
+    for item in _chain(first, eligible):
+        path = choose.masked_path(item.request.path, item.match)
+        group = request_group(options.group_by, path, None, options.path_segments)
+        key = row_name(view_key(item.match), group)
+        # A first in one pair of the row, B first in the next: alternating over all requests
+        # would put each view always on the same side first when the log alternates views.
+        count = sent[key] = sent.get(key, 0) + 1
+        order = workers if count % 2 else (workers[1], workers[0])
         answers = {worker.label: worker.replay(item.request) for worker in order}
         a, b = answers["A"], answers["B"]
         if a is None or b is None:
             result.skipped += 1
             continue
-        path = choose.masked_path(item.request.path, item.match)
-        group = request_group(options.group_by, path, None, options.path_segments)
-        key = row_name(view_key(item.match), group)
         result.rows.setdefault(key, []).append((a, b))
 
 

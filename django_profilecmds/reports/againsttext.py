@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django_profilecmds.reports.text import ms, plural, printable, relative
+from django_profilecmds.reports.text import ms, plural, printable
 
 if TYPE_CHECKING:
     from django_profilecmds.analysis.paired import PairedChange
@@ -40,13 +40,12 @@ def render_against(
         lines.append(
             f"  {change.verdict:<22} {change.pairs:>6} {ms(change.median_a):>10} "
             f"{ms(change.median_b):>10} {change.change:>+8.1%} "
-            f"{relative(change.wall_a, change.wall_b):>8} "
-            f"{relative(change.cpu_a, change.cpu_b):>8} {relative(change.db_a, change.db_b):>8} "
+            f"{change.wall_change:>+8.1%} {change.cpu_change:>+8.1%} {change.db_change:>+8.1%} "
             f"{change.p_value:>9.2g} {change.q_value:>9.2g}  {change.view}{errors}"
         )
     lines.append(
-        "  change: the median of the pairs' relative changes (overall: of the totals); wall, "
-        "CPU, DB: of the medians."
+        "  change, and that of wall, CPU and DB time: the median of the pairs' relative "
+        "changes, (B - A) / A (overall: of the totals)."
     )
     if replayed.skipped:
         lines.append(
