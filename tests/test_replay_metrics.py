@@ -125,7 +125,7 @@ def test_an_old_baseline_has_its_verdict_on_wall_time_and_cpu_is_refused(tmp_pat
 
 def test_metric_without_a_comparison_is_a_one_line_error(tmp_path):
     log = write_log(tmp_path / "a.log", ["/busy/"])
-    with pytest.raises(CommandError, match="--metric chooses .*: pass --compare FILE too"):
+    with pytest.raises(CommandError, match="--metric chooses .*: pass --compare FILE or --against"):
         replay(log, no_files=True, metric="cpu")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from django_profilecmds.analysis.grouping import request_group
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from django_profilecmds.analysis.sql import NPlusOne
     from django_profilecmds.collectors.templates import TemplateCollector
     from django_profilecmds.drivers import Driver, Outcome
+    from django_profilecmds.harness import Harness
     from django_profilecmds.spec import RunSpec
 
 
@@ -94,8 +95,10 @@ class Replayer:
         )
         self.filter = RequestFilter(options, self.stats, worker)
 
-    def run(self, source: Source, progress: Progress | None) -> ReplayStats:
-        stats = self.stats
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Harness]:
+        """The harness entered for the whole replay (and the template backends wrapped when
+        grouped by template), once the Host and ``--user`` are checked."""
         check_replay_host(self.options.host)
         # The backends' render is wrapped for the replay only (grouped by template).
         templates: contextlib.AbstractContextManager[object] = (
@@ -104,6 +107,29 @@ class Replayer:
         with self.harness as harness, templates:
             if self.options.user is not None:
                 self._check_user(self.options.user)
+            yield harness
+
+    def replay_request(self, request: ReplayRequest) -> RequestSample | None:
+        """Resolve and replay one request inside :meth:`session` (an A/B replay's worker sends
+        them one at a time); None when no URL pattern matches or its user is unknown."""
+        from urllib.parse import unquote, urlsplit
+
+        from django_profilecmds.routing import match_path
+
+        match = match_path(unquote(urlsplit(request.path).path))
+        if match is None:
+            return None
+        refused = self.harness.sandbox.refused
+        before = len(refused)
+        sample = self._replay_one(request, match)
+        if sample is not None and len(refused) > before:
+            sample = dataclasses.replace(sample, error=True)
+        del self.harness.outbox[:]
+        return sample
+
+    def run(self, source: Source, progress: Progress | None) -> ReplayStats:
+        stats = self.stats
+        with self.session() as harness:
             outbox = harness.outbox
             refused = harness.sandbox.refused
             for eligible in self.filter.requests(source, progress):

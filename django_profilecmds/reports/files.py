@@ -143,6 +143,15 @@ def write_replay_reports(
     return [html_path, json_path, index]
 
 
+def write_against_report(document: dict[str, Any], directory: Path) -> list[Path]:
+    """The JSON report of an A/B replay (``--against``), and the refreshed index."""
+    name = "against-" + _slug(document["source"])
+    with run_files(directory, name, datetime.now()) as files:
+        json_path = files.write(".json", json.dumps(document) + "\n")
+        index = files.write_index()
+    return [json_path, index]
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:60] or "source"
 

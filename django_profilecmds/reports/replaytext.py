@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from django_profilecmds.analysis.grouping import column_title, describe_grouping
 from django_profilecmds.analysis.viewstats import ranked_nplusone
-from django_profilecmds.reports.text import ms, plural, printable
+from django_profilecmds.reports.text import ms, plural, printable, relative
 
 if TYPE_CHECKING:
     from django_profilecmds.analysis.compare import Change
@@ -242,13 +242,7 @@ def render_changes(
 
 def _relative(change: Change, metric: str) -> str:
     """The relative change of a metric's median, ``-`` when a side has none."""
-    before = getattr(change, f"{metric}_before")
-    after = getattr(change, f"{metric}_after")
-    if before is None or after is None:
-        return "-"
-    if not before:
-        return "+0.0%" if not after else "new"
-    return f"{(after - before) / before:+.1%}"
+    return relative(getattr(change, f"{metric}_before"), getattr(change, f"{metric}_after"))
 
 
 def _queries(change: Change) -> str:

@@ -49,6 +49,16 @@ def ms(seconds: float, *, unit: bool = True) -> str:
     return f"{seconds * 1000:.1f}{' ms' if unit else ''}"
 
 
+def relative(before: float | None, after: float | None) -> str:
+    """The relative change from ``before`` to ``after`` (``+12.5%``); ``-`` when one is
+    unknown, ``new`` from nothing."""
+    if before is None or after is None:
+        return "-"
+    if not before:
+        return "+0.0%" if not after else "new"
+    return f"{(after - before) / before:+.1%}"
+
+
 def size(count: int) -> str:
     if count < 1024:
         return f"{count} B"

@@ -73,6 +73,13 @@ class Command(ProfilingCommand):
             "that thread and count) or wall. Default: cpu when every database is local "
             "(SQLite, or a server on localhost or a unix socket), else wall.",
         )
+        verdict.add_argument(
+            "--against",
+            metavar="REV",
+            help="Replay every request on git revision REV of the project (A, checked out in a "
+            "temporary worktree) and on this tree (B), in pairs, taking turns, and test the "
+            "pairs' differences per view (Wilcoxon signed-rank): slower means this tree is.",
+        )
         output = parser.add_argument_group("output")
         output.add_argument(
             "--group-by",
@@ -129,13 +136,17 @@ class Command(ProfilingCommand):
             group_by=options["group_by"],
             path_segments=1 if segments is None else segments,
         )
+        if options["against"] is not None:
+            self._against(source, replay_options, options)
+            return
         if options["export_locust"]:
             self._export(source, replay_options, options)
             return
         baseline = baseline_from_options(options)
         if options["metric"] is not None and baseline is None:
             raise CommandError(
-                "--metric chooses the time a verdict is taken on: pass --compare FILE too."
+                "--metric chooses the time a verdict is taken on: pass --compare FILE or "
+                "--against REV too."
             )
         if baseline is not None:
             check_baseline_grouping(
@@ -204,6 +215,65 @@ class Command(ProfilingCommand):
                 f"{stats.refused_count} statement(s) that would have escaped the rollback were "
                 "refused, listed above; nothing was committed."
             )
+
+    def _against(self, source: Path, replay_options: Any, options: dict[str, Any]) -> None:
+        """An A/B replay of this tree and ``--against``'s revision: a paired verdict per view."""
+        from django_profilecmds.analysis.compare import check_alpha
+        from django_profilecmds.analysis.metrics import choose_metric
+        from django_profilecmds.analysis.paired import paired_verdicts
+        from django_profilecmds.replay.against import replay_against
+        from django_profilecmds.replay.sources import open_source
+        from django_profilecmds.reports.againsttext import render_against
+
+        for name in ("compare", "save", "export_locust"):
+            if options[name]:
+                flag = "--" + name.replace("_", "-")
+                raise CommandError(f"--against compares two revisions in one run: drop {flag}.")
+        if options["workers"] != 1:
+            raise CommandError("--against replays in two processes of its own: drop --workers.")
+        if options["group_by"] == "template":
+            raise CommandError(
+                "--against groups by view or path prefix: the revisions' templates may differ."
+            )
+        check_alpha(options["alpha"], options["min_change"])
+        choice = choose_metric(options["metric"])
+        output_dir = output_dir_from_options(options)
+        directory = None
+        if output_dir is not None:
+            from django_profilecmds.reports.files import prepare_output_dir
+
+            directory = prepare_output_dir(output_dir)
+        opened = open_source(source, options["format"])
+        progress = Progress(self.stderr, source) if self.stderr.isatty() else None
+        replayed = replay_against(lambda: opened, replay_options, options["against"], progress)
+        if progress is not None:
+            progress.done()
+        if not replayed.pairs:
+            raise CommandError("No request was replayed on both sides: nothing to compare.")
+        changes = paired_verdicts(
+            replayed.rows, choice.metric, options["alpha"], options["min_change"]
+        )
+        self.stdout.write(
+            render_against(
+                replayed,
+                changes,
+                metric_line=choice.describe(),
+                alpha=options["alpha"],
+                min_change=options["min_change"],
+            )
+        )
+        if directory is not None:
+            from django_profilecmds.reports.files import write_against_report
+            from django_profilecmds.reports.replayredaction import redact_replay_document
+
+            document = replayed.document(source.name, changes, choice, options)
+            written = write_against_report(
+                redact_replay_document(self.redactor, document), directory
+            )
+            self.stdout.write("")
+            self.stdout.write("Files:")
+            for path in written:
+                self.stdout.write(f"  {display_path(path)}")
 
     def _export(self, source: Path, replay_options: Any, options: dict[str, Any]) -> None:
         from django_profilecmds.replay.locust import export_locustfile

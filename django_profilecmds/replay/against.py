@@ -1,0 +1,301 @@
+"""An A/B replay: the recorded requests sent in pairs to another git revision of the project
+(A, the one before the change) and to this tree (B, with the change), each in a worker process
+of its own (:mod:`.revisionworker`). "Slower" means this tree is slower than the revision.
+
+Both workers are fresh interpreters started alike (same settings module, same database, each
+in its own sandbox), B on this process's path, A on the same path with the repository's
+entries moved to A's checkout. The parent reads the source and chooses the requests (by this tree's
+URLs), sends each warm-up request to both, uncounted, then every request to both, A first in
+one pair of a view and B first in the view's next, so that what changes during the replay and
+what the side that goes first leaves behind (caches, the CPU's state) fall on both alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from django_profilecmds.analysis.paired import Pair, PairedChange, RequestTiming
+from django_profilecmds.analysis.replay import ReplayStats
+from django_profilecmds.exceptions import ProfileCmdsError
+from django_profilecmds.replay.options import Progress, ReplayOptions, Source
+from django_profilecmds.replay.recorded import ReplayRequest
+from django_profilecmds.replay.selection import RequestFilter, view_key
+
+if TYPE_CHECKING:
+    from django_profilecmds.analysis.metrics import MetricChoice
+
+WARMUP = 5  # requests each side replays before the counted ones (the first of the source)
+STDERR_TAIL = 2000  # characters of a failed worker's stderr shown
+
+
+@dataclass
+class AgainstReplay:
+    """What an A/B replay measured: per row (view), the pairs (A, B) in the order sent."""
+
+    revision: str  # as given
+    commit: str
+    described: str  # ``1a2b3c4 subject``
+    rows: dict[str, list[Pair]] = field(default_factory=dict)
+    warmup: int = 0
+    skipped: int = 0  # answered by a side as not found there (or an unknown user)
+    stats: ReplayStats = field(default_factory=ReplayStats)  # what was not replayed, and why
+    conditions: dict[str, Any] = field(default_factory=dict)  # see analysis.conditions
+
+    @property
+    def pairs(self) -> int:
+        return sum(len(pairs) for pairs in self.rows.values())
+
+    def document(
+        self,
+        source: str,
+        changes: list[PairedChange],
+        choice: MetricChoice,
+        settings: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The JSON report: the verdicts, what was compared and how, and what was left out."""
+        from datetime import datetime
+
+        return {
+            "kind": "against",
+            "source": source,
+            "created": datetime.now().isoformat(timespec="seconds"),
+            "revision": self.revision,
+            "commit": self.commit,
+            "described": self.described,
+            "metric": choice.metric,
+            "metric_reason": choice.reason,
+            "test": "wilcoxon signed-rank, benjamini-hochberg across views",
+            "alpha": settings["alpha"],
+            "min_change": settings["min_change"],
+            "pairs": self.pairs,
+            "warmup": self.warmup,
+            "skipped": self.skipped,
+            "verdicts": [dataclasses.asdict(change) for change in changes],
+            "replay": self.stats.to_dict(),
+            "conditions": self.conditions,
+        }
+
+
+def replay_against(
+    open_source: Callable[[], Source],
+    options: ReplayOptions,
+    revision: str,
+    progress: Progress | None = None,
+    warmup: int = WARMUP,
+) -> AgainstReplay:
+    """Replay the requests of ``open_source()`` in pairs on the git ``revision`` of the project
+    (A) and on this tree (B). Bad input raises
+    :class:`~django_profilecmds.exceptions.ProfileCmdsError`."""
+    from django_profilecmds.analysis.conditions import load_average, machine_conditions
+    from django_profilecmds.replay.engine import check_replay_host
+    from django_profilecmds.replay.revisions import (
+        checked_out,
+        project_repository,
+        resolve_revision,
+        short_description,
+    )
+
+    if options.workers != 1:
+        raise ProfileCmdsError("--against replays in two processes of its own: drop --workers.")
+    if options.group_by == "template":
+        raise ProfileCmdsError(
+            "--against groups by view or path prefix: the two revisions' templates may differ."
+        )
+    check_replay_host(options.host)
+    if options.user is not None:
+        from django_profilecmds.users import resolve_user
+
+        resolve_user(options.user)
+    settings_module = os.environ.get("DJANGO_SETTINGS_MODULE")
+    if not settings_module:
+        raise ProfileCmdsError(
+            "--against starts each revision with the settings module named by "
+            "DJANGO_SETTINGS_MODULE, and it is not set."
+        )
+    repository = project_repository()
+    commit = resolve_revision(repository, revision)
+    result = AgainstReplay(revision, commit, short_description(repository, commit))
+    result.stats = ReplayStats(group_by=options.group_by, path_segments=options.path_segments)
+    choose = RequestFilter(options, result.stats)
+    load_start = load_average()
+    with checked_out(repository, commit) as tree:
+        a = _Worker.start(
+            "A", _worker_config(options, (repository, tree)), _moved(Path.cwd(), repository, tree)
+        )
+        try:
+            b = _Worker.start("B", _worker_config(options, None), Path.cwd())
+            try:
+                _run_pairs(choose, open_source(), (a, b), result, warmup, progress)
+            finally:
+                b.close()
+        finally:
+            a.close()
+    if progress is not None:
+        progress(choose.read)
+    result.stats.read = choose.read
+    result.conditions = machine_conditions(load_start, load_average())
+    return result
+
+
+def _run_pairs(
+    choose: RequestFilter,
+    source: Source,
+    workers: tuple[_Worker, _Worker],
+    result: AgainstReplay,
+    warmup: int,
+    progress: Progress | None,
+) -> None:
+    from django_profilecmds.analysis.grouping import request_group, row_name
+
+    options = choose.options
+    eligible = choose.requests(source, progress)
+    first = []
+    for item in eligible:
+        first.append(item)
+        if len(first) >= warmup:
+            break
+    for item in first:
+        for worker in workers:
+            worker.replay(item.request)
+    result.warmup = len(first)
+    sent: dict[str, int] = {}  # pairs sent per row
+    for item in _chain(first, eligible):
+        path = choose.masked_path(item.request.path, item.match)
+        group = request_group(options.group_by, path, None, options.path_segments)
+        key = row_name(view_key(item.match), group)
+        # A first in one pair of the row, B first in the next: alternating over all requests
+        # would put each view always on the same side first when the log alternates views.
+        count = sent[key] = sent.get(key, 0) + 1
+        order = workers if count % 2 else (workers[1], workers[0])
+        answers = {worker.label: worker.replay(item.request) for worker in order}
+        a, b = answers["A"], answers["B"]
+        if a is None or b is None:
+            result.skipped += 1
+            continue
+        result.rows.setdefault(key, []).append((a, b))
+
+
+def _chain(first: list[Any], rest: Iterator[Any]) -> Iterator[Any]:
+    yield from first
+    yield from rest
+
+
+def _worker_config(options: ReplayOptions, moved: tuple[Path, Path] | None) -> dict[str, Any]:
+    """What a worker is started with: its path (this process's, or with the repository's
+    entries moved into the other tree), the databases' names, the replay's options."""
+    from django.db import connections
+
+    path = [str(Path(entry or ".").resolve()) for entry in sys.path]
+    if moved is not None:
+        path = [str(_moved(Path(entry), *moved)) for entry in path]
+    return {
+        "path": path,
+        "databases": {
+            alias: str(connections[alias].settings_dict["NAME"]) for alias in connections
+        },
+        "options": {
+            "user": options.user,
+            "host": options.host,
+            "include_unsafe": options.include_unsafe,
+            "nplusone_threshold": options.nplusone_threshold,
+            "capture_email": options.capture_email,
+            "isolate_cache": options.isolate_cache,
+        },
+    }
+
+
+def _moved(path: Path, repository: Path, tree: Path) -> Path:
+    """``path`` inside the other tree when it is inside the repository."""
+    try:
+        relative = path.resolve().relative_to(repository.resolve())
+    except ValueError:
+        return path
+    return tree / relative
+
+
+class _Worker:
+    """One side's process, and the protocol to it (see :mod:`.revisionworker`)."""
+
+    def __init__(self, label: str, process: subprocess.Popen[str], stderr: IO[bytes]) -> None:
+        self.label = label
+        self.process = process
+        self.stderr = stderr
+
+    @classmethod
+    def start(cls, label: str, config: dict[str, Any], cwd: Path) -> _Worker:
+        from django_profilecmds.replay.revisionworker import BOOT
+
+        stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        process = subprocess.Popen(
+            [sys.executable, "-c", BOOT, json.dumps(config)],
+            cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            encoding="utf-8",
+        )
+        worker = cls(label, process, stderr)
+        try:
+            worker._read()  # ready
+        except BaseException:
+            worker.close()
+            raise
+        return worker
+
+    def replay(self, request: ReplayRequest) -> RequestTiming | None:
+        """Send one request; its cost, or None when the worker did not replay it."""
+        assert self.process.stdin is not None
+        with contextlib.suppress(OSError):  # it ended: _read says why
+            self.process.stdin.write(json.dumps({"request": dataclasses.asdict(request)}) + "\n")
+            self.process.stdin.flush()
+        answer = self._read()
+        if answer.get("skipped"):
+            return None
+        return RequestTiming(
+            wall=answer["wall"],
+            cpu=answer["cpu"],
+            db=answer["db"],
+            status=answer["status"],
+            error=answer["error"],
+        )
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        answer: dict[str, Any] = json.loads(line) if line.strip() else {}
+        if "failure" in answer or not answer:
+            reason = answer.get("failure") or f"it ended (exit status {self.process.wait()})"
+            raise ProfileCmdsError(
+                f"The replay of side {self.label} failed: {reason}{self._stderr_tail()}"
+            )
+        return answer
+
+    def _stderr_tail(self) -> str:
+        self.stderr.seek(0)
+        text = self.stderr.read().decode("utf-8", "replace").strip()[-STDERR_TAIL:]
+        return f"\nIts stderr ended with:\n{text}" if text else ""
+
+    def close(self) -> None:
+        """End the process: its stdin closed, it leaves its sandbox (all rolled back)."""
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self.stderr.close()
