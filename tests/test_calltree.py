@@ -190,7 +190,7 @@ def test_cprofile_over_asgi_has_the_sync_views_functions(db):
 def test_a_call_and_a_command_tree_start_at_the_profiled_code(db):
     from django_profilecmds import profile_call
 
-    result = profile_call("tests.testapp.views._crunch", args=[20_000], interval=0.0002)
+    result = profile_call("tests.testapp.views._crunch", args=[200_000], interval=0.0005)
     root = result.calltree.root_frame() if result.calltree else None
     assert root is not None and root.function == "_crunch"
 
