@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import CommandError
 
-from django_profilecmds.management.from_options import output_dir_from_options
+from django_profilecmds.management.from_options import (
+    min_change_from_options,
+    output_dir_from_options,
+)
 from django_profilecmds.management.output import (
     RedactedOutputCommand,
     request_errors_in_one_line,
@@ -95,7 +98,9 @@ class ProfilingCommand(RedactedOutputCommand):
 
         changes = [Change(**change) for change in result.comparison]
         self.stdout.write("")
-        self.stdout.write(render_changes(changes, options["alpha"], options["min_change"]))
+        self.stdout.write(
+            render_changes(changes, options["alpha"], min_change_from_options(options))
+        )
         if min(len(result.runs), changes[0].n_before or 0) < 5:
             self.stdout.write(
                 self.style.WARNING(

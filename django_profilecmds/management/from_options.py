@@ -105,8 +105,20 @@ def baseline_from_options(options: dict[str, Any]) -> Baseline | None:
     from django_profilecmds.profiling import Baseline
 
     if not options["compare"]:
-        check_alpha(options["alpha"], options["min_change"])
+        check_alpha(options["alpha"], min_change_from_options(options))
         return None
     # profile_replay's --metric (None: its default); profile_view's verdicts are on wall time.
     metric = options.get("metric", "wall")
-    return Baseline.load(options["compare"], options["alpha"], options["min_change"], metric)
+    return Baseline.load(
+        options["compare"], options["alpha"], min_change_from_options(options), metric
+    )
+
+
+MIN_CHANGE = 0.05  # of a comparison with a baseline: the run-to-run noise of timing a view
+AGAINST_MIN_CHANGE = 0.10  # of --against: two processes of the same code differ by up to ~5%
+
+
+def min_change_from_options(options: dict[str, Any], default: float = MIN_CHANGE) -> float:
+    """--min-change, or the default of the comparison being made."""
+    value = options.get("min_change")
+    return default if value is None else float(value)

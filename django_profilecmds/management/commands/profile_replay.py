@@ -235,7 +235,13 @@ class Command(ProfilingCommand):
             raise CommandError(
                 "--against groups by view or path prefix: the revisions' templates may differ."
             )
-        check_alpha(options["alpha"], options["min_change"])
+        from django_profilecmds.management.from_options import (
+            AGAINST_MIN_CHANGE,
+            min_change_from_options,
+        )
+
+        min_change = min_change_from_options(options, AGAINST_MIN_CHANGE)
+        check_alpha(options["alpha"], min_change)
         choice = choose_metric(options["metric"])
         output_dir = output_dir_from_options(options)
         directory = None
@@ -250,16 +256,14 @@ class Command(ProfilingCommand):
             progress.done()
         if not replayed.pairs:
             raise CommandError("No request was replayed on both sides: nothing to compare.")
-        changes = paired_verdicts(
-            replayed.rows, choice.metric, options["alpha"], options["min_change"]
-        )
+        changes = paired_verdicts(replayed.rows, choice.metric, options["alpha"], min_change)
         self.stdout.write(
             render_against(
                 replayed,
                 changes,
                 metric_line=choice.describe(),
                 alpha=options["alpha"],
-                min_change=options["min_change"],
+                min_change=min_change,
             )
         )
         if directory is not None:
