@@ -247,7 +247,6 @@ class _Worker:
             # The same string hashes on both sides: dict and set layouts, and their speed, alike.
             env={**os.environ, "PYTHONHASHSEED": "0"},
         )
-        _pin(process.pid)
         worker = cls(label, process, stderr)
         try:
             worker._read()  # ready
@@ -302,13 +301,3 @@ class _Worker:
         if self.process.stdout is not None:
             self.process.stdout.close()
         self.stderr.close()
-
-
-def _pin(pid: int) -> None:
-    """Both sides on the same CPU: they take turns (one request at a time), so neither waits
-    for the other, and a core that is slower or busier (a sibling hyperthread, another process
-    pinned there, its cache) cannot favour one side throughout."""
-    if not hasattr(os, "sched_setaffinity"):
-        return
-    with contextlib.suppress(OSError):
-        os.sched_setaffinity(pid, {min(os.sched_getaffinity(0))})
