@@ -17,8 +17,8 @@ from django_profilecmds.replay.recorded import (
 )
 
 
-def parse_line(text: str, number: int) -> ReplayRequest:
-    """The request on line ``number``; :class:`.recorded.Skip` if it is none."""
+def json_object(text: str) -> dict[str, Any]:
+    """The JSON object a line holds; :class:`.recorded.Skip` if it holds none."""
     try:
         data = json.loads(text.rstrip("\r\n"))
     except ValueError as exc:
@@ -27,6 +27,12 @@ def parse_line(text: str, number: int) -> ReplayRequest:
         raise Skip("invalid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise Skip(f"{json_type(data)}, not a JSON object")
+    return data
+
+
+def parse_line(text: str, number: int) -> ReplayRequest:
+    """The request on line ``number``; :class:`.recorded.Skip` if it is none."""
+    data = json_object(text)
     path = data.get("path")
     if path is None:
         raise Skip('no "path"')

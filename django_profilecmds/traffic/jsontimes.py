@@ -8,7 +8,6 @@ the time spent in a layer (``db_ms`` -> ``db``), unless the layers' fields are g
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -16,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django_profilecmds.replay.accesslog import request_line
-from django_profilecmds.replay.recorded import Skip, SourceError, checked_method, json_type
+from django_profilecmds.replay.jsonlines import json_object
+from django_profilecmds.replay.recorded import Skip, SourceError, checked_method
 from django_profilecmds.traffic.timed import TimedRequest, logged_path
 from django_profilecmds.traffic.timestamps import IsoTimes
 
@@ -123,14 +123,7 @@ class JsonTimes:
 
     def parse(self, text: str, number: int) -> TimedRequest:
         """The request logged on line ``number``; :class:`Skip` if there is none."""
-        try:
-            data = json.loads(text.rstrip("\r\n"))
-        except ValueError as exc:
-            raise Skip(f"invalid JSON: {exc}") from None
-        except RecursionError:
-            raise Skip("invalid JSON: nested too deeply") from None
-        if not isinstance(data, dict):
-            raise Skip(f"{json_type(data)}, not a JSON object")
+        data = json_object(text)
         logged = self.time.get(data)
         if logged is MISSING:
             raise Skip(f'no "{self.time.name}"')
