@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+from tests.interrupts import ctrl_c_handled
+
 pytestmark = pytest.mark.slow
 
 TIMEOUT = 60.0  # seconds: a command that waits for a person fails the test instead of hanging
@@ -65,6 +67,7 @@ def interrupt_once_started(project, marker, *args: str) -> tuple[int, str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=ctrl_c_handled,
     )
     try:
         deadline = time.monotonic() + TIMEOUT

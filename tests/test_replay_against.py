@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.interrupts import ctrl_c_handled
+
 ROOT = Path(__file__).resolve().parent.parent  # this package's tree, first on the path
 LINE = '203.0.113.{n} - - [20/Nov/2026:10:00:{s:02d} +0000] "GET {path} HTTP/1.1" 200 5 "-" "-"'
 WORK = 40_000  # iterations of each view's own loop: a few milliseconds of CPU
@@ -278,6 +280,7 @@ def test_ctrl_c_removes_the_other_revisions_checkout(project):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=ctrl_c_handled,
     )
     try:
         deadline = time.monotonic() + 30
