@@ -146,7 +146,10 @@ def test_the_view_a_commit_slowed_is_slower_and_the_other_unchanged(project):
     completed = run(repo, str(log), "--against", "HEAD~1", "--output-dir", str(reports))
     assert completed.returncode == 0, completed.stderr
     out = completed.stdout
-    assert "A/B replay of 300 pairs of requests (5 warm-up requests to each side first" in out
+    assert (
+        "A/B replay of 300 pairs of requests in 10 rounds, each to a new process on each side "
+        "(5 warm-up requests to both first, not counted)" in out
+    )
     assert "A = " in out and "The tunable view does more" not in out.splitlines()[0]
     assert "Two views (HEAD~1), B = this tree" in out
     assert "Verdict on CPU time (the database is local; --metric wall to use wall time)." in out
@@ -155,7 +158,7 @@ def test_the_view_a_commit_slowed_is_slower_and_the_other_unchanged(project):
     assert rows["steady"].startswith("no significant change"), out
     (report,) = reports.glob("against-*.json")
     document = json.loads(report.read_text())
-    assert document["metric"] == "cpu" and document["pairs"] == 300
+    assert document["metric"] == "cpu" and document["pairs"] == 300 and document["rounds"] == 10
     assert document["commit"] == git(repo, "rev-parse", "HEAD~1")
     verdicts_saved = {row["view"]: row["verdict"] for row in document["verdicts"]}
     assert verdicts_saved["tunable"] == "slower" and len(document["conditions"]["load_end"]) == 3

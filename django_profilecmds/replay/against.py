@@ -8,6 +8,12 @@ entries moved to A's checkout. The parent reads the source and chooses the reque
 URLs), sends each warm-up request to both, uncounted, then every request to both, A first in
 one pair of a view and B first in the view's next, so that what changes during the replay and
 what the side that goes first leaves behind (caches, the CPU's state) fall on both alike.
+
+A process has a speed of its own: where its memory lies, which core it settles on beside the
+machine's other work. Two processes of the same code differ by several percent, steadily for
+as long as they live, and more on a busy machine. So, as asv does, the pairs are sent in rounds
+of ``ROUND`` pairs, each round to a new pair of processes (started in turns: A's first, then
+B's), and the verdict pools the rounds, in which each process's own speed averages out.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ if TYPE_CHECKING:
     from django_profilecmds.analysis.metrics import MetricChoice
 
 WARMUP = 5  # requests each side replays before the counted ones (the first of the source)
+ROUND = 30  # pairs sent to one pair of processes before both are replaced by new ones
 STDERR_TAIL = 2000  # characters of a failed worker's stderr shown
 
 
@@ -47,6 +54,7 @@ class AgainstReplay:
     described: str  # ``1a2b3c4 subject``
     rows: dict[str, list[Pair]] = field(default_factory=dict)
     warmup: int = 0
+    rounds: int = 0  # pairs of processes used, one after the other
     skipped: int = 0  # answered by a side as not found there (or an unknown user)
     stats: ReplayStats = field(default_factory=ReplayStats)  # what was not replayed, and why
     conditions: dict[str, Any] = field(default_factory=dict)  # see analysis.conditions
@@ -79,6 +87,7 @@ class AgainstReplay:
             "min_change": settings["min_change"],
             "pairs": self.pairs,
             "warmup": self.warmup,
+            "rounds": self.rounds,
             "skipped": self.skipped,
             "verdicts": [dataclasses.asdict(change) for change in changes],
             "replay": self.stats.to_dict(),
@@ -92,6 +101,7 @@ def replay_against(
     revision: str,
     progress: Progress | None = None,
     warmup: int = WARMUP,
+    round_pairs: int = ROUND,
 ) -> AgainstReplay:
     """Replay the requests of ``open_source()`` in pairs on the git ``revision`` of the project
     (A) and on this tree (B). Bad input raises
@@ -129,17 +139,15 @@ def replay_against(
     choose = RequestFilter(options, result.stats)
     load_start = load_average()
     with checked_out(repository, commit) as tree:
-        a = _Worker.start(
-            "A", _worker_config(options, (repository, tree)), _moved(Path.cwd(), repository, tree)
+        sides = (
+            _Side(
+                "A",
+                _worker_config(options, (repository, tree)),
+                _moved(Path.cwd(), repository, tree),
+            ),
+            _Side("B", _worker_config(options, None), Path.cwd()),
         )
-        try:
-            b = _Worker.start("B", _worker_config(options, None), Path.cwd())
-            try:
-                _run_pairs(choose, open_source(), (a, b), result, warmup, progress)
-            finally:
-                b.close()
-        finally:
-            a.close()
+        _run_rounds(choose, open_source(), sides, result, (warmup, round_pairs), progress)
     if progress is not None:
         progress(choose.read)
     result.stats.read = choose.read
@@ -147,29 +155,60 @@ def replay_against(
     return result
 
 
-def _run_pairs(
+@dataclass(frozen=True)
+class _Side:
+    """How one side's processes are started."""
+
+    label: str
+    config: dict[str, Any]
+    cwd: Path
+
+
+def _run_rounds(
     choose: RequestFilter,
     source: Source,
+    sides: tuple[_Side, _Side],
+    result: AgainstReplay,
+    sizes: tuple[int, int],  # warm-up requests, pairs per round
+    progress: Progress | None,
+) -> None:
+    from itertools import islice
+
+    warmup, round_pairs = sizes
+    eligible = choose.requests(source, progress)
+    first = list(islice(eligible, warmup))
+    result.warmup = len(first)
+    requests = _chain(first, eligible)
+    sent: dict[str, int] = {}  # pairs sent per row, over all rounds
+    while batch := list(islice(requests, round_pairs)):
+        with _started(sides, flipped=result.rounds % 2 == 1) as workers:
+            for item in first:
+                for worker in workers:
+                    worker.replay(item.request)
+            _send_pairs(choose, batch, workers, result, sent)
+        result.rounds += 1
+
+
+@contextlib.contextmanager
+def _started(sides: tuple[_Side, _Side], flipped: bool) -> Iterator[tuple[_Worker, _Worker]]:
+    """A new process for each side, B's started first when ``flipped``; both ended after."""
+    with contextlib.ExitStack() as stack:
+        order = (sides[1], sides[0]) if flipped else sides
+        started = {side.label: stack.enter_context(_Worker.start(side)) for side in order}
+        yield started["A"], started["B"]
+
+
+def _send_pairs(
+    choose: RequestFilter,
+    batch: list[Any],
     workers: tuple[_Worker, _Worker],
     result: AgainstReplay,
-    warmup: int,
-    progress: Progress | None,
+    sent: dict[str, int],
 ) -> None:
     from django_profilecmds.analysis.grouping import request_group, row_name
 
     options = choose.options
-    eligible = choose.requests(source, progress)
-    first = []
-    for item in eligible:
-        first.append(item)
-        if len(first) >= warmup:
-            break
-    for item in first:
-        for worker in workers:
-            worker.replay(item.request)
-    result.warmup = len(first)
-    sent: dict[str, int] = {}  # pairs sent per row
-    for item in _chain(first, eligible):
+    for item in batch:
         path = choose.masked_path(item.request.path, item.match)
         group = request_group(options.group_by, path, None, options.path_segments)
         key = row_name(view_key(item.match), group)
@@ -232,13 +271,15 @@ class _Worker:
         self.stderr = stderr
 
     @classmethod
-    def start(cls, label: str, config: dict[str, Any], cwd: Path) -> _Worker:
+    @contextlib.contextmanager
+    def start(cls, side: _Side) -> Iterator[_Worker]:
+        """The side's new process, ready; ended on leaving."""
         from django_profilecmds.replay.revisionworker import BOOT
 
         stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
         process = subprocess.Popen(
-            [sys.executable, "-c", BOOT, json.dumps(config)],
-            cwd=cwd,
+            [sys.executable, "-c", BOOT, json.dumps(side.config)],
+            cwd=side.cwd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -247,13 +288,12 @@ class _Worker:
             # The same string hashes on both sides: dict and set layouts, and their speed, alike.
             env={**os.environ, "PYTHONHASHSEED": "0"},
         )
-        worker = cls(label, process, stderr)
+        worker = cls(side.label, process, stderr)
         try:
             worker._read()  # ready
-        except BaseException:
+            yield worker
+        finally:
             worker.close()
-            raise
-        return worker
 
     def replay(self, request: ReplayRequest) -> RequestTiming | None:
         """Send one request; its cost, or None when the worker did not replay it."""

@@ -21,8 +21,9 @@ def render_against(
 ) -> str:
     views = sum(1 for change in changes if change.view != "(all requests)")
     lines = [
-        f"A/B replay of {plural(replayed.pairs, 'pair')} of requests "
-        f"({plural(replayed.warmup, 'warm-up request')} to each side first, not counted): "
+        f"A/B replay of {plural(replayed.pairs, 'pair')} of requests in "
+        f"{plural(replayed.rounds, 'round')}, each to a new process on each side "
+        f"({plural(replayed.warmup, 'warm-up request')} to both first, not counted): "
         f"A = {replayed.described} ({replayed.revision}), B = this tree; A and B took turns "
         "going first. Every request was rolled back.",
         f"{metric_line[:1].upper()}{metric_line[1:]}.",
