@@ -147,8 +147,9 @@ def test_the_view_a_commit_slowed_is_slower_and_the_other_unchanged(project):
     assert completed.returncode == 0, completed.stderr
     out = completed.stdout
     assert (
-        "A/B replay of 300 pairs of requests in 10 rounds, each to a new process on each side "
-        "(5 warm-up requests to both first, not counted)" in out
+        "A/B replay of 300 pairs of requests in 16 rounds (each of up to 20 pairs of one view, "
+        "sent to a new process on each side after up to 5 warm-up requests to both, not "
+        "counted)" in out
     )
     assert "A = " in out and "The tunable view does more" not in out.splitlines()[0]
     assert "Two views (HEAD~1), B = this tree" in out
@@ -158,10 +159,12 @@ def test_the_view_a_commit_slowed_is_slower_and_the_other_unchanged(project):
     assert rows["steady"].startswith("no significant change"), out
     (report,) = reports.glob("against-*.json")
     document = json.loads(report.read_text())
-    assert document["metric"] == "cpu" and document["pairs"] == 300 and document["rounds"] == 10
+    assert document["metric"] == "cpu" and document["pairs"] == 300 and document["rounds"] == 16
     assert document["commit"] == git(repo, "rev-parse", "HEAD~1")
-    verdicts_saved = {row["view"]: row["verdict"] for row in document["verdicts"]}
-    assert verdicts_saved["tunable"] == "slower" and len(document["conditions"]["load_end"]) == 3
+    verdicts_saved = {row["view"]: row for row in document["verdicts"]}
+    assert verdicts_saved["tunable"]["verdict"] == "slower"
+    assert verdicts_saved["tunable"]["rounds"] == 8  # 150 pairs in rounds of 20
+    assert len(document["conditions"]["load_end"]) == 3
     # The user's tree, index and worktrees are as they were.
     assert git(repo, "status", "--porcelain") == status
     assert len(git(repo, "worktree", "list").splitlines()) == 1
@@ -182,6 +185,25 @@ def test_the_same_revision_on_a_loaded_machine_is_no_significant_change(project)
     rows = verdicts(completed.stdout)
     assert set(rows) == {"steady", "tunable", "requests)"}
     assert all(row.startswith("no significant change") for row in rows.values()), rows
+
+
+@pytest.mark.slow
+def test_a_log_too_short_for_three_rounds_of_a_view_gets_no_verdict_for_it(project):
+    """40 requests of /steady/ make two rounds of 20: too few to tell the revision's change
+    from one pair of processes' own speed, said as such, with no p-value, also in the JSON."""
+    repo, log = project
+    short = log.with_name("short.log")
+    short.write_text("".join(LINE.format(n=i, s=i, path="/steady/") + "\n" for i in range(40)))
+    reports = repo.parent / "short-reports"
+    completed = run(repo, str(short), "--against", "HEAD~1", "--output-dir", str(reports))
+    assert completed.returncode == 0, completed.stderr
+    row = verdicts(completed.stdout)["steady"]
+    assert row.startswith("too few rounds") and row.split()[3:5] == ["40", "2"], row
+    assert "fewer than 3 rounds, too few to tell a change" in completed.stdout
+    (report,) = reports.glob("against-*.json")
+    assert "NaN" not in report.read_text()
+    (saved, _overall) = json.loads(report.read_text())["verdicts"]
+    assert saved["verdict"] == "too few rounds" and saved["p_value"] is None
 
 
 @pytest.fixture

@@ -2,25 +2,33 @@
 
 Each recorded request is replayed once by A and once by B, one right after the other, so that
 the load of the machine, caches warming and clock drift fall on both sides of a pair alike.
-A view's verdict tests the paired differences (B - A, on the chosen metric) with the Wilcoxon
-signed-rank test; the views' p-values are adjusted for testing many views at once
-(Benjamini-Hochberg), and, as ``--compare`` does, a change counts only when it is significant
-at ``alpha`` and the median of the pairs' relative changes is at least ``min_change``.
+The pairs come in rounds, each round sent to a pair of processes of its own, and a process has
+a speed of its own: the pairs of one round share it, so they are not independent measurements
+of the change, and a test of the pairs would take one process's luck for a change (the same
+code came out 5-15% "faster" with p < 1e-9 that way). The rounds are. So a round's effect is
+the median of its pairs' log(B / A) on the chosen metric, and a view's verdict is Student's
+t-test of its rounds' effects (at least ``MIN_ROUNDS`` of them; fewer is "too few rounds").
+The views' p-values are adjusted for testing many views at once (Benjamini-Hochberg), and, as
+``--compare`` does, a change counts only when it is significant at ``alpha`` and the median of
+the pairs' relative changes is at least ``min_change``. Without rounds, each pair is a round.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django_profilecmds.analysis.compare import FASTER, NO_CHANGE, SLOWER
 
 if TYPE_CHECKING:
-    from django_profilecmds.analysis.pairedtests import SignedRank
+    from django_profilecmds.analysis.pairedtests import OneSampleT
 
 OVERALL = "(all requests)"
+TOO_FEW = "too few rounds"
+MIN_ROUNDS = 3  # rounds (with a positive time on both sides) a row needs to be tested
 
 
 @dataclass(frozen=True)
@@ -46,14 +54,13 @@ class PairedChange:
     verdict: str
     pairs: int
     metric: str
-    median_a: float  # of the metric
+    median_a: float  # of the metric; for OVERALL, the mean per request
     median_b: float
     change: float  # the median of the pairs' (B - A) / A; for OVERALL, of the totals
-    p_value: float  # Wilcoxon signed-rank, two-sided
+    rounds: int  # the rounds its pairs came in (their effects: medians of the pairs' log(B / A))
+    p_value: float  # Student's t-test of the rounds' effects, two-sided; NaN: too few rounds
     q_value: float  # p adjusted across the views (Benjamini-Hochberg); OVERALL: p itself
-    statistic: float
-    z: float
-    exact: bool
+    t: float  # > 0 when B leans slower
     wall_a: float
     wall_b: float
     cpu_a: float
@@ -70,34 +77,86 @@ class PairedChange:
 
 
 def paired_verdicts(
-    rows: Mapping[str, Sequence[Pair]], metric: str, alpha: float, min_change: float
+    rows: Mapping[str, Sequence[Pair]],
+    metric: str,
+    alpha: float,
+    min_change: float,
+    rounds: Mapping[str, Sequence[int]] | None = None,
 ) -> list[PairedChange]:
-    """A verdict per row, the slower first, then the overall one (every pair of every row)."""
+    """A verdict per row, the slower first, then the overall one (every pair of every row).
+    ``rounds[row][i]`` is the round of the row's pair ``i``; without it each pair is a round."""
     from django_profilecmds.analysis.correlation import benjamini_hochberg
 
-    tested = {key: _tested(pairs, metric) for key, pairs in rows.items() if pairs}
-    keys = list(tested)
-    q_values = benjamini_hochberg([tested[key][0].p_value for key in keys]) if keys else []
+    def numbered(key: str) -> Sequence[int]:
+        return rounds[key] if rounds is not None else range(len(rows[key]))
+
+    tested = {
+        key: (_tested(pairs, numbered(key), metric), _median_change(pairs, metric))
+        for key, pairs in rows.items()
+        if pairs
+    }
+    p_values = {key: test.p_value for key, (test, _change) in tested.items() if test is not None}
+    q_values = dict(zip(p_values, benjamini_hochberg(list(p_values.values())), strict=True))
     changes = [
-        _change(key, rows[key], metric, tested[key], q, alpha, min_change)
-        for key, q in zip(keys, q_values, strict=True)
+        _change(
+            key,
+            rows[key],
+            (metric, len(set(numbered(key)))),
+            tested[key],
+            q_values.get(key, math.nan),
+            alpha,
+            min_change,
+        )
+        for key in tested
     ]
-    order = {SLOWER: 0, FASTER: 1, NO_CHANGE: 2}
+    order = {SLOWER: 0, FASTER: 1, NO_CHANGE: 2, TOO_FEW: 3}
     changes.sort(key=lambda change: (order[change.verdict], -abs(change.change)))
     every = [pair for pairs in rows.values() for pair in pairs]
     if every:
-        test, _relative = _tested(every, metric)
+        test = _overall_test(rows, numbered, metric)
         overall = (test, _total_change(every, metric))
-        changes.append(_change(OVERALL, every, metric, overall, test.p_value, alpha, min_change))
+        p_value = test.p_value if test is not None else math.nan
+        rounds_sent = sum(len(set(numbered(key))) for key in rows)
+        changes.append(
+            _change(OVERALL, every, (metric, rounds_sent), overall, p_value, alpha, min_change)
+        )
     return changes
 
 
-def _tested(pairs: Sequence[Pair], metric: str) -> tuple[SignedRank, float]:
-    """The signed-rank test of the pairs' differences, and the median relative change."""
-    from django_profilecmds.analysis.pairedtests import signed_rank
+def _effects(pairs: Sequence[Pair], numbers: Sequence[int], metric: str) -> list[float]:
+    """Each round's effect: the median of its pairs' log(B / A), where both took time."""
+    ratios: dict[int, list[float]] = {}
+    for (a, b), number in zip(pairs, numbers, strict=True):
+        before, after = a.metric(metric), b.metric(metric)
+        if before > 0 and after > 0:
+            ratios.setdefault(number, []).append(math.log(after / before))
+    return [statistics.median(values) for values in ratios.values()]
 
-    differences = [b.metric(metric) - a.metric(metric) for a, b in pairs]
-    return signed_rank(differences), _median_change(pairs, metric)
+
+def _tested(pairs: Sequence[Pair], numbers: Sequence[int], metric: str) -> OneSampleT | None:
+    """The t-test of the rounds' effects, or None with fewer than ``MIN_ROUNDS``."""
+    from django_profilecmds.analysis.pairedtests import one_sample_t
+
+    effects = _effects(pairs, numbers, metric)
+    return one_sample_t(effects) if len(effects) >= MIN_ROUNDS else None
+
+
+def _overall_test(
+    rows: Mapping[str, Sequence[Pair]], numbered: Callable[[str], Sequence[int]], metric: str
+) -> OneSampleT | None:
+    """Of the change of the total: the rows' mean effects weighted by their share of A's
+    time, each row's rounds measuring only its own (a round holds one row's pairs)."""
+    from django_profilecmds.analysis.pairedtests import weighted_t
+
+    strata = []
+    for key, pairs in rows.items():
+        effects = _effects(pairs, numbered(key), metric)
+        if len(effects) >= MIN_ROUNDS:
+            strata.append((sum(a.metric(metric) for a, _b in pairs), effects))
+    total = sum(weight for weight, _effects in strata)
+    if not strata or total <= 0:
+        return None
+    return weighted_t([(weight / total, effects) for weight, effects in strata])
 
 
 def _median_change(pairs: Sequence[Pair], metric: str) -> float:
@@ -119,21 +178,24 @@ def _total_change(pairs: Sequence[Pair], metric: str) -> float:
 def _change(
     key: str,
     pairs: Sequence[Pair],
-    metric: str,
-    tested: tuple[SignedRank, float],
+    measured: tuple[str, int],  # the metric, the rounds the pairs came in
+    tested: tuple[OneSampleT | None, float],
     q_value: float,
     alpha: float,
     min_change: float,
 ) -> PairedChange:
     test, change = tested
-    verdict = NO_CHANGE
-    if q_value < alpha and abs(change) >= min_change:
+    metric, rounds = measured
+    verdict = TOO_FEW if test is None else NO_CHANGE
+    if test is not None and q_value < alpha and abs(change) >= min_change:
         verdict = FASTER if change < 0 else SLOWER
 
     changed = _total_change if key == OVERALL else _median_change
 
     def median(side: int, name: str) -> float:
-        return statistics.median(pair[side].metric(name) for pair in pairs)
+        """The side's median; overall, its mean, which the change of the totals is of."""
+        values = [pair[side].metric(name) for pair in pairs]
+        return statistics.fmean(values) if key == OVERALL else statistics.median(values)
 
     return PairedChange(
         view=key,
@@ -143,11 +205,10 @@ def _change(
         median_a=median(0, metric),
         median_b=median(1, metric),
         change=change,
-        p_value=test.p_value,
+        rounds=rounds,
+        p_value=test.p_value if test is not None else math.nan,
         q_value=q_value,
-        statistic=test.statistic,
-        z=test.z,
-        exact=test.exact,
+        t=test.t if test is not None else math.nan,
         wall_a=median(0, "wall"),
         wall_b=median(1, "wall"),
         cpu_a=median(0, "cpu"),

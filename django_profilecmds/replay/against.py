@@ -4,16 +4,20 @@ of its own (:mod:`.revisionworker`). "Slower" means this tree is slower than the
 
 Both workers are fresh interpreters started alike (same settings module, same database, each
 in its own sandbox), B on this process's path, A on the same path with the repository's
-entries moved to A's checkout. The parent reads the source and chooses the requests (by this tree's
-URLs), sends each warm-up request to both, uncounted, then every request to both, A first in
-one pair of a view and B first in the view's next, so that what changes during the replay and
-what the side that goes first leaves behind (caches, the CPU's state) fall on both alike.
+entries moved to A's checkout. The parent reads the source and chooses the requests (by this
+tree's URLs) and sends every request to both, A first in one pair of a view and B first in the
+view's next, so that what changes during the replay and what the side that goes first leaves
+behind (caches, the CPU's state) fall on both alike.
 
 A process has a speed of its own: where its memory lies, which core it settles on beside the
 machine's other work. Two processes of the same code differ by several percent, steadily for
-as long as they live, and more on a busy machine. So, as asv does, the pairs are sent in rounds
-of ``ROUND`` pairs, each round to a new pair of processes (started in turns: A's first, then
-B's), and the verdict pools the rounds, in which each process's own speed averages out.
+as long as they live, and more on a busy machine; and a process that has just served a heavy
+request leaves the next one, on either side, a machine in another state. So, as asv does, the
+pairs go in rounds: each round is ``ROUND`` pairs of one view (or group), sent to a new pair of
+processes, the first ``WARMUP`` of them sent once to both beforehand, uncounted. A view's
+verdict tests its rounds, not its pairs (:mod:`django_profilecmds.analysis.paired`): the pairs
+of one round share their processes' speed, and only the rounds are independent of each other.
+The parent holds at most ``ROUND`` requests per view while it reads the source.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -40,8 +45,8 @@ from django_profilecmds.replay.selection import RequestFilter, view_key
 if TYPE_CHECKING:
     from django_profilecmds.analysis.metrics import MetricChoice
 
-WARMUP = 5  # requests each side replays before the counted ones (the first of the source)
-ROUND = 30  # pairs sent to one pair of processes before both are replaced by new ones
+WARMUP = 5  # requests of a round each side replays once before the round's counted pairs
+ROUND = 20  # pairs of one view sent to one pair of processes, which then end
 STDERR_TAIL = 2000  # characters of a failed worker's stderr shown
 
 
@@ -53,8 +58,10 @@ class AgainstReplay:
     commit: str
     described: str  # ``1a2b3c4 subject``
     rows: dict[str, list[Pair]] = field(default_factory=dict)
-    warmup: int = 0
-    rounds: int = 0  # pairs of processes used, one after the other
+    round_of: dict[str, list[int]] = field(default_factory=dict)  # each pair's round, by row
+    warmup: int = 0  # most warm-up requests sent to a side in a round
+    rounds: int = 0  # rounds sent, each to a new pair of processes
+    round_pairs: int = ROUND  # most pairs in a round
     skipped: int = 0  # answered by a side as not found there (or an unknown user)
     stats: ReplayStats = field(default_factory=ReplayStats)  # what was not replayed, and why
     conditions: dict[str, Any] = field(default_factory=dict)  # see analysis.conditions
@@ -82,14 +89,17 @@ class AgainstReplay:
             "described": self.described,
             "metric": choice.metric,
             "metric_reason": choice.reason,
-            "test": "wilcoxon signed-rank, benjamini-hochberg across views",
+            "test": (
+                "student's t of the rounds' median log(B / A), benjamini-hochberg across views"
+            ),
             "alpha": settings["alpha"],
             "min_change": settings["min_change"],
             "pairs": self.pairs,
             "warmup": self.warmup,
             "rounds": self.rounds,
             "skipped": self.skipped,
-            "verdicts": [dataclasses.asdict(change) for change in changes],
+            "round_pairs": self.round_pairs,
+            "verdicts": [_finite(dataclasses.asdict(change)) for change in changes],
             "replay": self.stats.to_dict(),
             "conditions": self.conditions,
         }
@@ -135,6 +145,7 @@ def replay_against(
     repository = project_repository()
     commit = resolve_revision(repository, revision)
     result = AgainstReplay(revision, commit, short_description(repository, commit))
+    result.round_pairs = round_pairs
     result.stats = ReplayStats(group_by=options.group_by, path_segments=options.path_segments)
     choose = RequestFilter(options, result.stats)
     load_start = load_average()
@@ -155,6 +166,14 @@ def replay_against(
     return result
 
 
+def _finite(values: dict[str, Any]) -> dict[str, Any]:
+    """NaN (an untested row's p-value) as null: JSON has no NaN."""
+    return {
+        key: None if isinstance(value, float) and math.isnan(value) else value
+        for key, value in values.items()
+    }
+
+
 @dataclass(frozen=True)
 class _Side:
     """How one side's processes are started."""
@@ -172,61 +191,85 @@ def _run_rounds(
     sizes: tuple[int, int],  # warm-up requests, pairs per round
     progress: Progress | None,
 ) -> None:
-    from itertools import islice
-
-    warmup, round_pairs = sizes
-    eligible = choose.requests(source, progress)
-    first = list(islice(eligible, warmup))
-    result.warmup = len(first)
-    requests = _chain(first, eligible)
-    sent: dict[str, int] = {}  # pairs sent per row, over all rounds
-    while batch := list(islice(requests, round_pairs)):
-        with _started(sides, flipped=result.rounds % 2 == 1) as workers:
-            for item in first:
-                for worker in workers:
-                    worker.replay(item.request)
-            _send_pairs(choose, batch, workers, result, sent)
-        result.rounds += 1
-
-
-@contextlib.contextmanager
-def _started(sides: tuple[_Side, _Side], flipped: bool) -> Iterator[tuple[_Worker, _Worker]]:
-    """A new process for each side, B's started first when ``flipped``; both ended after."""
-    with contextlib.ExitStack() as stack:
-        order = (sides[1], sides[0]) if flipped else sides
-        started = {side.label: stack.enter_context(_Worker.start(side)) for side in order}
-        yield started["A"], started["B"]
-
-
-def _send_pairs(
-    choose: RequestFilter,
-    batch: list[Any],
-    workers: tuple[_Worker, _Worker],
-    result: AgainstReplay,
-    sent: dict[str, int],
-) -> None:
     from django_profilecmds.analysis.grouping import request_group, row_name
 
+    warmup, round_pairs = sizes
     options = choose.options
-    for item in batch:
+    waiting: dict[str, list[Any]] = {}  # per row, the requests of its next round
+    sent: dict[str, int] = {}  # pairs sent per row, over all rounds
+    turns: dict[str, int] = {}  # rounds sent per row
+    for item in choose.requests(source, progress):
         path = choose.masked_path(item.request.path, item.match)
         group = request_group(options.group_by, path, None, options.path_segments)
         key = row_name(view_key(item.match), group)
-        # A first in one pair of the row, B first in the next: alternating over all requests
-        # would put each view always on the same side first when the log alternates views.
-        count = sent[key] = sent.get(key, 0) + 1
-        order = workers if count % 2 else (workers[1], workers[0])
-        answers = {worker.label: worker.replay(item.request) for worker in order}
-        a, b = answers["A"], answers["B"]
-        if a is None or b is None:
-            result.skipped += 1
-            continue
-        result.rows.setdefault(key, []).append((a, b))
+        batch = waiting.setdefault(key, [])
+        batch.append(item)
+        if len(batch) >= round_pairs:
+            _send_round(key, waiting.pop(key), sides, result, (warmup, sent, turns))
+    for key, batch in waiting.items():
+        _send_round(key, batch, sides, result, (warmup, sent, turns))
 
 
-def _chain(first: list[Any], rest: Iterator[Any]) -> Iterator[Any]:
-    yield from first
-    yield from rest
+def _send_round(
+    key: str,
+    batch: list[Any],
+    sides: tuple[_Side, _Side],
+    result: AgainstReplay,
+    counts: tuple[int, dict[str, int], dict[str, int]],  # warm-up; pairs, rounds sent per row
+) -> None:
+    """One round: a new process on each side, warmed up with the first of ``batch``; then
+    every request of ``batch`` to both, the side that goes first alternating."""
+    warmup, sent, turns = counts
+    number = result.rounds
+    result.rounds += 1
+    turn = turns[key] = turns.get(key, -1) + 1
+    # The row's turn, not the round's number: rows whose rounds alternate would otherwise
+    # each keep one CPU, and one side launched first, throughout.
+    with _started(sides, turn) as workers:
+        first = batch[:warmup]
+        result.warmup = max(result.warmup, len(first))
+        for item in first:
+            for worker in workers:
+                worker.replay(item.request)
+        for item in batch:
+            # A first in one pair of the row, B first in the next, over all its rounds.
+            count = sent[key] = sent.get(key, 0) + 1
+            order = workers if count % 2 else (workers[1], workers[0])
+            answers = {worker.label: worker.replay(item.request) for worker in order}
+            a, b = answers["A"], answers["B"]
+            if a is None or b is None:
+                result.skipped += 1
+                continue
+            result.rows.setdefault(key, []).append((a, b))
+            result.round_of.setdefault(key, []).append(number)
+
+
+@contextlib.contextmanager
+def _started(sides: tuple[_Side, _Side], turn: int) -> Iterator[tuple[_Worker, _Worker]]:
+    """A new process for each side, both starting at once (B's launched first on odd turns),
+    ready and sharing the turn's CPU when this yields; both ended after."""
+    with contextlib.ExitStack() as stack:
+        order = (sides[1], sides[0]) if turn % 2 else sides
+        started = {side.label: stack.enter_context(_Worker.start(side)) for side in order}
+        for worker in started.values():
+            worker.wait_ready()
+        _share_a_cpu(started.values(), turn)
+        yield started["A"], started["B"]
+
+
+def _share_a_cpu(workers: Iterable[_Worker], turn: int) -> None:
+    """Both sides on the same CPU, the next CPU on a view's next turn. Two CPUs
+    of one machine differ in speed from moment to moment (a virtual machine's all the more):
+    with a side on each, the two sides' speed ratio was the CPUs', and an unchanged view's
+    rounds came out up to 35% apart; on one CPU, taking turns, they were within 5%. The
+    machine's other work mostly runs on the other CPUs meanwhile, and the rounds' turn through
+    every CPU leaves none its favourite."""
+    if not hasattr(os, "sched_setaffinity"):  # macOS and Windows: the scheduler chooses
+        return
+    cpus = sorted(os.sched_getaffinity(0))
+    for worker in workers:
+        with contextlib.suppress(OSError):  # it ended already: the round says why
+            os.sched_setaffinity(worker.process.pid, {cpus[turn % len(cpus)]})
 
 
 def _worker_config(options: ReplayOptions, moved: tuple[Path, Path] | None) -> dict[str, Any]:
@@ -273,7 +316,8 @@ class _Worker:
     @classmethod
     @contextlib.contextmanager
     def start(cls, side: _Side) -> Iterator[_Worker]:
-        """The side's new process, ready; ended on leaving."""
+        """The side's new process, launched (:meth:`wait_ready` waits for it); ended on
+        leaving."""
         from django_profilecmds.replay.revisionworker import BOOT
 
         stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
@@ -290,10 +334,13 @@ class _Worker:
         )
         worker = cls(side.label, process, stderr)
         try:
-            worker._read()  # ready
             yield worker
         finally:
             worker.close()
+
+    def wait_ready(self) -> None:
+        """Until the worker has set Django up and entered its sandbox (raises if it failed)."""
+        self._read()
 
     def replay(self, request: ReplayRequest) -> RequestTiming | None:
         """Send one request; its cost, or None when the worker did not replay it."""

@@ -77,8 +77,9 @@ class Command(ProfilingCommand):
             "--against",
             metavar="REV",
             help="Replay every request on git revision REV of the project (A, checked out in a "
-            "temporary worktree) and on this tree (B), in pairs, taking turns, and test the "
-            "pairs' differences per view (Wilcoxon signed-rank): slower means this tree is.",
+            "temporary worktree) and on this tree (B), in pairs, taking turns, in rounds of "
+            "fresh processes, and test each view's rounds (Student's t): slower means this tree "
+            "is.",
         )
         output = parser.add_argument_group("output")
         output.add_argument(
@@ -256,7 +257,9 @@ class Command(ProfilingCommand):
             progress.done()
         if not replayed.pairs:
             raise CommandError("No request was replayed on both sides: nothing to compare.")
-        changes = paired_verdicts(replayed.rows, choice.metric, options["alpha"], min_change)
+        changes = paired_verdicts(
+            replayed.rows, choice.metric, options["alpha"], min_change, replayed.round_of
+        )
         self.stdout.write(
             render_against(
                 replayed,
