@@ -4,13 +4,14 @@ Each recorded request is replayed once by A and once by B, one right after the o
 the load of the machine, caches warming and clock drift fall on both sides of a pair alike.
 The pairs come in rounds, each round sent to a pair of processes of its own, and a process has
 a speed of its own: the pairs of one round share it, so they are not independent measurements
-of the change, and a test of the pairs would take one process's luck for a change (the same
-code came out 5-15% "faster" with p < 1e-9 that way). The rounds are. So a round's effect is
-the median of its pairs' log(B / A) on the chosen metric, and a view's verdict is Student's
-t-test of its rounds' effects (at least ``MIN_ROUNDS`` of them; fewer is "too few rounds").
-The views' p-values are adjusted for testing many views at once (Benjamini-Hochberg), and, as
-``--compare`` does, a change counts only when it is significant at ``alpha`` and the median of
-the pairs' relative changes is at least ``min_change``. Without rounds, each pair is a round.
+of the change, and a test of the pairs would take one process's luck for a change (views of
+unchanged code came out 5-15% slower or faster with p < 1e-9 that way). The rounds are. So a
+round's effect is the median of its pairs' log(B / A) on the chosen metric, and a view's
+verdict is Student's t-test of its rounds' effects (at least ``MIN_ROUNDS`` of them; fewer is
+"too few rounds"). The views' p-values are adjusted for testing many views at once
+(Benjamini-Hochberg), and, as ``--compare`` does, a change counts only when it is significant
+at ``alpha`` and the median of the pairs' relative changes is at least ``min_change``.
+Without rounds, each pair is a round.
 """
 
 from __future__ import annotations
