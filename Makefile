@@ -39,7 +39,8 @@ pytest: $(STAMP)
 # $(PROCESS_TESTS)).
 PROCESS_TESTS := --ignore tests/test_demo_site.py --ignore tests/test_other_project_process.py \
 	--ignore tests/test_command_process.py --ignore tests/test_reports_files_process.py \
-	--ignore tests/test_imports.py --ignore tests/test_readme.py
+	--ignore tests/test_imports.py --ignore tests/test_readme.py \
+	--ignore tests/test_replay_against.py
 pytest-postgres: $(STAMP)
 	mkdir -p $(BASETEMP)
 	tests/with_postgres.sh $(BIN)/pytest -q -p no:randomly --basetemp=$(BASETEMP)/py311-pg \
