@@ -4,6 +4,7 @@ every section shows, the call tree responds to a click and index.html sorts."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from contextlib import contextmanager
@@ -158,12 +159,25 @@ def check_replay(browser, directory: Path):
     assert rows.count() == 2
     assert "book-list" in rows.nth(0).inner_text()  # the larger share of the time first
     assert "profile_view /books/" in rows.nth(0).inner_text()
+    # Each view's CPU and database time beside its wall time, as in the terminal.
+    headers = page.locator("#replay-views th").all_inner_texts()
+    assert "CPU p50 ms" in headers and "DB p50 ms" in headers
+    saved = json.loads(latest.with_suffix(".json").read_text())["replay"]["views"]
+    book_list = next(view for view in saved.values() if view["view"] == "book-list")
+    for header, key in (("CPU p50 ms", "cpu_p50"), ("DB p50 ms", "db_p50")):
+        shown = rows.nth(0).locator("td").nth(headers.index(header)).inner_text()
+        assert float(shown) == pytest.approx(book_list[key] * 1000, abs=0.051), header
     page.locator("#replay-views th", has_text="requests").click()
     assert "book-list" in rows.nth(0).inner_text()  # 6 requests before 9 (ascending)
     page.locator("#replay-views th", has_text="requests").click()
     assert "echo" in rows.nth(0).inner_text()
     assert page.locator("#comparison").is_visible()
     assert page.locator("#comparison-table tbody tr").count() == 2
+    # The comparison says which time the verdict is on, and why, and shows all three.
+    metric = page.locator("#comparison-metric").inner_text()
+    assert metric.startswith("Verdict on CPU time (the database is local"), metric
+    compared = page.locator("#comparison-table th").all_inner_texts()
+    assert compared[1] == "CPU median before" and {"wall", "CPU", "DB"} <= set(compared)
     page.screenshot(path=str(ARTIFACTS / "replay.png"), full_page=True)
     index, more = open_page(browser, directory / "index.html")
     assert index.locator("#replays tbody tr").count() == 2

@@ -299,6 +299,8 @@ def render_replay_report(data: dict[str, Any]) -> str:
                 "mean_ms": view["mean"] * 1000,
                 "p50_ms": view["p50"] * 1000,
                 "p95_ms": view["p95"] * 1000,
+                "cpu_p50_ms": _ms(view.get("cpu_p50")),  # None in a report of an older version
+                "db_p50_ms": _ms(view.get("db_p50")),
                 "command": dig_command(
                     view["slowest"]["method"], view["slowest"]["path"], data.get("user")
                 ),
@@ -319,6 +321,9 @@ def render_replay_report(data: dict[str, Any]) -> str:
             else ""
         ),
         "comparison": comparison,
+        "comparison_measures": any(
+            value is not None for row in comparison for value in row["measures"][1:]
+        ),
         "environment": {**data.get("environment", {}), "git commit": data.get("git_commit", "")},
         "not_found": [
             {"prefix": prefix, "count": count, "examples": replay["not_found_examples"][prefix]}
@@ -329,15 +334,28 @@ def render_replay_report(data: dict[str, Any]) -> str:
 
 
 def comparison_rows(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The changes as the page shows them; a replay's also carry the relative change of its
+    wall, CPU and database time (``measures``), whichever the verdict is on."""
     return [
         {
             **change,
             "before_ms": _ms(change["median_before"]),
             "after_ms": _ms(change["median_after"]),
             "change_pct": 100 * change["change"] if change["change"] is not None else None,
+            "metric_title": "CPU" if change.get("metric") == "cpu" else "wall",
+            "measures": [
+                _relative_pct(change.get(f"{name}_before"), change.get(f"{name}_after"))
+                for name in ("wall", "cpu", "db")
+            ],
         }
         for change in changes
     ]
+
+
+def _relative_pct(before: float | None, after: float | None) -> float | None:
+    if before is None or after is None or before <= 0:
+        return None
+    return 100 * (after - before) / before
 
 
 def _ms(seconds: float | None) -> float | None:
