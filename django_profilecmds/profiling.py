@@ -43,7 +43,7 @@ class Baseline:
         """Check ``alpha`` and ``min_change`` and read ``path``: a clear error for anything
         that is not a file ``--save`` wrote. ``metric`` is that of the verdicts, ``wall`` or
         ``cpu``; None chooses (see :func:`~django_profilecmds.analysis.metrics.choose_metric`:
-        CPU time when every database is local and the baseline holds CPU times)."""
+        CPU time when every database is SQLite and the baseline holds CPU times)."""
         from django_profilecmds.analysis import compare
         from django_profilecmds.analysis.metrics import choose_metric
 
@@ -53,7 +53,8 @@ class Baseline:
         return cls(str(path), document, alpha, min_change, choice.metric, choice.reason)
 
     def describe_metric(self) -> str:
-        """``verdict on CPU time (the database is local; --metric wall to use wall time)``."""
+        """``verdict on CPU time (every database is SQLite, whose queries run in this thread;
+        --metric wall to use wall time)``."""
         from django_profilecmds.analysis.metrics import MetricChoice
 
         return MetricChoice(self.metric, self.metric_reason).describe()

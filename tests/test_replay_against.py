@@ -153,7 +153,10 @@ def test_the_view_a_commit_slowed_is_slower_and_the_other_unchanged(project):
     )
     assert "A = " in out and "The tunable view does more" not in out.splitlines()[0]
     assert "Two views (HEAD~1), B = this tree" in out
-    assert "Verdict on CPU time (the database is local; --metric wall to use wall time)." in out
+    assert (
+        "Verdict on CPU time (every database is SQLite, whose queries run in this thread; "
+        "--metric wall to use wall time)." in out
+    )
     rows = verdicts(out)
     assert rows["tunable"].startswith("slower"), out
     assert rows["steady"].startswith("no significant change"), out

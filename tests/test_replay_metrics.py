@@ -100,14 +100,24 @@ def test_a_baseline_saved_without_cpu_times_still_compares_and_says_so_once(tmp_
     assert cells[-7:-5] == ["-", "-"] and cells[-8].endswith("%")
 
 
-def test_the_verdict_is_on_cpu_time_with_a_local_database_and_says_why(tmp_path):
+def test_the_comparison_says_which_time_its_verdict_is_on_and_why(tmp_path):
+    from django.db import connection
+
     log = write_log(tmp_path / "a.log", ["/timed/steady/", "/busy/"] * 10)
     replay(log, save=tmp_path / "base.json", no_files=True)
     out = replay(log, compare=tmp_path / "base.json", no_files=True)
-    assert "Mann-Whitney U on CPU time" in out
-    assert "Verdict on CPU time (the database is local; --metric wall to use wall time)." in out
-    out = replay(log, compare=tmp_path / "base.json", no_files=True, metric="wall")
-    assert "Verdict on wall time (as --metric asked)." in out
+    if connection.vendor == "sqlite":
+        assert "Mann-Whitney U on CPU time" in out
+        assert (
+            "Verdict on CPU time (every database is SQLite, whose queries run in this thread; "
+            "--metric wall to use wall time)." in out
+        )
+    else:
+        assert "(Mann-Whitney U, alpha" in out
+        assert "Verdict on wall time (database 'default' runs in a server process" in out
+    other = "wall" if connection.vendor == "sqlite" else "cpu"
+    out = replay(log, compare=tmp_path / "base.json", no_files=True, metric=other)
+    assert f"Verdict on {'CPU' if other == 'cpu' else other} time (as --metric asked)." in out
 
 
 def test_an_old_baseline_has_its_verdict_on_wall_time_and_cpu_is_refused(tmp_path):
@@ -127,6 +137,29 @@ def test_metric_without_a_comparison_is_a_one_line_error(tmp_path):
     log = write_log(tmp_path / "a.log", ["/busy/"])
     with pytest.raises(CommandError, match="--metric chooses .*: pass --compare FILE or --against"):
         replay(log, no_files=True, metric="cpu")
+
+
+def test_the_default_verdict_counts_the_time_of_the_queries(tmp_path):
+    """SQLite runs a query in the thread that asked: the thread's CPU time holds the query's
+    work, and the verdict is on CPU time. A database server runs it in a process of its own,
+    on this machine or not: the thread only waits, its CPU time leaves the query out (a
+    slower query would be no change to it), and the verdict is on wall time."""
+    from django.db import connection
+
+    log = write_log(tmp_path / "a.log", ["/heavy-query/"] * 4)
+    replay(log, output_dir=tmp_path / "p")
+    report = json.loads(next((tmp_path / "p").glob("replay-*.json")).read_text())
+    view = report["replay"]["views"]["heavy-query"]
+    assert view["db_p50"] > 0.5 * view["p50"]  # the query is most of the request
+    if connection.vendor == "sqlite":
+        assert view["cpu_p50"] > 0.5 * view["db_p50"]
+        assert choose_metric(None).metric == "cpu"
+    else:
+        assert view["cpu_p50"] < 0.2 * view["db_p50"]
+        assert choose_metric(None).describe() == (
+            "verdict on wall time (database 'default' runs in a server process of its own, "
+            "whose work the thread's CPU time leaves out; --metric cpu to use it anyway)"
+        )
 
 
 @pytest.mark.parametrize(

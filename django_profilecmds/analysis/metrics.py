@@ -5,11 +5,11 @@ Wall time counts every wait: for the CPU when other processes load the machine, 
 for a database server. On a busy machine it moves by tens of percent between two runs of the
 same code, which a test of many samples calls significant. The thread's CPU time is what the
 project's code cost, whatever else runs. SQLite runs inside that thread, so its queries are
-CPU time too (the project's own work); a database server's work is in its own process, so with
-a server the CPU time leaves the queries out and the database column (the queries' durations)
-shows them. The default is therefore CPU time when every database is local (SQLite, or a
-server on this machine, whose time is mostly its own CPU), and wall time when one is remote,
-where waiting for the network is part of what the code costs.
+CPU time too (the project's own work). A database server's work is in its own process, on this
+machine or another: the thread only waits for it, so its CPU time leaves the queries out, and
+a query that got slower would be no change to it. The default is therefore CPU time when every
+database is SQLite, and wall time when one is a server (its queries' durations are in the
+database column either way).
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ METRICS = (WALL, CPU)
 SAMPLE_FIELDS = {WALL: "samples", CPU: "cpu_samples", "db": "db_samples"}
 METRIC_NAMES = {WALL: "wall time", CPU: "CPU time", "db": "database time"}
 LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1"})
+SQLITE_REASON = (
+    "every database is SQLite, whose queries run in this thread; --metric wall to use wall time"
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,8 @@ class MetricChoice:
     reason: str
 
     def describe(self) -> str:
-        """``verdict on CPU time (the database is local; --metric wall to use wall time)``."""
+        """``verdict on CPU time (every database is SQLite, whose queries run in this thread;
+        --metric wall to use wall time)``."""
         return f"verdict on {METRIC_NAMES[self.metric]} ({self.reason})"
 
 
@@ -60,6 +64,19 @@ def remote_databases(databases: Mapping[str, Mapping[str, Any]] | None = None) -
         if host not in LOCAL_HOSTS and not host.startswith("/"):
             remote.append(alias)
     return remote
+
+
+def server_databases(databases: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
+    """The aliases of ``databases`` (default: ``settings.DATABASES``) that are not SQLite."""
+    if databases is None:
+        from django.conf import settings
+
+        databases = settings.DATABASES
+    return [
+        alias
+        for alias, settings_dict in databases.items()
+        if "sqlite" not in str(settings_dict.get("ENGINE", ""))
+    ]
 
 
 def choose_metric(
@@ -93,7 +110,15 @@ def choose_metric(
         return MetricChoice(
             WALL, f"database {aliases} is remote; --metric cpu to use the thread's CPU time"
         )
-    return MetricChoice(CPU, "the database is local; --metric wall to use wall time")
+    servers = server_databases(databases)
+    if servers:
+        aliases = ", ".join(repr(alias) for alias in servers)
+        return MetricChoice(
+            WALL,
+            f"database {aliases} runs in a server process of its own, whose work the "
+            "thread's CPU time leaves out; --metric cpu to use it anyway",
+        )
+    return MetricChoice(CPU, SQLITE_REASON)
 
 
 def missing_metrics(document: dict[str, Any]) -> list[str]:

@@ -23,6 +23,7 @@ urlpatterns = [
     path("timed/tunable/", views.tunable, name="tunable"),
     path("busy/", views.busy, name="busy"),
     path("busy/async/", views.async_busy, name="async-busy"),
+    path("heavy-query/", views.heavy_query, name="heavy-query"),
     path("escape/<str:name>/", views.escape, name="escape"),
     path("mail/every-way/", views.mail_every_way, name="mail-every-way"),
     path("mail/late-backend/", views.mail_late_backend, name="mail-late-backend"),

@@ -143,6 +143,20 @@ async def async_busy(request: HttpRequest) -> HttpResponse:
     return HttpResponse(str(await sync_to_async(_crunch)(60_000)))
 
 
+def heavy_query(request: HttpRequest) -> HttpResponse:
+    """Its time is one query's: the database counts to 300,000 (SQLite in this thread, a
+    server in its own process)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) "
+            "SELECT count(*) FROM c"
+        )
+        (count,) = cursor.fetchone()
+    return HttpResponse(str(count))
+
+
 def _crunch(n: int) -> int:
     total = 0
     for i in range(n):

@@ -70,8 +70,8 @@ class Command(ProfilingCommand):
             choices=METRICS,
             help="The time a verdict is taken on: cpu (the CPU time of the thread that ran the "
             "request, which other processes' load does not inflate; SQLite's queries run in "
-            "that thread and count) or wall. Default: cpu when every database is local "
-            "(SQLite, or a server on localhost or a unix socket), else wall.",
+            "that thread and count; a server's do not) or wall. Default: cpu when every "
+            "database is SQLite, else wall.",
         )
         verdict.add_argument(
             "--against",
