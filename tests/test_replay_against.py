@@ -168,9 +168,28 @@ def test_the_view_a_commit_slowed_is_slower_and_the_other_unchanged(project):
     assert verdicts_saved["tunable"]["verdict"] == "slower"
     assert verdicts_saved["tunable"]["rounds"] == 8  # 150 pairs in rounds of 20
     assert len(document["conditions"]["load_end"]) == 3
+    check_index(reports / "index.html")
     # The user's tree, index and worktrees are as they were.
     assert git(repo, "status", "--porcelain") == status
     assert len(git(repo, "worktree", "list").splitlines()) == 1
+
+
+def check_index(index: Path) -> None:
+    """The index lists the A/B replay with the view that changed, in a browser; it has no
+    empty table of runs that were never made."""
+    from tests.test_report_browser import chromium, open_page
+
+    with chromium() as browser:
+        page, problems = open_page(browser, index)
+        rows = page.locator("#against tbody tr")
+        assert rows.count() == 1
+        cells = rows.nth(0).locator("td").all_inner_texts()
+        assert cells[1] == "access.log" and cells[2].endswith("Two views (HEAD~1)")
+        assert cells[3:6] == ["300", "16", "cpu time"]
+        assert cells[6].startswith("tunable slower +") and cells[7] == "1"
+        assert page.locator("#runs").count() == 0
+        assert page.locator("#no-runs").inner_text().startswith("No run of profile_view")
+        assert problems == []
 
 
 @pytest.mark.slow

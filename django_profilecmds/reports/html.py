@@ -153,6 +153,7 @@ def render_index(directory: Path) -> str:
     runs = []
     replays: list[dict[str, Any]] = []
     analyses: list[dict[str, Any]] = []
+    against: list[dict[str, Any]] = []
     for path in directory.glob("*.json"):
         if path.name.endswith(".speedscope.json"):
             continue
@@ -168,6 +169,9 @@ def render_index(directory: Path) -> str:
             if isinstance(data, dict) and data.get("kind") == "traffic" and "traffic" in data:
                 analyses.append(_traffic_row(path, data))
                 continue
+            if isinstance(data, dict) and data.get("kind") == "against" and "verdicts" in data:
+                against.append(_against_row(path, data))
+                continue
             if not isinstance(data, dict) or "spec" not in data or "wall" not in data:
                 continue
             row = index_row(data)
@@ -176,11 +180,9 @@ def render_index(directory: Path) -> str:
     runs.sort(key=lambda run: run["created"], reverse=True)
     replays.sort(key=lambda replay: replay["created"], reverse=True)
     analyses.sort(key=lambda analysis: analysis["created"], reverse=True)
-    return (
-        engine()
-        .get_template("django_profilecmds/index.html")
-        .render(_context({"runs": runs, "replays": replays, "analyses": analyses}))
-    )
+    against.sort(key=lambda row: row["created"], reverse=True)
+    listed = {"runs": runs, "replays": replays, "analyses": analyses, "against": against}
+    return engine().get_template("django_profilecmds/index.html").render(_context(listed))
 
 
 INDEX_ROW_START = '{"index_row": '
@@ -270,6 +272,33 @@ def _verdicts(comparison: list[dict[str, Any]]) -> str:
     for change in comparison:
         verdicts[change["verdict"]] = verdicts.get(change["verdict"], 0) + 1
     return ", ".join(f"{n} {verdict}" for verdict, n in sorted(verdicts.items()))
+
+
+def _against_row(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """An A/B replay (``--against``): what was compared, and the views that changed."""
+    rows = [row for row in data["verdicts"] if row.get("view") != "(all requests)"]
+    changed = [row for row in rows if row.get("verdict") in ("slower", "faster")]
+    overall: dict[str, Any] = next(
+        (row for row in data["verdicts"] if row.get("view") == "(all requests)"), {}
+    )
+    return {
+        "created": data.get("created", ""),
+        "source": data.get("source", ""),
+        "revision": f"{data.get('described', '')} ({data.get('revision', '')})",
+        "pairs": data.get("pairs", 0),
+        "rounds": data.get("rounds", 0),
+        "metric": data.get("metric", ""),
+        "changed": ", ".join(
+            f"{row['view']} {row['verdict']} {100 * row['change']:+.0f}%" for row in changed
+        ),
+        "unchanged": len(rows) - len(changed),
+        "overall": (
+            f"{overall['verdict']} {100 * overall['change']:+.0f}%"
+            if overall.get("verdict")
+            else ""
+        ),
+        "json": path.name,
+    }
 
 
 def render_replay_report(data: dict[str, Any]) -> str:
