@@ -45,27 +45,6 @@ class MetricChoice:
         return f"verdict on {METRIC_NAMES[self.metric]} ({self.reason})"
 
 
-def remote_databases(databases: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
-    """The aliases of ``databases`` (default: ``settings.DATABASES``) that are on another
-    machine: not SQLite, and a host other than none, localhost, 127.0.0.1, ::1 or a unix
-    socket's path (``HOST``, else psycopg's ``OPTIONS["host"]``)."""
-    if databases is None:
-        from django.conf import settings
-
-        databases = settings.DATABASES
-    remote = []
-    for alias, settings_dict in databases.items():
-        if "sqlite" in str(settings_dict.get("ENGINE", "")):
-            continue
-        host = str(settings_dict.get("HOST") or "")
-        if not host:
-            options: Any = settings_dict.get("OPTIONS") or {}
-            host = str(options.get("host") or "")
-        if host not in LOCAL_HOSTS and not host.startswith("/"):
-            remote.append(alias)
-    return remote
-
-
 def server_databases(databases: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
     """The aliases of ``databases`` (default: ``settings.DATABASES``) that are not SQLite."""
     if databases is None:
@@ -77,6 +56,26 @@ def server_databases(databases: Mapping[str, Mapping[str, Any]] | None = None) -
         for alias, settings_dict in databases.items()
         if "sqlite" not in str(settings_dict.get("ENGINE", ""))
     ]
+
+
+def remote_databases(databases: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
+    """The aliases of ``databases`` (default: ``settings.DATABASES``) that are on another
+    machine: not SQLite, and a host other than none, localhost, 127.0.0.1, ::1 or a unix
+    socket's path (``HOST``, else psycopg's ``OPTIONS["host"]``)."""
+    if databases is None:
+        from django.conf import settings
+
+        databases = settings.DATABASES
+    remote = []
+    for alias in server_databases(databases):
+        settings_dict = databases[alias]
+        host = str(settings_dict.get("HOST") or "")
+        if not host:
+            options: Any = settings_dict.get("OPTIONS") or {}
+            host = str(options.get("host") or "")
+        if host not in LOCAL_HOSTS and not host.startswith("/"):
+            remote.append(alias)
+    return remote
 
 
 def choose_metric(

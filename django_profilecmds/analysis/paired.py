@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -91,11 +91,8 @@ def paired_verdicts(
     def numbered(key: str) -> Sequence[int]:
         return rounds[key] if rounds is not None else range(len(rows[key]))
 
-    tested = {
-        key: (_tested(pairs, numbered(key), metric), _median_change(pairs, metric))
-        for key, pairs in rows.items()
-        if pairs
-    }
+    effects = {key: _effects(pairs, numbered(key), metric) for key, pairs in rows.items() if pairs}
+    tested = {key: (_tested(effects[key]), _median_change(rows[key], metric)) for key in effects}
     p_values = {key: test.p_value for key, (test, _change) in tested.items() if test is not None}
     q_values = dict(zip(p_values, benjamini_hochberg(list(p_values.values())), strict=True))
     changes = [
@@ -114,7 +111,7 @@ def paired_verdicts(
     changes.sort(key=lambda change: (order[change.verdict], -abs(change.change)))
     every = [pair for pairs in rows.values() for pair in pairs]
     if every:
-        test = _overall_test(rows, numbered, metric)
+        test = _overall_test(rows, effects, metric)
         overall = (test, _total_change(every, metric))
         p_value = test.p_value if test is not None else math.nan
         rounds_sent = sum(len(set(numbered(key))) for key in rows)
@@ -134,30 +131,29 @@ def _effects(pairs: Sequence[Pair], numbers: Sequence[int], metric: str) -> list
     return [statistics.median(values) for values in ratios.values()]
 
 
-def _tested(pairs: Sequence[Pair], numbers: Sequence[int], metric: str) -> OneSampleT | None:
+def _tested(effects: list[float]) -> OneSampleT | None:
     """The t-test of the rounds' effects, or None with fewer than ``MIN_ROUNDS``."""
     from django_profilecmds.analysis.pairedtests import one_sample_t
 
-    effects = _effects(pairs, numbers, metric)
     return one_sample_t(effects) if len(effects) >= MIN_ROUNDS else None
 
 
 def _overall_test(
-    rows: Mapping[str, Sequence[Pair]], numbered: Callable[[str], Sequence[int]], metric: str
+    rows: Mapping[str, Sequence[Pair]], effects: Mapping[str, list[float]], metric: str
 ) -> OneSampleT | None:
     """Of the change of the total: the rows' mean effects weighted by their share of A's
     time, each row's rounds measuring only its own (a round holds one row's pairs)."""
     from django_profilecmds.analysis.pairedtests import weighted_t
 
-    strata = []
-    for key, pairs in rows.items():
-        effects = _effects(pairs, numbered(key), metric)
-        if len(effects) >= MIN_ROUNDS:
-            strata.append((sum(a.metric(metric) for a, _b in pairs), effects))
+    strata = [
+        (sum(a.metric(metric) for a, _b in rows[key]), row_effects)
+        for key, row_effects in effects.items()
+        if len(row_effects) >= MIN_ROUNDS
+    ]
     total = sum(weight for weight, _effects in strata)
     if not strata or total <= 0:
         return None
-    return weighted_t([(weight / total, effects) for weight, effects in strata])
+    return weighted_t([(weight / total, row_effects) for weight, row_effects in strata])
 
 
 def _median_change(pairs: Sequence[Pair], metric: str) -> float:

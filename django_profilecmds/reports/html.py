@@ -275,7 +275,8 @@ def _verdicts(comparison: list[dict[str, Any]]) -> str:
 
 
 def _against_row(path: Path, data: dict[str, Any]) -> dict[str, Any]:
-    """An A/B replay (``--against``): what was compared, and the views that changed."""
+    """An A/B replay (``--against``): what was compared, and the views that changed (the
+    strings of the saved document: this module is imported by the analyses that make them)."""
     rows = [row for row in data["verdicts"] if row.get("view") != "(all requests)"]
     changed = [row for row in rows if row.get("verdict") in ("slower", "faster")]
     overall: dict[str, Any] = next(
@@ -351,7 +352,7 @@ def render_replay_report(data: dict[str, Any]) -> str:
         ),
         "comparison": comparison,
         "comparison_measures": any(
-            value is not None for row in comparison for value in row["measures"][1:]
+            value != "-" for row in comparison for value in row["measures"][1:]
         ),
         "environment": {**data.get("environment", {}), "git commit": data.get("git_commit", "")},
         "not_found": [
@@ -365,6 +366,8 @@ def render_replay_report(data: dict[str, Any]) -> str:
 def comparison_rows(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The changes as the page shows them; a replay's also carry the relative change of its
     wall, CPU and database time (``measures``), whichever the verdict is on."""
+    from django_profilecmds.reports.text import relative
+
     return [
         {
             **change,
@@ -372,19 +375,13 @@ def comparison_rows(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "after_ms": _ms(change["median_after"]),
             "change_pct": 100 * change["change"] if change["change"] is not None else None,
             "metric_title": "CPU" if change.get("metric") == "cpu" else "wall",
-            "measures": [
-                _relative_pct(change.get(f"{name}_before"), change.get(f"{name}_after"))
+            "measures": [  # as the terminal writes them: "+12.5%", "-" when a side has none
+                relative(change.get(f"{name}_before"), change.get(f"{name}_after"))
                 for name in ("wall", "cpu", "db")
             ],
         }
         for change in changes
     ]
-
-
-def _relative_pct(before: float | None, after: float | None) -> float | None:
-    if before is None or after is None or before <= 0:
-        return None
-    return 100 * (after - before) / before
 
 
 def _ms(seconds: float | None) -> float | None:
