@@ -228,6 +228,29 @@ def test_a_log_too_short_for_three_rounds_of_a_view_gets_no_verdict_for_it(proje
     assert saved["verdict"] == "too few rounds" and saved["p_value"] is None
 
 
+@pytest.mark.slow
+def test_a_secret_in_the_revisions_subject_or_a_logged_url_reaches_no_output(project):
+    """The revision is described by its commit's subject, which people write keys into; the
+    log's URLs carry tokens. Neither reaches stdout, stderr, the JSON or index.html."""
+    repo, log = project
+    key, token = "sk_live_9f8e7d6c5b4a3210", "tok_planted_7777"
+    git(repo, "commit", "-q", "--allow-empty", "-m", f"Rotate api_key={key} for the views")
+    planted = log.with_name("planted.log")
+    planted.write_text(
+        "".join(
+            LINE.format(n=i, s=i, path=f"/steady/?access_token={token}") + "\n" for i in range(40)
+        )
+    )
+    reports = repo.parent / "planted-reports"
+    completed = run(repo, str(planted), "--against", "HEAD", "--output-dir", str(reports))
+    assert completed.returncode == 0, completed.stderr
+    assert "A = " in completed.stdout and "Rotate api_key=" in completed.stdout
+    outputs = [completed.stdout, completed.stderr]
+    outputs += [path.read_text() for path in reports.iterdir()]
+    assert len(outputs) == 4  # the JSON report and index.html
+    assert not [text for text in outputs if key in text or token in text]
+
+
 @pytest.fixture
 def small_log(tmp_path):
     log = tmp_path / "a.log"
